@@ -229,7 +229,7 @@ mod tests {
         #[test]
         fn epochs_from_lease_counters_are_never_zero_and_fit(counter: u64) {
             let e = epoch_from_lease_counter(counter);
-            prop_assert!(e >= 1 && e <= MAX_EPOCH);
+            prop_assert!((1..=MAX_EPOCH).contains(&e));
         }
 
         #[test]

@@ -1,0 +1,533 @@
+//! The Kafka bus (rdkafka): the only path between gateways and the game-server.
+//!
+//! Producers are idempotent (per-partition order kept with several requests in flight), linger at
+//! most [`MAX_LINGER_MS`], compress with lz4 and disable Nagle. Consumers commit offsets by hand:
+//! the game-server commits only what it has applied, so a restart resumes exactly after it.
+
+use std::time::{Duration, Instant};
+
+use prometheus::{Histogram, IntCounterVec};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::{Offset, TopicPartitionList};
+
+use mush_protocol::topics::{self, INPUT_PARTITIONER};
+use mush_protocol::{GameMessage, GatewayEvent, Topics};
+
+use crate::metrics::Metrics;
+
+/// The longest a producer waits to batch messages: latency matters more than batch size here.
+pub const MAX_LINGER_MS: u64 = 2;
+
+/// Kafka flags shared by every binary.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers (host:port,…).
+    #[arg(
+        long = "kafka-brokers",
+        env = "MUSH_KAFKA_BROKERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub brokers: String,
+    /// Topic name prefix: topics are <prefix>.input and <prefix>.output.
+    #[arg(long = "topic-prefix", env = "MUSH_TOPIC_PREFIX", default_value = topics::DEFAULT_PREFIX)]
+    pub topic_prefix: String,
+    /// Partitions of the input topic, when this process creates it.
+    #[arg(long, env = "MUSH_INPUT_PARTITIONS", default_value_t = topics::DEFAULT_INPUT_PARTITIONS)]
+    pub input_partitions: i32,
+    /// Partitions of the output topic, when this process creates it (at least the number of gateways).
+    #[arg(long, env = "MUSH_OUTPUT_PARTITIONS", default_value_t = topics::DEFAULT_OUTPUT_PARTITIONS)]
+    pub output_partitions: i32,
+    /// Create missing topics at start through the Admin API (skipped if the broker cannot).
+    #[arg(long, env = "MUSH_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub create_topics: bool,
+    /// Producer linger (ms), at most 2.
+    #[arg(long = "kafka-linger-ms", env = "MUSH_KAFKA_LINGER_MS", default_value_t = 1)]
+    pub linger_ms: u64,
+    /// How long the broker may hold a fetch waiting for data (ms): lower is faster and costs CPU.
+    #[arg(
+        long = "kafka-fetch-wait-ms",
+        env = "MUSH_KAFKA_FETCH_WAIT_MS",
+        default_value_t = 1
+    )]
+    pub fetch_wait_ms: u64,
+    /// Extra librdkafka settings as key=value (e.g. security.protocol=SASL_SSL). Repeatable.
+    /// Secrets (sasl.password) are better given through MUSH_KAFKA_OPTIONS in the environment.
+    #[arg(long = "kafka-option", env = "MUSH_KAFKA_OPTIONS", value_delimiter = ',', value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+}
+
+fn parse_option(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+        _ => Err(format!("'{s}' is not key=value")),
+    }
+}
+
+impl KafkaArgs {
+    pub fn for_brokers(brokers: &str) -> Self {
+        Self {
+            brokers: brokers.to_owned(),
+            topic_prefix: topics::DEFAULT_PREFIX.to_owned(),
+            input_partitions: topics::DEFAULT_INPUT_PARTITIONS,
+            output_partitions: topics::DEFAULT_OUTPUT_PARTITIONS,
+            create_topics: true,
+            linger_ms: 1,
+            fetch_wait_ms: 1,
+            options: Vec::new(),
+        }
+    }
+
+    pub fn topics(&self) -> Topics {
+        Topics::new(&self.topic_prefix)
+    }
+
+    /// Checks the settings that would otherwise fail later, with a message that says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.brokers.trim().is_empty() {
+            return Err("--kafka-brokers is empty".into());
+        }
+        if self.linger_ms > MAX_LINGER_MS {
+            return Err(format!(
+                "--kafka-linger-ms {} is above {MAX_LINGER_MS}: it would add that much to every command",
+                self.linger_ms
+            ));
+        }
+        if self.input_partitions < 1 || self.output_partitions < 1 {
+            return Err("topic partition counts must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    fn base(&self, client_id: &str) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers)
+            .set("client.id", client_id)
+            .set("socket.nagle.disable", "true")
+            .set("log_level", "4");
+        c
+    }
+
+    /// The user's `--kafka-option` settings win over ours.
+    fn with_overrides(&self, mut c: ClientConfig) -> ClientConfig {
+        for (k, v) in &self.options {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// Producer settings (see the module doc).
+    pub fn producer_config(&self, client_id: &str) -> ClientConfig {
+        let mut c = self.base(client_id);
+        c.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", self.linger_ms.min(MAX_LINGER_MS).to_string())
+            .set("compression.type", "lz4")
+            .set("partitioner", INPUT_PARTITIONER);
+        self.with_overrides(c)
+    }
+
+    /// Consumer settings: manual commits only, start from the earliest uncommitted input.
+    pub fn consumer_config(&self, client_id: &str, group: &str) -> ClientConfig {
+        let mut c = self.base(client_id);
+        c.set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", self.fetch_wait_ms.to_string())
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("enable.partition.eof", "false");
+        self.with_overrides(c)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("Kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("output message has no target")]
+    NoTarget,
+    #[error("topic {0} does not exist")]
+    NoSuchTopic(String),
+    #[error("a blocking Kafka call failed: {0}")]
+    Join(String),
+}
+
+/// Producer metrics under the process prefix.
+#[derive(Clone)]
+pub struct BusMetrics {
+    produce_seconds: Histogram,
+    produce_errors: IntCounterVec,
+}
+
+impl BusMetrics {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            produce_seconds: metrics.histogram(
+                "kafka_produce_seconds",
+                "Time from handing a message to the producer to the broker's acknowledgement.",
+            ),
+            produce_errors: metrics.counter_vec(
+                "kafka_produce_errors_total",
+                "Messages the broker did not accept, by topic.",
+                &["topic"],
+            ),
+        }
+    }
+}
+
+/// Where a produced message landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+#[derive(Clone)]
+pub struct Producer {
+    inner: FutureProducer,
+    topics: Topics,
+    metrics: BusMetrics,
+    queue_timeout: Duration,
+}
+
+impl Producer {
+    pub fn new(args: &KafkaArgs, client_id: &str, metrics: BusMetrics) -> Result<Self, BusError> {
+        Ok(Self {
+            inner: args.producer_config(client_id).create()?,
+            topics: args.topics(),
+            metrics,
+            queue_timeout: Duration::from_secs(1),
+        })
+    }
+
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// Produces raw bytes. `partition: None` lets the key choose (murmur2).
+    pub async fn send(
+        &self,
+        topic: &str,
+        key: &[u8],
+        partition: Option<i32>,
+        payload: &[u8],
+    ) -> Result<Delivered, BusError> {
+        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        let started = Instant::now();
+        match self.inner.send(record, self.queue_timeout).await {
+            Ok(d) => {
+                self.metrics
+                    .produce_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                Ok(Delivered {
+                    partition: d.partition,
+                    offset: d.offset,
+                })
+            }
+            Err((e, _)) => {
+                self.metrics.produce_errors.with_label_values(&[topic]).inc();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Gateway → game: to the input topic, keyed by handle.
+    pub async fn send_event(&self, event: &GatewayEvent) -> Result<Delivered, BusError> {
+        self.send(&self.topics.input, &event.handle.to_key(), None, &event.encode())
+            .await
+    }
+
+    /// Game → gateway: to the output partition of the targets' gateway. All targets must share
+    /// one gateway (split with [`mush_protocol::topics::group_by_gateway`] first).
+    pub async fn send_message(
+        &self,
+        message: &GameMessage,
+        output_partitions: i32,
+    ) -> Result<Delivered, BusError> {
+        let first = *message.targets.first().ok_or(BusError::NoTarget)?;
+        debug_assert!(message.targets.iter().all(|h| h.slot() == first.slot()));
+        let partition = topics::output_partition(first.slot(), output_partitions);
+        self.send(
+            &self.topics.output,
+            &first.to_key(),
+            Some(partition),
+            &message.encode(),
+        )
+        .await
+    }
+
+    /// Waits until everything queued has been delivered (or `timeout`).
+    pub async fn flush(&self, timeout: Duration) -> Result<(), BusError> {
+        let p = self.inner.clone();
+        tokio::task::spawn_blocking(move || p.flush(timeout))
+            .await
+            .map_err(|e| BusError::Join(e.to_string()))?
+            .map_err(Into::into)
+    }
+
+    /// Messages handed to the producer and not yet acknowledged.
+    pub fn in_flight(&self) -> i32 {
+        self.inner.in_flight_count()
+    }
+
+    /// The number of partitions of `topic`, from the broker's metadata.
+    pub async fn partition_count(&self, topic: &str, timeout: Duration) -> Result<i32, BusError> {
+        let p = self.inner.clone();
+        let name = topic.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let md = p.client().fetch_metadata(Some(&name), timeout)?;
+            match md.topics().iter().find(|t| t.name() == name) {
+                Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
+                    Ok(t.partitions().len() as i32)
+                }
+                _ => Err(BusError::NoSuchTopic(name)),
+            }
+        })
+        .await
+        .map_err(|e| BusError::Join(e.to_string()))?
+    }
+
+    /// A readiness check body: the broker answers a metadata request.
+    pub async fn check_metadata(&self, timeout: Duration) -> Result<(), String> {
+        let p = self.inner.clone();
+        tokio::task::spawn_blocking(move || p.client().fetch_metadata(None, timeout).map(|_| ()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("no metadata from the broker: {e}"))
+    }
+}
+
+/// One consumed message, owned.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+pub struct Consumer {
+    inner: StreamConsumer,
+}
+
+impl Consumer {
+    /// A group member subscribed to `topics` (partitions are shared out among the group).
+    pub fn subscribe(
+        args: &KafkaArgs,
+        client_id: &str,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<Self, BusError> {
+        let inner: StreamConsumer = args.consumer_config(client_id, group).create()?;
+        inner.subscribe(topics)?;
+        Ok(Self { inner })
+    }
+
+    /// A consumer of exactly one partition (a gateway reading its own output partition).
+    pub fn assign(
+        args: &KafkaArgs,
+        client_id: &str,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        from: Offset,
+    ) -> Result<Self, BusError> {
+        let inner: StreamConsumer = args.consumer_config(client_id, group).create()?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, from)?;
+        inner.assign(&tpl)?;
+        Ok(Self { inner })
+    }
+
+    /// The next message. Errors that pass by themselves (a topic not created yet, a broker
+    /// restarting) are logged and waited out; only lasting errors are returned.
+    pub async fn recv(&self) -> Result<Record, BusError> {
+        loop {
+            match self.inner.recv().await {
+                Ok(m) => {
+                    return Ok(Record {
+                        topic: m.topic().to_owned(),
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                    });
+                }
+                Err(e) if is_transient(&e) => {
+                    tracing::debug!(error = %e, "transient consumer error");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Commits `next_offset` (the offset of the next message to read) for one partition.
+    pub fn commit(&self, topic: &str, partition: i32, next_offset: i64, sync: bool) -> Result<(), BusError> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(next_offset))?;
+        let mode = if sync { CommitMode::Sync } else { CommitMode::Async };
+        self.inner.commit(&tpl, mode)?;
+        Ok(())
+    }
+
+    /// The partitions currently assigned to this consumer.
+    pub fn assigned_partitions(&self) -> Result<Vec<(String, i32)>, BusError> {
+        Ok(self
+            .inner
+            .assignment()?
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect())
+    }
+
+    pub fn inner(&self) -> &StreamConsumer {
+        &self.inner
+    }
+}
+
+fn is_transient(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::UnknownTopic
+                | RDKafkaErrorCode::UnknownPartition
+                | RDKafkaErrorCode::LeaderNotAvailable
+                | RDKafkaErrorCode::NotLeaderForPartition
+                | RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::OperationTimedOut
+        )
+    )
+}
+
+/// What [`ensure_topics`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicsOutcome {
+    /// Both topics exist now; the names it had to create.
+    Ready { created: Vec<String> },
+    /// The broker would not create topics (no Admin API, or no answer); the reason.
+    Skipped(String),
+}
+
+/// Creates the input and output topics if missing, through the Admin API, at the configured
+/// partition counts. Existing topics are left as they are (a smaller count is logged).
+pub async fn ensure_topics(
+    args: &KafkaArgs,
+    replication: i32,
+    timeout: Duration,
+) -> Result<TopicsOutcome, BusError> {
+    let admin: AdminClient<DefaultClientContext> = args.with_overrides(args.base("mush-admin")).create()?;
+    let t = args.topics();
+    let wanted = [
+        (t.input.clone(), args.input_partitions),
+        (t.output.clone(), args.output_partitions),
+    ];
+    let existing: Vec<(String, usize)> = {
+        let md = admin.inner().fetch_metadata(None, timeout)?;
+        md.topics()
+            .iter()
+            .map(|t| (t.name().to_owned(), t.partitions().len()))
+            .collect()
+    };
+    let mut missing = Vec::new();
+    for (name, partitions) in &wanted {
+        match existing.iter().find(|(n, _)| n == name) {
+            Some((_, have)) if (*have as i32) < *partitions => {
+                tracing::warn!(topic = %name, have, want = partitions, "topic has fewer partitions than configured");
+            }
+            Some(_) => {}
+            None => missing.push(NewTopic::new(
+                name,
+                *partitions,
+                TopicReplication::Fixed(replication),
+            )),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(TopicsOutcome::Ready { created: vec![] });
+    }
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(timeout))
+        .request_timeout(Some(timeout));
+    let results = match tokio::time::timeout(
+        timeout + Duration::from_secs(1),
+        admin.create_topics(&missing, &opts),
+    )
+    .await
+    {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return Ok(TopicsOutcome::Skipped(format!("CreateTopics failed: {e}"))),
+        Err(_) => {
+            return Ok(TopicsOutcome::Skipped(
+                "the broker did not answer CreateTopics".into(),
+            ));
+        }
+    };
+    let mut created = Vec::new();
+    for r in results {
+        match r {
+            Ok(name) => created.push(name),
+            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                tracing::debug!(topic = %name, "created meanwhile")
+            }
+            Err((name, code)) => {
+                return Ok(TopicsOutcome::Skipped(format!("creating {name}: {code}")));
+            }
+        }
+    }
+    Ok(TopicsOutcome::Ready { created })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(c: &ClientConfig, k: &str) -> String {
+        c.get(k).unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn producers_are_idempotent_fast_and_compressed() {
+        let c = KafkaArgs::for_brokers("b:9092").producer_config("gw");
+        assert_eq!(get(&c, "enable.idempotence"), "true");
+        assert_eq!(get(&c, "compression.type"), "lz4");
+        assert_eq!(get(&c, "socket.nagle.disable"), "true");
+        assert_eq!(get(&c, "partitioner"), INPUT_PARTITIONER);
+        assert!(get(&c, "linger.ms").parse::<u64>().unwrap() <= MAX_LINGER_MS);
+    }
+
+    #[test]
+    fn consumers_commit_by_hand() {
+        let c = KafkaArgs::for_brokers("b:9092").consumer_config("game", "mush-game");
+        assert_eq!(get(&c, "enable.auto.commit"), "false");
+        assert_eq!(get(&c, "enable.auto.offset.store"), "false");
+        assert_eq!(get(&c, "group.id"), "mush-game");
+    }
+
+    #[test]
+    fn extra_options_apply_and_bad_settings_are_refused_with_a_reason() {
+        let mut args = KafkaArgs::for_brokers("b:9092");
+        args.options = vec![parse_option("security.protocol=SASL_SSL").unwrap()];
+        assert_eq!(get(&args.producer_config("x"), "security.protocol"), "SASL_SSL");
+        assert!(parse_option("nonsense").is_err());
+        args.linger_ms = 16;
+        assert!(args.validate().unwrap_err().contains("linger"));
+        args.linger_ms = 1;
+        args.brokers = " ".into();
+        assert!(args.validate().is_err());
+    }
+}

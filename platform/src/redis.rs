@@ -1,0 +1,137 @@
+//! Connecting to Redis (fred), with the settings every process shares.
+
+use std::time::Duration;
+
+use fred::prelude::*;
+
+/// Redis flags shared by every binary.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RedisArgs {
+    /// Redis URL (redis://[:password@]host:port[/db]). Put the password in the environment, not on the command line.
+    #[arg(
+        long = "redis-url",
+        env = "MUSH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub url: String,
+    /// Key namespace, so several games can share one Redis.
+    #[arg(long = "redis-namespace", env = "MUSH_REDIS_NAMESPACE", default_value = mush_protocol::keys::DEFAULT_NAMESPACE)]
+    pub namespace: String,
+    /// How long one Redis command may take before it counts as failed (ms).
+    #[arg(
+        long = "redis-timeout-ms",
+        env = "MUSH_REDIS_TIMEOUT_MS",
+        default_value_t = 2000
+    )]
+    pub timeout_ms: u64,
+}
+
+impl RedisArgs {
+    pub fn for_url(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            namespace: mush_protocol::keys::DEFAULT_NAMESPACE.to_owned(),
+            timeout_ms: 2000,
+        }
+    }
+
+    /// The URL with any password replaced, for logs.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// Replaces the password of a `scheme://user:password@host` URL with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Connects once. Fails fast when Redis does not answer within the timeout; once connected, the
+/// client reconnects by itself (exponential backoff up to 2 s) and commands fail after the
+/// command timeout instead of hanging.
+pub async fn connect(args: &RedisArgs) -> Result<Client, fred::error::Error> {
+    let config = Config::from_url(&args.url)?;
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let mut builder = Builder::from_config(config);
+    builder
+        .with_connection_config(|c| {
+            c.connection_timeout = timeout;
+            c.internal_command_timeout = timeout;
+            c.max_command_attempts = 2;
+            c.tcp = TcpConfig {
+                nodelay: Some(true),
+                ..Default::default()
+            };
+        })
+        .with_performance_config(|p| {
+            p.default_command_timeout = timeout;
+        })
+        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2000, 2));
+    let client = builder.build()?;
+    match tokio::time::timeout(timeout, client.init()).await {
+        Ok(Ok(_task)) => Ok(client),
+        Ok(Err(e)) => {
+            let _ = client.quit().await;
+            Err(e)
+        }
+        Err(_) => {
+            let _ = client.quit().await;
+            Err(fred::error::Error::new(
+                fred::error::ErrorKind::Timeout,
+                format!("no answer from Redis within {timeout:?}"),
+            ))
+        }
+    }
+}
+
+/// Connects, retrying with backoff (100 ms doubling to 5 s) until it works or `shutdown` fires.
+pub async fn connect_with_retry(args: &RedisArgs, shutdown: &crate::Shutdown) -> Option<Client> {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match connect(args).await {
+            Ok(client) => return Some(client),
+            Err(e) => {
+                tracing::warn!(url = %args.redacted_url(), error = %e, retry_in = ?delay, "Redis unreachable");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.triggered() => return None,
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// A readiness check body: PING answered.
+pub async fn ping(client: &Client) -> Result<(), String> {
+    client
+        .ping::<String>(None)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact_url("redis://:s3cret@host:6379/0"),
+            "redis://:***@host:6379/0"
+        );
+        assert_eq!(redact_url("redis://user:s3cret@host"), "redis://user:***@host");
+        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+}

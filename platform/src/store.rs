@@ -1,0 +1,480 @@
+//! The Redis connection-state store (ARCHITECTURE.md, "Connection state in Redis").
+//!
+//! One hash per connection, the live-handle sorted set and per-gateway membership sets. Writes are
+//! split by importance:
+//!
+//! * **critical** ([`ConnectionStore::register`], [`ConnectionStore::bind_player`],
+//!   [`ConnectionStore::remove`]) are awaited: the caller acknowledges the action only after Redis
+//!   has it;
+//! * **non-critical** ([`ConnectionStore::update`]: last-input time, client metadata) return at
+//!   once; they are coalesced per connection (the last value of a field wins) and written by a
+//!   background flusher in pipelined batches. A failed batch is logged, counted in
+//!   `<prefix>_state_write_failures_total`, kept, and retried on the next flush.
+//!
+//! Field updates are single hash-field writes, and a background update never re-creates the hash
+//! of a connection that was removed meanwhile (a Lua script writes only if the hash exists).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fred::interfaces::LuaInterface;
+use fred::prelude::*;
+use fred::types::{ClusterHash, CustomCommand};
+use prometheus::{Histogram, IntCounterVec, IntGauge};
+use tokio::sync::Notify;
+
+use mush_protocol::keys::{ConnectionState, RecordError, field};
+use mush_protocol::{ConnectionRecord, Handle, RedisKeys, Slot};
+
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+
+/// HSET the given field/value pairs only if the hash still exists. KEYS[1] = hash; ARGV = f1 v1 …
+const HSET_IF_EXISTS: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then \
+     return redis.call('HSET', KEYS[1], unpack(ARGV)) else return -1 end";
+
+/// Once this many connections have pending updates, the flusher runs without waiting for its tick.
+const EARLY_FLUSH_AT: usize = 1000;
+/// Connections per pipeline.
+const BATCH: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Redis: {0}")]
+    Redis(#[from] fred::error::Error),
+    #[error("connection {0} has no record")]
+    NotFound(Handle),
+    #[error("live index holds '{0}', which is not a handle")]
+    BadMember(String),
+}
+
+/// Metrics of the store, under the process prefix.
+#[derive(Clone)]
+pub struct StoreMetrics {
+    writes: IntCounterVec,
+    failures: IntCounterVec,
+    write_seconds: Histogram,
+    pending: IntGauge,
+}
+
+impl StoreMetrics {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            writes: metrics.counter_vec(
+                "state_writes_total",
+                "Connection-state writes to Redis, by importance (critical, background).",
+                &["kind"],
+            ),
+            failures: metrics.counter_vec(
+                "state_write_failures_total",
+                "Connection-state writes to Redis that failed, by importance (critical, background).",
+                &["kind"],
+            ),
+            write_seconds: metrics.histogram(
+                "state_write_seconds",
+                "Time one critical write or one background batch took.",
+            ),
+            pending: metrics.gauge(
+                "state_pending_updates",
+                "Connections with background updates not yet written to Redis.",
+            ),
+        }
+    }
+
+    pub fn failures(&self, kind: &str) -> u64 {
+        self.failures.with_label_values(&[kind]).get()
+    }
+
+    pub fn writes(&self, kind: &str) -> u64 {
+        self.writes.with_label_values(&[kind]).get()
+    }
+}
+
+/// What one flush did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlushOutcome {
+    /// Connections whose updates were written (one pipelined command each).
+    pub written: usize,
+    /// Connections whose updates failed and were kept for the next flush.
+    pub failed: usize,
+}
+
+/// What [`ConnectionStore::load_all`] found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub records: Vec<ConnectionRecord>,
+    /// In the live index but with no hash (removed halfway): the caller should finish removing them.
+    pub dangling: Vec<Handle>,
+    /// Hashes that could not be read as records.
+    pub broken: Vec<RecordError>,
+}
+
+type Pending = HashMap<Handle, HashMap<&'static str, String>>;
+
+struct Inner {
+    client: Client,
+    keys: RedisKeys,
+    metrics: StoreMetrics,
+    pending: Mutex<Pending>,
+    wake: Notify,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+/// Cheap to clone; all clones share the client and the pending updates.
+#[derive(Clone)]
+pub struct ConnectionStore {
+    inner: Arc<Inner>,
+}
+
+impl ConnectionStore {
+    pub fn new(client: Client, keys: RedisKeys, metrics: StoreMetrics) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                keys,
+                metrics,
+                pending: Mutex::new(HashMap::new()),
+                wake: Notify::new(),
+                failing: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    pub fn keys(&self) -> &RedisKeys {
+        &self.inner.keys
+    }
+
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.inner.metrics
+    }
+
+    async fn critical<T>(
+        &self,
+        what: &str,
+        fut: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = fut.await;
+        let m = &self.inner.metrics;
+        m.write_seconds.observe(started.elapsed().as_secs_f64());
+        m.writes.with_label_values(&["critical"]).inc();
+        if let Err(e) = &result {
+            m.failures.with_label_values(&["critical"]).inc();
+            tracing::warn!(error = %e, write = what, "critical connection-state write failed");
+        }
+        result
+    }
+
+    /// Critical: records a new connection (hash, live index, gateway membership) in one transaction.
+    pub async fn register(&self, record: &ConnectionRecord) -> Result<(), StoreError> {
+        self.critical("register", async {
+            let k = &self.inner.keys;
+            let key = k.connection(record.handle);
+            let tx = self.inner.client.multi();
+            let _: () = tx.del(&key).await?;
+            let _: () = tx.hset(&key, record.to_fields()).await?;
+            let member = record.handle.to_string();
+            let _: () = tx
+                .zadd(
+                    k.live_connections(),
+                    None,
+                    None,
+                    false,
+                    false,
+                    (record.connected_at.as_micros() as f64, member.clone()),
+                )
+                .await?;
+            let _: () = tx
+                .sadd(k.gateway_connections(record.handle.slot()), member)
+                .await?;
+            let _: Value = tx.exec(true).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Critical: binds a logged-in player to the connection. Fails with `NotFound` if the
+    /// connection has already gone (never re-creates its record).
+    pub async fn bind_player(&self, handle: Handle, player: &str) -> Result<(), StoreError> {
+        self.set_fields_critical(
+            "bind_player",
+            handle,
+            vec![
+                (field::STATE, ConnectionState::LoggedIn.as_str().to_owned()),
+                (field::PLAYER, player.to_owned()),
+            ],
+        )
+        .await
+    }
+
+    /// Critical: returns the connection to the login screen.
+    pub async fn unbind_player(&self, handle: Handle) -> Result<(), StoreError> {
+        self.set_fields_critical(
+            "unbind_player",
+            handle,
+            vec![
+                (field::STATE, ConnectionState::LoggedOut.as_str().to_owned()),
+                (field::PLAYER, String::new()),
+            ],
+        )
+        .await
+    }
+
+    async fn set_fields_critical(
+        &self,
+        what: &str,
+        handle: Handle,
+        fields: Vec<(&'static str, String)>,
+    ) -> Result<(), StoreError> {
+        self.critical(what, async {
+            let args: Vec<String> = fields.into_iter().flat_map(|(f, v)| [f.to_owned(), v]).collect();
+            let n: i64 = self
+                .inner
+                .client
+                .eval(HSET_IF_EXISTS, vec![self.inner.keys.connection(handle)], args)
+                .await?;
+            if n < 0 {
+                Err(StoreError::NotFound(handle))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    /// Critical: removes every trace of the connection, and drops its pending updates.
+    pub async fn remove(&self, handle: Handle) -> Result<(), StoreError> {
+        self.inner.pending.lock().expect("pending lock").remove(&handle);
+        self.critical("remove", async {
+            let k = &self.inner.keys;
+            let member = handle.to_string();
+            let tx = self.inner.client.multi();
+            let _: () = tx.del(k.connection(handle)).await?;
+            let _: () = tx.zrem(k.live_connections(), member.clone()).await?;
+            let _: () = tx.srem(k.gateway_connections(handle.slot()), member).await?;
+            let _: Value = tx.exec(true).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Non-critical: sets one field soon. Returns at once; never waits on Redis.
+    pub fn update(&self, handle: Handle, name: &'static str, value: String) {
+        let n = {
+            let mut pending = self.inner.pending.lock().expect("pending lock");
+            pending.entry(handle).or_default().insert(name, value);
+            pending.len()
+        };
+        self.inner.metrics.pending.set(n as i64);
+        if n >= EARLY_FLUSH_AT {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Connections with updates not yet written.
+    pub fn pending_len(&self) -> usize {
+        self.inner.pending.lock().expect("pending lock").len()
+    }
+
+    /// Writes every pending update now, in pipelined batches. Failed batches are kept for later.
+    pub async fn flush(&self) -> FlushOutcome {
+        let batch: Pending = std::mem::take(&mut *self.inner.pending.lock().expect("pending lock"));
+        if batch.is_empty() {
+            return FlushOutcome::default();
+        }
+        let mut outcome = FlushOutcome::default();
+        let mut failed: Pending = HashMap::new();
+        let mut first_error = None;
+        let entries: Vec<_> = batch.into_iter().collect();
+        for chunk in entries.chunks(BATCH) {
+            let started = Instant::now();
+            let result = self.write_batch(chunk).await;
+            self.inner
+                .metrics
+                .write_seconds
+                .observe(started.elapsed().as_secs_f64());
+            match result {
+                Ok(()) => outcome.written += chunk.len(),
+                Err(e) => {
+                    outcome.failed += chunk.len();
+                    first_error.get_or_insert(e);
+                    failed.extend(chunk.iter().cloned());
+                }
+            }
+        }
+        let m = &self.inner.metrics;
+        m.writes
+            .with_label_values(&["background"])
+            .inc_by(outcome.written as u64);
+        if outcome.failed > 0 {
+            m.failures
+                .with_label_values(&["background"])
+                .inc_by(outcome.failed as u64);
+            // Put the failed updates back, unless a newer value for the same field arrived meanwhile.
+            let mut pending = self.inner.pending.lock().expect("pending lock");
+            for (handle, fields) in failed {
+                let entry = pending.entry(handle).or_default();
+                for (name, value) in fields {
+                    entry.entry(name).or_insert(value);
+                }
+            }
+            m.pending.set(pending.len() as i64);
+            let was_failing = self
+                .inner
+                .failing
+                .swap(true, std::sync::atomic::Ordering::Relaxed);
+            let error = first_error.map(|e| e.to_string()).unwrap_or_default();
+            if was_failing {
+                tracing::debug!(failed = outcome.failed, %error, "background state writes still failing");
+            } else {
+                tracing::warn!(failed = outcome.failed, %error, "background state writes failed; kept for retry");
+            }
+        } else {
+            m.pending.set(self.pending_len() as i64);
+            if self
+                .inner
+                .failing
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::info!(written = outcome.written, "background state writes recovered");
+            }
+        }
+        outcome
+    }
+
+    async fn write_batch(&self, chunk: &[(Handle, HashMap<&'static str, String>)]) -> Result<(), StoreError> {
+        let pipeline = self.inner.client.pipeline();
+        for (handle, fields) in chunk {
+            let args: Vec<String> = fields
+                .iter()
+                .flat_map(|(f, v)| [(*f).to_owned(), v.clone()])
+                .collect();
+            // EVAL script 1 key field value …, as a raw command: fred's pipelines lack `eval`.
+            let mut cmd: Vec<String> = vec![
+                HSET_IF_EXISTS.to_owned(),
+                "1".to_owned(),
+                self.inner.keys.connection(*handle),
+            ];
+            cmd.extend(args);
+            let _: () = pipeline
+                .custom(
+                    CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false),
+                    cmd,
+                )
+                .await?;
+        }
+        let results: Vec<Result<Value, fred::error::Error>> = pipeline.try_all().await;
+        match results.into_iter().find_map(Result::err) {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs the background flusher until shutdown, then flushes one last time.
+    pub fn spawn_flusher(&self, interval: Duration, shutdown: &Shutdown) {
+        let store = self.clone();
+        let stop = shutdown.clone();
+        shutdown.spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = store.inner.wake.notified() => {}
+                    _ = stop.triggered() => break,
+                }
+                store.flush().await;
+            }
+            let last = store.flush().await;
+            if last.failed > 0 {
+                tracing::warn!(
+                    lost = last.failed,
+                    "background state updates not written at shutdown"
+                );
+            }
+        });
+    }
+
+    /// Reads one record.
+    pub async fn get(&self, handle: Handle) -> Result<Option<ConnectionRecord>, StoreError> {
+        let fields: HashMap<String, String> = self
+            .inner
+            .client
+            .hgetall(self.inner.keys.connection(handle))
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        ConnectionRecord::from_fields(handle, &fields)
+            .map(Some)
+            .map_err(|_| StoreError::NotFound(handle))
+    }
+
+    /// Every handle in the live index.
+    pub async fn live_handles(&self) -> Result<Vec<Handle>, StoreError> {
+        let members: Vec<String> = self
+            .inner
+            .client
+            .zrange(
+                self.inner.keys.live_connections(),
+                0,
+                -1,
+                None,
+                false,
+                None,
+                false,
+            )
+            .await?;
+        parse_members(members)
+    }
+
+    /// Every handle recorded under one gateway slot.
+    pub async fn gateway_handles(&self, slot: Slot) -> Result<Vec<Handle>, StoreError> {
+        let members: Vec<String> = self
+            .inner
+            .client
+            .smembers(self.inner.keys.gateway_connections(slot))
+            .await?;
+        parse_members(members)
+    }
+
+    /// Reads every live connection with pipelined reads (one round trip per 1,000 records).
+    pub async fn load_all(&self) -> Result<Loaded, StoreError> {
+        let handles = self.live_handles().await?;
+        let mut loaded = Loaded::default();
+        for chunk in handles.chunks(1000) {
+            let pipeline = self.inner.client.pipeline();
+            for h in chunk {
+                let _: () = pipeline.hgetall(self.inner.keys.connection(*h)).await?;
+            }
+            let maps: Vec<HashMap<String, String>> = if chunk.len() == 1 {
+                vec![pipeline.last().await?]
+            } else {
+                pipeline.all().await?
+            };
+            for (h, fields) in chunk.iter().zip(maps) {
+                if fields.is_empty() {
+                    loaded.dangling.push(*h);
+                    continue;
+                }
+                match ConnectionRecord::from_fields(*h, &fields) {
+                    Ok(r) => loaded.records.push(r),
+                    Err(e) => loaded.broken.push(e),
+                }
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+fn parse_members(members: Vec<String>) -> Result<Vec<Handle>, StoreError> {
+    members
+        .into_iter()
+        .map(|m| m.parse().map_err(|_| StoreError::BadMember(m)))
+        .collect()
+}

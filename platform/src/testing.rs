@@ -1,0 +1,177 @@
+//! Test harness: real servers on loopback ports, started and stopped by the test.
+//!
+//! * [`RedisServer`]: a real `redis-server` (Debian's package) on a free port with its own data
+//!   directory, never the machine's 6379. It can be stopped and started again on the same port
+//!   with the same data, to test what happens while Redis is away.
+//! * [`KafkaMock`]: librdkafka's mock cluster, a Kafka-protocol broker reached over TCP by the real
+//!   rdkafka clients.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding a loopback port")
+}
+
+/// A real redis-server owned by the test.
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn redis_binary() -> PathBuf {
+    for p in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    PathBuf::from("redis-server")
+}
+
+impl RedisServer {
+    /// Starts redis-server on a free loopback port with append-only persistence.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for redis");
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+            dir,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(redis_binary())
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--dir"])
+            .arg(self.dir.path())
+            .args(["--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--protected-mode", "yes", "--loglevel", "warning"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting redis-server (install it: apt-get install -y redis-server)");
+        self.child = Some(child);
+        self.wait_until_up();
+    }
+
+    fn wait_until_up(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let mut buf = [0u8; 16];
+                if s.write_all(b"PING\r\n").is_ok()
+                    && s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not come up", self.port);
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Stops the server (SIGTERM, so it finishes writing its data) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// librdkafka's mock Kafka cluster, listening on a loopback port.
+pub struct KafkaMock {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+}
+
+impl KafkaMock {
+    /// One broker, with the project's two topics created at the given partition counts.
+    pub fn start(prefix: &str, input_partitions: i32, output_partitions: i32) -> Self {
+        let cluster = MockCluster::new(1).expect("starting the mock Kafka cluster");
+        let topics = mush_protocol::Topics::new(prefix);
+        cluster
+            .create_topic(&topics.input, input_partitions, 1)
+            .expect("creating the input topic");
+        cluster
+            .create_topic(&topics.output, output_partitions, 1)
+            .expect("creating the output topic");
+        Self { cluster }
+    }
+
+    pub fn bootstrap_servers(&self) -> String {
+        self.cluster.bootstrap_servers()
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: i32) {
+        self.cluster
+            .create_topic(name, partitions, 1)
+            .expect("creating a topic");
+    }
+
+    /// Makes the broker refuse connections until [`KafkaMock::broker_up`].
+    pub fn broker_down(&self) {
+        self.cluster
+            .broker_down(-1)
+            .expect("setting the mock broker down");
+    }
+
+    pub fn broker_up(&self) {
+        self.cluster.broker_up(-1).expect("setting the mock broker up");
+    }
+
+    /// Kafka settings pointing at this broker.
+    pub fn args(&self, prefix: &str) -> crate::bus::KafkaArgs {
+        let mut args = crate::bus::KafkaArgs::for_brokers(&self.bootstrap_servers());
+        args.topic_prefix = prefix.to_owned();
+        args
+    }
+}

@@ -1,0 +1,125 @@
+//! Leases with fencing tokens against a real redis-server.
+
+use std::time::Duration;
+
+use mush_platform::lease::{Lease, LeaseState, acquire_slot};
+use mush_platform::redis::{RedisArgs, connect};
+use mush_platform::testing::RedisServer;
+use mush_protocol::{HandleAllocator, RedisKeys};
+
+#[tokio::test]
+async fn only_one_holder_and_every_new_tenure_has_a_larger_token() {
+    let redis = RedisServer::start();
+    let client = connect(&RedisArgs::for_url(&redis.url())).await.unwrap();
+    let keys = RedisKeys::new("t");
+    let ttl = Duration::from_millis(300);
+
+    let a = Lease::try_acquire(&client, keys.lease("game"), keys.lease_fence("game"), "a", ttl)
+        .await
+        .unwrap()
+        .expect("a free lease is taken");
+    let b = Lease::try_acquire(&client, keys.lease("game"), keys.lease_fence("game"), "b", ttl)
+        .await
+        .unwrap();
+    assert!(b.is_none(), "a held lease is not taken twice");
+    assert!(a.renew(&client).await.unwrap());
+
+    // a stops renewing; after the TTL b takes over with a larger token, and a can no longer renew.
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let b = Lease::try_acquire(&client, keys.lease("game"), keys.lease_fence("game"), "b", ttl)
+        .await
+        .unwrap()
+        .expect("a lapsed lease is taken");
+    assert!(b.token() > a.token());
+    assert!(!a.renew(&client).await.unwrap(), "the old holder cannot renew");
+    assert!(
+        !a.release(&client).await.unwrap(),
+        "the old holder cannot delete the new one's lease"
+    );
+    assert!(b.release(&client).await.unwrap());
+    let c = Lease::try_acquire(&client, keys.lease("game"), keys.lease_fence("game"), "c", ttl)
+        .await
+        .unwrap()
+        .expect("a released lease is free at once");
+    assert!(c.token() > b.token());
+}
+
+#[tokio::test]
+async fn gateways_get_distinct_slots_and_a_restarted_slot_gets_a_new_epoch() {
+    let redis = RedisServer::start();
+    let client = connect(&RedisArgs::for_url(&redis.url())).await.unwrap();
+    let keys = RedisKeys::new("t");
+    let ttl = Duration::from_secs(5);
+
+    let g0 = acquire_slot(&client, &keys, "gw-0", 4, None, ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    let g1 = acquire_slot(&client, &keys, "gw-1", 4, None, ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(g0.slot, g1.slot);
+    let preferred = acquire_slot(&client, &keys, "gw-3", 4, Some(3), ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(preferred.slot.get(), 3);
+    let g2 = acquire_slot(&client, &keys, "gw-2", 4, None, ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        acquire_slot(&client, &keys, "gw-4", 4, None, ttl)
+            .await
+            .unwrap()
+            .is_none(),
+        "all four slots held"
+    );
+
+    // gw-0 restarts: its next life takes the same slot with a new epoch, so handles differ.
+    let first_life = HandleAllocator::new(g0.slot, g0.epoch).unwrap();
+    g0.lease.release(&client).await.unwrap();
+    let again = acquire_slot(&client, &keys, "gw-0b", 4, None, ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.slot, g0.slot);
+    assert!(again.epoch > g0.epoch);
+    let second_life = HandleAllocator::new(again.slot, again.epoch).unwrap();
+    assert_ne!(first_life.allocate(), second_life.allocate());
+    drop((g1, g2));
+}
+
+#[tokio::test]
+async fn the_keeper_renews_and_reports_a_lost_lease() {
+    let redis = RedisServer::start();
+    let client = connect(&RedisArgs::for_url(&redis.url())).await.unwrap();
+    let keys = RedisKeys::new("t");
+    let ttl = Duration::from_millis(300);
+    let lease = Lease::try_acquire(&client, keys.lease("g"), keys.lease_fence("g"), "me", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    let shutdown = mush_platform::Shutdown::new();
+    let mut state = lease.spawn_keeper(client.clone(), &shutdown);
+
+    // Renewed well past its TTL.
+    tokio::time::sleep(ttl * 3).await;
+    assert_eq!(*state.borrow(), LeaseState::Held);
+    let other = Lease::try_acquire(&client, keys.lease("g"), keys.lease_fence("g"), "other", ttl)
+        .await
+        .unwrap();
+    assert!(other.is_none());
+
+    // Someone else forcibly takes the key: the keeper notices on its next renewal.
+    let _: () = fred::prelude::KeysInterface::set(&client, keys.lease("g"), "intruder", None, None, false)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(2), state.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(*state.borrow(), LeaseState::Lost);
+    shutdown.trigger();
+}
