@@ -182,6 +182,9 @@ impl BusMetrics {
     }
 }
 
+/// A message handed to the producer; resolves on the broker's acknowledgement.
+pub type PendingDelivery = std::pin::Pin<Box<dyn Future<Output = Result<Delivered, BusError>> + Send>>;
+
 /// Where a produced message landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered {
@@ -241,6 +244,70 @@ impl Producer {
         }
     }
 
+    /// Hands a message to the producer without waiting for the broker, so a caller can keep
+    /// several in flight (order per partition is kept: the producer is idempotent). Fails at once
+    /// only when the producer's own queue is full. The returned future resolves on the broker's
+    /// acknowledgement, or on failure once librdkafka gives up (`message.timeout.ms`).
+    pub fn enqueue(
+        &self,
+        topic: &str,
+        key: &[u8],
+        partition: Option<i32>,
+        payload: &[u8],
+    ) -> Result<PendingDelivery, BusError> {
+        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        let started = Instant::now();
+        let metrics = self.metrics.clone();
+        let topic = topic.to_owned();
+        let delivery = match self.inner.send_result(record) {
+            Ok(d) => d,
+            Err((e, _)) => {
+                metrics.produce_errors.with_label_values(&[&topic]).inc();
+                return Err(e.into());
+            }
+        };
+        Ok(Box::pin(async move {
+            match delivery.await {
+                Ok(Ok(d)) => {
+                    metrics.produce_seconds.observe(started.elapsed().as_secs_f64());
+                    Ok(Delivered {
+                        partition: d.partition,
+                        offset: d.offset,
+                    })
+                }
+                Ok(Err((e, _))) => {
+                    metrics.produce_errors.with_label_values(&[&topic]).inc();
+                    Err(e.into())
+                }
+                Err(_) => Err(BusError::Kafka(KafkaError::Canceled)),
+            }
+        }))
+    }
+
+    /// [`Producer::enqueue`] for a gateway event (input topic, keyed by handle).
+    pub fn enqueue_event(&self, event: &GatewayEvent) -> Result<PendingDelivery, BusError> {
+        self.enqueue(&self.topics.input, &event.handle.to_key(), None, &event.encode())
+    }
+
+    /// [`Producer::enqueue`] for a game message (the output partition of its targets' gateway).
+    pub fn enqueue_message(
+        &self,
+        message: &GameMessage,
+        output_partitions: i32,
+    ) -> Result<PendingDelivery, BusError> {
+        let first = *message.targets.first().ok_or(BusError::NoTarget)?;
+        let partition = topics::output_partition(first.slot(), output_partitions);
+        self.enqueue(
+            &self.topics.output,
+            &first.to_key(),
+            Some(partition),
+            &message.encode(),
+        )
+    }
+
     /// Gateway → game: to the input topic, keyed by handle.
     pub async fn send_event(&self, event: &GatewayEvent) -> Result<Delivered, BusError> {
         self.send(&self.topics.input, &event.handle.to_key(), None, &event.encode())
@@ -297,6 +364,21 @@ impl Producer {
         .map_err(|e| BusError::Join(e.to_string()))?
     }
 
+    /// The low and high watermarks of one partition (the high one is the next offset written).
+    pub async fn watermarks(
+        &self,
+        topic: &str,
+        partition: i32,
+        timeout: Duration,
+    ) -> Result<(i64, i64), BusError> {
+        let p = self.inner.clone();
+        let name = topic.to_owned();
+        tokio::task::spawn_blocking(move || p.client().fetch_watermarks(&name, partition, timeout))
+            .await
+            .map_err(|e| BusError::Join(e.to_string()))?
+            .map_err(Into::into)
+    }
+
     /// A readiness check body: the broker answers a metadata request.
     pub async fn check_metadata(&self, timeout: Duration) -> Result<(), String> {
         let p = self.inner.clone();
@@ -346,6 +428,25 @@ impl Consumer {
         let inner: StreamConsumer = args.consumer_config(client_id, group).create()?;
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, partition, from)?;
+        inner.assign(&tpl)?;
+        Ok(Self { inner })
+    }
+
+    /// A consumer of chosen partitions of one topic, each from a given offset, with no group
+    /// rebalancing: for a single active reader (the game-server, fenced by its lease) that keeps
+    /// its own positions. Commits still go to `group`, for lag tools.
+    pub fn assign_partitions(
+        args: &KafkaArgs,
+        client_id: &str,
+        group: &str,
+        topic: &str,
+        partitions: &[(i32, Offset)],
+    ) -> Result<Self, BusError> {
+        let inner: StreamConsumer = args.consumer_config(client_id, group).create()?;
+        let mut tpl = TopicPartitionList::new();
+        for (partition, from) in partitions {
+            tpl.add_partition_offset(topic, *partition, *from)?;
+        }
         inner.assign(&tpl)?;
         Ok(Self { inner })
     }

@@ -6,16 +6,18 @@
 //! * [`health`]: `/livez`, `/readyz`, `/metrics` (axum, prometheus).
 //! * [`telemetry`]: logs and OTLP traces.
 //! * [`shutdown`]: the shutdown signal every task watches.
+//! * `local` (feature `local`): a real redis-server and the embedded Kafka broker on loopback
+//!   ports, for `mush up` and the tests.
 
 pub mod bus;
 pub mod health;
 pub mod lease;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod metrics;
 pub mod redis;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use shutdown::Shutdown;

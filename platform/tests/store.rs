@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use fred::prelude::*;
+use mush_platform::local::RedisServer;
 use mush_platform::metrics::Metrics;
 use mush_platform::redis::{RedisArgs, connect};
 use mush_platform::store::{ConnectionStore, StoreError, StoreMetrics};
-use mush_platform::testing::RedisServer;
 use mush_protocol::keys::{ConnectionState, field};
 use mush_protocol::{ConnectionRecord, Handle, RedisKeys, Slot, Timestamp, Transport};
 

@@ -9,7 +9,8 @@
 //! <ns>:lease:<name>             string any other lease (e.g. the game-server leader), with a TTL
 //! <ns>:lease:<name>:fence       int    that lease's fencing counter
 //! <ns>:game:applied             hash   input partition → last applied offset
-//! <ns>:world:…                  world data, owned by the game-server
+//! <ns>:game:outbox:<partition>  hash   input offset → output of that input not yet acknowledged
+//! <ns>:world:objects            hash   object id → object (JSON), owned by the game-server
 //! ```
 
 use std::collections::HashMap;
@@ -73,9 +74,12 @@ impl RedisKeys {
         format!("{}:game:applied", self.ns)
     }
 
-    /// Prefix under which the game-server keeps its world.
-    pub fn world_prefix(&self) -> String {
-        format!("{}:world:", self.ns)
+    pub fn outbox(&self, partition: i32) -> String {
+        format!("{}:game:outbox:{partition}", self.ns)
+    }
+
+    pub fn world_objects(&self) -> String {
+        format!("{}:world:objects", self.ns)
     }
 }
 

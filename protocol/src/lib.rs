@@ -15,6 +15,6 @@ pub use handle::{Handle, HandleAllocator, HandleError, Slot};
 pub use keys::{ConnectionRecord, ConnectionState, RedisKeys};
 pub use messages::{
     ClientInfo, DecodeError, DisconnectReason, GameMessage, GameMessageKind, GatewayEvent, GatewayEventKind,
-    SCHEMA_VERSION, Timestamp, TraceContext, Transport,
+    Origin, SCHEMA_VERSION, Timestamp, TraceContext, Transport,
 };
 pub use topics::Topics;

@@ -373,6 +373,29 @@ impl GatewayEvent {
     }
 }
 
+/// Which input caused an output, and its place among that input's outputs.
+///
+/// Input of one connection lives in one partition, so for one target the origins of the outputs
+/// it receives from one partition only grow. A game-server that re-sends output after a crash
+/// re-sends it with the same origin, and the gateway drops what it has already written
+/// ([`Origin::is_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// Input partition.
+    pub partition: i32,
+    /// Offset of the input in that partition.
+    pub offset: i64,
+    /// Index of this message among the messages that input caused.
+    pub seq: u32,
+}
+
+impl Origin {
+    /// Whether `self` comes after `earlier` from the same partition.
+    pub fn is_after(&self, earlier: &Origin) -> bool {
+        (self.offset, self.seq) > (earlier.offset, earlier.seq)
+    }
+}
+
 /// Game → gateway.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GameMessage {
@@ -381,6 +404,8 @@ pub struct GameMessage {
     /// When the gateway read the input this answers; lets the gateway measure end-to-end latency.
     pub input_at: Option<Timestamp>,
     pub trace: TraceContext,
+    /// The input that caused it; `None` for output no input caused.
+    pub origin: Option<Origin>,
     pub kind: GameMessageKind,
 }
 
@@ -430,6 +455,7 @@ impl GameMessage {
             targets,
             input_at: None,
             trace: TraceContext::new(),
+            origin: None,
             kind,
         }
     }
@@ -462,6 +488,11 @@ impl GameMessage {
             targets: self.targets.iter().map(|h| h.to_u64()).collect(),
             input_at_micros: self.input_at.map_or(0, Timestamp::as_micros),
             trace: self.trace.clone(),
+            origin: self.origin.map(|o| wire::Origin {
+                partition: o.partition,
+                offset: o.offset,
+                seq: o.seq,
+            }),
             kind,
         }
         .encode_to_vec()
@@ -494,6 +525,11 @@ impl GameMessage {
             targets: env.targets.into_iter().map(Handle::from_u64).collect(),
             input_at: (env.input_at_micros != 0).then(|| Timestamp::from_micros(env.input_at_micros)),
             trace: env.trace,
+            origin: env.origin.map(|o| Origin {
+                partition: o.partition,
+                offset: o.offset,
+                seq: o.seq,
+            }),
             kind,
         })
     }
@@ -577,6 +613,11 @@ mod tests {
         for kind in kinds {
             let mut msg = GameMessage::to(vec![handle(1), handle(2), handle(3)], kind);
             msg.input_at = Some(Timestamp::from_micros(1_700_000_000_000_000));
+            msg.origin = Some(Origin {
+                partition: 3,
+                offset: 1234,
+                seq: 2,
+            });
             assert_eq!(GameMessage::decode(&msg.encode()).unwrap(), msg);
         }
     }
@@ -608,6 +649,19 @@ mod tests {
             let ev = GatewayEvent::new(handle(n), GatewayEventKind::Input { line: Bytes::from(line) });
             prop_assert_eq!(GatewayEvent::decode(&ev.encode()).unwrap(), ev);
         }
+    }
+
+    #[test]
+    fn origins_order_by_offset_then_seq() {
+        let o = |offset, seq| Origin {
+            partition: 0,
+            offset,
+            seq,
+        };
+        assert!(o(5, 0).is_after(&o(4, 9)));
+        assert!(o(5, 1).is_after(&o(5, 0)));
+        assert!(!o(5, 0).is_after(&o(5, 0)));
+        assert!(!o(4, 3).is_after(&o(5, 0)));
     }
 
     #[test]

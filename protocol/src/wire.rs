@@ -120,6 +120,9 @@ pub struct GameEnvelope {
     pub input_at_micros: i64,
     #[prost(map = "string, string", tag = "4")]
     pub trace: HashMap<String, String>,
+    /// The input that caused this output, so a gateway can drop a copy re-sent after a crash.
+    #[prost(message, optional, tag = "5")]
+    pub origin: Option<Origin>,
     #[prost(oneof = "game_kind::Kind", tags = "10, 11, 12, 13, 14")]
     pub kind: Option<game_kind::Kind>,
 }
@@ -144,4 +147,14 @@ pub mod game_kind {
 pub struct Text {
     #[prost(string, tag = "1")]
     pub text: String,
+}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Origin {
+    #[prost(int32, tag = "1")]
+    pub partition: i32,
+    #[prost(int64, tag = "2")]
+    pub offset: i64,
+    #[prost(uint32, tag = "3")]
+    pub seq: u32,
 }

@@ -122,6 +122,8 @@ mod v1 {
         pub input_at_micros: i64,
         #[prost(map = "string, string", tag = "4")]
         pub trace: HashMap<String, String>,
+        #[prost(message, optional, tag = "5")]
+        pub origin: Option<Origin>,
         #[prost(oneof = "GameKind", tags = "10, 11, 12, 13, 14")]
         pub kind: Option<GameKind>,
     }
@@ -144,6 +146,16 @@ mod v1 {
     pub struct Text {
         #[prost(string, tag = "1")]
         pub text: String,
+    }
+
+    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    pub struct Origin {
+        #[prost(int32, tag = "1")]
+        pub partition: i32,
+        #[prost(int64, tag = "2")]
+        pub offset: i64,
+        #[prost(uint32, tag = "3")]
+        pub seq: u32,
     }
 }
 
@@ -244,6 +256,11 @@ fn current_code_reads_what_version_1_wrote() {
         targets: vec![handle().to_u64(), handle().to_u64() + 1],
         input_at_micros: 0,
         trace: HashMap::new(),
+        origin: Some(v1::Origin {
+            partition: 1,
+            offset: 77,
+            seq: 0,
+        }),
         kind: Some(v1::GameKind::Disconnect(v1::Disconnected {
             reason: 2,
             detail: "Goodbye.".into(),
@@ -253,6 +270,10 @@ fn current_code_reads_what_version_1_wrote() {
     let msg = GameMessage::decode(&written).unwrap();
     assert_eq!(msg.targets.len(), 2);
     assert_eq!(msg.input_at, None);
+    assert_eq!(
+        msg.origin.map(|o| (o.partition, o.offset, o.seq)),
+        Some((1, 77, 0))
+    );
     assert_eq!(
         msg.kind,
         GameMessageKind::Disconnect {

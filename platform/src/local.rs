@@ -1,10 +1,10 @@
-//! Test harness: real servers on loopback ports, started and stopped by the test.
+//! Real servers on loopback ports, for the local stack (`mush up`) and for tests.
 //!
 //! * [`RedisServer`]: a real `redis-server` (Debian's package) on a free port with its own data
 //!   directory, never the machine's 6379. It can be stopped and started again on the same port
 //!   with the same data, to test what happens while Redis is away.
 //! * [`KafkaMock`]: librdkafka's mock cluster, a Kafka-protocol broker reached over TCP by the real
-//!   rdkafka clients.
+//!   rdkafka clients. A development broker: it keeps everything in memory.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -23,11 +23,26 @@ pub fn free_port() -> u16 {
         .expect("binding a loopback port")
 }
 
-/// A real redis-server owned by the test.
+/// Where a [`RedisServer`] keeps its data.
+enum DataDir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl DataDir {
+    fn path(&self) -> &Path {
+        match self {
+            DataDir::Temp(t) => t.path(),
+            DataDir::Kept(p) => p,
+        }
+    }
+}
+
+/// A real redis-server owned by this process (killed when dropped).
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
-    dir: tempfile::TempDir,
+    dir: DataDir,
 }
 
 fn redis_binary() -> PathBuf {
@@ -40,33 +55,51 @@ fn redis_binary() -> PathBuf {
 }
 
 impl RedisServer {
-    /// Starts redis-server on a free loopback port with append-only persistence.
+    /// Starts redis-server on a free loopback port with append-only persistence in a temporary
+    /// directory. Panics with a clear message if it cannot (tests).
     pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir for redis");
+        let dir = DataDir::Temp(tempfile::tempdir().expect("temp dir for redis"));
         let mut server = Self {
             child: None,
             port: free_port(),
             dir,
         };
-        server.spawn();
+        server.spawn().unwrap_or_else(|e| panic!("{e}"));
         server
     }
 
-    fn spawn(&mut self) {
+    /// Starts redis-server on `port` keeping its data in `dir` (created if missing).
+    pub fn start_in(dir: &Path, port: u16) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut server = Self {
+            child: None,
+            port,
+            dir: DataDir::Kept(dir.to_owned()),
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
         let child = Command::new(redis_binary())
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--dir"])
             .arg(self.dir.path())
-            .args(["--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"])
             .args(["--protected-mode", "yes", "--loglevel", "warning"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("starting redis-server (install it: apt-get install -y redis-server)");
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("starting redis-server: {e} (install it: apt-get install -y redis-server)"),
+                )
+            })?;
         self.child = Some(child);
-        self.wait_until_up();
+        self.wait_until_up()
     }
 
-    fn wait_until_up(&self) {
+    fn wait_until_up(&mut self) -> std::io::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
@@ -74,12 +107,21 @@ impl RedisServer {
                 if s.write_all(b"PING\r\n").is_ok()
                     && s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
                 {
-                    return;
+                    return Ok(());
                 }
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                return Err(std::io::Error::other(format!(
+                    "redis-server on port {} exited at start ({status}); is the port taken?",
+                    self.port
+                )));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not come up", self.port);
+        Err(std::io::Error::other(format!(
+            "redis-server on port {} did not come up",
+            self.port
+        )))
     }
 
     pub fn port(&self) -> u16 {
@@ -115,7 +157,12 @@ impl RedisServer {
     /// Starts it again on the same port with the same data.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        self.spawn().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Starts it again after [`RedisServer::stop`].
+    pub fn start_again(&mut self) -> std::io::Result<()> {
+        self.spawn()
     }
 }
 
@@ -136,15 +183,19 @@ pub struct KafkaMock {
 impl KafkaMock {
     /// One broker, with the project's two topics created at the given partition counts.
     pub fn start(prefix: &str, input_partitions: i32, output_partitions: i32) -> Self {
-        let cluster = MockCluster::new(1).expect("starting the mock Kafka cluster");
+        Self::try_start(prefix, input_partitions, output_partitions).expect("starting the mock Kafka cluster")
+    }
+
+    pub fn try_start(
+        prefix: &str,
+        input_partitions: i32,
+        output_partitions: i32,
+    ) -> Result<Self, rdkafka::error::KafkaError> {
+        let cluster = MockCluster::new(1)?;
         let topics = mush_protocol::Topics::new(prefix);
-        cluster
-            .create_topic(&topics.input, input_partitions, 1)
-            .expect("creating the input topic");
-        cluster
-            .create_topic(&topics.output, output_partitions, 1)
-            .expect("creating the output topic");
-        Self { cluster }
+        cluster.create_topic(&topics.input, input_partitions, 1)?;
+        cluster.create_topic(&topics.output, output_partitions, 1)?;
+        Ok(Self { cluster })
     }
 
     pub fn bootstrap_servers(&self) -> String {
