@@ -22,9 +22,13 @@ use crate::shutdown::Shutdown;
 /// KEYS: lease, fence. ARGV: owner, ttl ms. Returns the new fencing token, or 0 if held by another.
 const ACQUIRE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then \
      return redis.call('INCR', KEYS[2]) else return 0 end";
-/// KEYS: lease. ARGV: owner, ttl ms. 1 if renewed, 0 if not ours any more.
-const RENEW: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-     return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/// KEYS: lease. ARGV: owner, ttl ms. 1 if renewed, 2 if it had lapsed with nobody taking it (taken
+/// back: no one else got a fencing token meanwhile, so ours is still the latest), 0 if another
+/// owner holds it.
+const RENEW: &str = "local v = redis.call('GET', KEYS[1]) \
+     if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+     if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end \
+     return 0";
 /// KEYS: lease. ARGV: owner. 1 if released, 0 if not ours.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
      return redis.call('DEL', KEYS[1]) else return 0 end";
@@ -83,7 +87,8 @@ impl Lease {
         self.ttl
     }
 
-    /// Extends the lease; `Ok(false)` means it is no longer ours.
+    /// Extends the lease (taking it back if it lapsed while nobody took it, e.g. while Redis
+    /// was unreachable); `Ok(false)` means another owner holds it.
     pub async fn renew(&self, client: &Client) -> Result<bool, fred::error::Error> {
         let n: i64 = client
             .eval(
@@ -92,7 +97,10 @@ impl Lease {
                 vec![self.owner.clone(), ttl_ms(self.ttl)],
             )
             .await?;
-        Ok(n == 1)
+        if n == 2 {
+            tracing::warn!(lease = %self.key, "lease had lapsed with nobody taking it: taken back");
+        }
+        Ok(n != 0)
     }
 
     /// Gives the lease up so a successor need not wait for the TTL.
@@ -103,14 +111,14 @@ impl Lease {
         Ok(n == 1)
     }
 
-    /// Renews every third of the TTL until shutdown (then releases). Reports `Lost` when the
-    /// lease is taken by another, or when renewals keep failing until the TTL has passed.
+    /// Renews every third of the TTL until shutdown (then releases). Reports `Lost` only when
+    /// another owner holds the lease. While Redis is unreachable it keeps trying: nobody can take
+    /// the lease without Redis either, and whatever this holder writes to Redis is fenced.
     pub fn spawn_keeper(self, client: Client, shutdown: &Shutdown) -> watch::Receiver<LeaseState> {
         let (tx, rx) = watch::channel(LeaseState::Held);
         let stop = shutdown.clone();
         shutdown.spawn(async move {
             let every = self.ttl / 3;
-            let mut last_renewed = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
@@ -122,14 +130,9 @@ impl Lease {
                     }
                 }
                 match self.renew(&client).await {
-                    Ok(true) => last_renewed = tokio::time::Instant::now(),
+                    Ok(true) => {}
                     Ok(false) => {
                         tracing::error!(lease = %self.key, "lease lost to another owner");
-                        let _ = tx.send(LeaseState::Lost);
-                        return;
-                    }
-                    Err(e) if last_renewed.elapsed() >= self.ttl => {
-                        tracing::error!(lease = %self.key, error = %e, "lease expired while Redis was unreachable");
                         let _ = tx.send(LeaseState::Lost);
                         return;
                     }

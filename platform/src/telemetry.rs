@@ -57,7 +57,14 @@ pub fn init(service: &str, args: &TelemetryArgs) -> anyhow::Result<TelemetryGuar
             Some(tracing_subscriber::fmt::layer().json().with_current_span(true)),
             None,
         ),
-        LogFormat::Pretty => (None, Some(tracing_subscriber::fmt::layer().compact())),
+        LogFormat::Pretty => (
+            None,
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+            ),
+        ),
     };
     let provider = match &args.otlp_endpoint {
         Some(endpoint) => {

@@ -123,3 +123,29 @@ async fn the_keeper_renews_and_reports_a_lost_lease() {
     assert_eq!(*state.borrow(), LeaseState::Lost);
     shutdown.trigger();
 }
+
+#[tokio::test]
+async fn a_lapsed_lease_nobody_took_is_taken_back_but_a_taken_one_is_not() {
+    let redis = RedisServer::start();
+    let client = connect(&RedisArgs::for_url(&redis.url())).await.unwrap();
+    let keys = RedisKeys::new("t");
+    let ttl = Duration::from_millis(200);
+    let a = Lease::try_acquire(&client, keys.lease("x"), keys.lease_fence("x"), "a", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    // Redis was unreachable past the TTL, say: the lease lapsed and nobody took it.
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert!(a.renew(&client).await.unwrap(), "taken back");
+    let b = Lease::try_acquire(&client, keys.lease("x"), keys.lease_fence("x"), "b", ttl)
+        .await
+        .unwrap();
+    assert!(b.is_none(), "held again by a");
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let b = Lease::try_acquire(&client, keys.lease("x"), keys.lease_fence("x"), "b", ttl)
+        .await
+        .unwrap()
+        .expect("b takes the lapsed lease");
+    assert!(b.token() > a.token());
+    assert!(!a.renew(&client).await.unwrap(), "a cannot take it back from b");
+}

@@ -6,6 +6,12 @@
 //! * [`KafkaMock`]: librdkafka's mock cluster, a Kafka-protocol broker reached over TCP by the real
 //!   rdkafka clients. A development broker: it keeps everything in memory.
 
+mod client;
+mod process;
+
+pub use client::TelnetClient;
+pub use process::{ServerProcess, http_get, http_post};
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,427 @@
+//! `mush bench`: measures any telnet MUSH (ours or another) from the outside, as players would,
+//! and prints the figures.
+//!
+//! Scenarios (each bounded in count and time, loopback only by default):
+//! * `latency`: round trip of a tokened command (`think <token>`) for one client, paced and
+//!   back-to-back: p50/p90/p99;
+//! * `room`: a `say` to a room of N players: time until each listener sees it;
+//! * `throughput`: N clients back-to-back: commands per second;
+//! * `connect`: connections per second and time to the first byte of the welcome text;
+//! * `idle`: N idle connections held: the server's memory per connection (RSS by `--pid`);
+//! * `restart`: clients send numbered commands while `mush restart game-server` runs: drops,
+//!   lost and duplicated commands, and the longest gap.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use mush_platform::local::TelnetClient;
+use tokio::io::AsyncReadExt;
+
+#[derive(clap::Args, Clone)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// The MUSH's telnet address.
+    #[arg(long, default_value = "127.0.0.1:4201")]
+    pub addr: SocketAddr,
+    /// Clients (room size, throughput clients, held connections).
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+    /// Samples per measurement (commands, connections).
+    #[arg(long, default_value_t = 1000)]
+    pub samples: usize,
+    /// Longest a scenario may run.
+    #[arg(long, default_value_t = 120)]
+    pub max_seconds: u64,
+    /// Command that creates a character ({name}, {password}).
+    #[arg(long, default_value = "create {name} {password}")]
+    pub create: String,
+    /// A line the server prints once a character is logged in.
+    #[arg(long, default_value = "Connected.")]
+    pub logged_in: String,
+    /// A line the server prints as its welcome text.
+    #[arg(long, default_value = "connect")]
+    pub welcome: String,
+    /// The server process whose memory `idle` reads.
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// State directory of the `mush up` whose game-server `restart` restarts.
+    #[arg(long, default_value = ".mush")]
+    pub dir: PathBuf,
+    /// `restart`: SIGKILL instead of SIGTERM.
+    #[arg(long)]
+    pub kill: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    Latency,
+    Room,
+    Throughput,
+    Connect,
+    Idle,
+    Restart,
+}
+
+/// Percentiles of a sample, in milliseconds.
+pub fn percentiles(samples: &mut [Duration]) -> (f64, f64, f64, f64) {
+    if samples.is_empty() {
+        return (0.0, 0.0, 0.0, 0.0);
+    }
+    samples.sort_unstable();
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
+        samples[i].as_secs_f64() * 1000.0
+    };
+    (
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        samples[samples.len() - 1].as_secs_f64() * 1000.0,
+    )
+}
+
+fn print_latency(what: &str, samples: &mut [Duration]) {
+    let n = samples.len();
+    let (p50, p90, p99, max) = percentiles(samples);
+    println!("{what}: n={n} p50={p50:.2} ms p90={p90:.2} ms p99={p99:.2} ms max={max:.2} ms");
+}
+
+fn run_id() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{:x}", (t.as_millis() as u64) & 0xff_ffff)
+}
+
+async fn player(args: &BenchArgs, name: &str) -> anyhow::Result<TelnetClient> {
+    let mut c = TelnetClient::connect(args.addr).await?;
+    c.expect(&args.welcome, Duration::from_secs(10)).await?;
+    let cmd = args
+        .create
+        .replace("{name}", name)
+        .replace("{password}", &format!("pw-{name}"));
+    c.send(&cmd).await?;
+    c.expect(&args.logged_in, Duration::from_secs(10)).await?;
+    // Let arrival messages pass.
+    while c.next_line(Duration::from_millis(50)).await?.is_some() {}
+    Ok(c)
+}
+
+async fn players(args: &BenchArgs, n: usize, prefix: &str) -> anyhow::Result<Vec<TelnetClient>> {
+    let id = run_id();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(player(args, &format!("{prefix}{id}x{i}")).await?);
+    }
+    for c in out.iter_mut() {
+        while c.next_line(Duration::from_millis(20)).await?.is_some() {}
+    }
+    Ok(out)
+}
+
+async fn round_trip(c: &mut TelnetClient, token: &str) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    c.send(&format!("think {token}")).await?;
+    c.expect(token, Duration::from_secs(10)).await?;
+    Ok(started.elapsed())
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let limit = Duration::from_secs(args.max_seconds);
+    println!(
+        "mush bench {:?} against {} ({} cores)",
+        args.scenario,
+        args.addr,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    match tokio::time::timeout(limit, scenario(&args)).await {
+        Ok(r) => r,
+        Err(_) => anyhow::bail!("stopped after --max-seconds {}", args.max_seconds),
+    }
+}
+
+async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
+    match args.scenario {
+        Scenario::Latency => {
+            let mut c = players(args, 1, "Lat").await?.remove(0);
+            for i in 0..20 {
+                round_trip(&mut c, &format!("warm{i}")).await?;
+            }
+            let mut paced = Vec::with_capacity(args.samples);
+            for i in 0..args.samples {
+                paced.push(round_trip(&mut c, &format!("paced{i}")).await?);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            print_latency("round trip, 1 client, paced (10 ms apart)", &mut paced);
+            let mut b2b = Vec::with_capacity(args.samples);
+            for i in 0..args.samples {
+                b2b.push(round_trip(&mut c, &format!("b2b{i}")).await?);
+            }
+            print_latency("round trip, 1 client, back-to-back", &mut b2b);
+        }
+        Scenario::Room => {
+            let mut room = players(args, args.clients, "Room").await?;
+            let mut samples = Vec::new();
+            let rounds = (args.samples / args.clients.max(1)).clamp(5, 200);
+            for r in 0..rounds {
+                let token = format!("roomsay{r}");
+                let started = Instant::now();
+                room[0].send(&format!("say {token}")).await?;
+                let waits = room.iter_mut().skip(1).map(|c| {
+                    let token = token.clone();
+                    async move {
+                        c.expect(&token, Duration::from_secs(10)).await?;
+                        Ok::<_, anyhow::Error>(started.elapsed())
+                    }
+                });
+                for d in futures::future::join_all(waits).await {
+                    samples.push(d?);
+                }
+                room[0].expect(&token, Duration::from_secs(10)).await?;
+            }
+            print_latency(
+                &format!("say to a room of {}: each listener", args.clients),
+                &mut samples,
+            );
+        }
+        Scenario::Throughput => {
+            let clients = players(args, args.clients, "Tp").await?;
+            let per_client = (args.samples / args.clients.max(1)).max(10);
+            let started = Instant::now();
+            let tasks: Vec<_> = clients
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut c)| {
+                    tokio::spawn(async move {
+                        let mut lat = Vec::with_capacity(per_client);
+                        for n in 0..per_client {
+                            lat.push(round_trip(&mut c, &format!("tp{i}-{n}")).await?);
+                        }
+                        Ok::<_, anyhow::Error>(lat)
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await??);
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "throughput: {} clients back-to-back, {} commands in {secs:.2} s = {:.0} commands/s",
+                args.clients,
+                all.len(),
+                all.len() as f64 / secs
+            );
+            print_latency("  their round trips", &mut all);
+        }
+        Scenario::Connect => {
+            let mut first_byte = Vec::with_capacity(args.samples);
+            let started = Instant::now();
+            for _ in 0..args.samples {
+                let t = Instant::now();
+                let mut s = tokio::net::TcpStream::connect(args.addr).await?;
+                let mut buf = [0u8; 512];
+                // The first byte of the welcome text (telnet negotiation comes first and is skipped).
+                loop {
+                    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await??;
+                    anyhow::ensure!(n > 0, "closed before the welcome text");
+                    if strip_telnet(&buf[..n]).iter().any(|b| b.is_ascii_graphic()) {
+                        break;
+                    }
+                }
+                first_byte.push(t.elapsed());
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "connections: {} sequential in {secs:.2} s = {:.0} connections/s",
+                args.samples,
+                args.samples as f64 / secs
+            );
+            print_latency("  time to the welcome text", &mut first_byte);
+        }
+        Scenario::Idle => {
+            let pid = args
+                .pid
+                .ok_or_else(|| anyhow::anyhow!("idle needs --pid of the server to measure"))?;
+            let before = rss_kib(pid)?;
+            let mut held = Vec::with_capacity(args.clients);
+            for _ in 0..args.clients {
+                let mut c = TelnetClient::connect(args.addr).await?;
+                c.expect(&args.welcome, Duration::from_secs(10)).await?;
+                held.push(c);
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let after = rss_kib(pid)?;
+            println!(
+                "idle connections: {} held; server RSS {} KiB -> {} KiB = {:.2} KiB per connection",
+                held.len(),
+                before,
+                after,
+                (after.saturating_sub(before)) as f64 / held.len().max(1) as f64
+            );
+        }
+        Scenario::Restart => restart(args).await?,
+    }
+    Ok(())
+}
+
+/// Drops telnet commands from a chunk (enough to find the first text byte).
+fn strip_telnet(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            255 if i + 1 < bytes.len() && (251..=254).contains(&bytes[i + 1]) => i += 3,
+            255 if i + 1 < bytes.len() && bytes[i + 1] == 250 => {
+                while i + 1 < bytes.len() && !(bytes[i] == 255 && bytes[i + 1] == 240) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            255 => i += 2,
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Resident memory of a process, from /proc.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for pid {pid}"))
+}
+
+/// Answers one restart-run client has seen.
+struct Tracker {
+    tag: String,
+    got: HashMap<u32, u32>,
+    order_ok: bool,
+    last: Option<u32>,
+    last_at: Instant,
+    gap: Duration,
+}
+
+impl Tracker {
+    fn new(tag: String) -> Self {
+        Self {
+            tag,
+            got: HashMap::new(),
+            order_ok: true,
+            last: None,
+            last_at: Instant::now(),
+            gap: Duration::ZERO,
+        }
+    }
+
+    fn on_line(&mut self, line: &str) {
+        if let Some(n) = line
+            .trim()
+            .strip_prefix(&self.tag)
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            *self.got.entry(n).or_default() += 1;
+            if self.last.is_some_and(|l| n <= l) {
+                self.order_ok = false;
+            }
+            self.last = Some(n);
+            self.gap = self.gap.max(self.last_at.elapsed());
+            self.last_at = Instant::now();
+        }
+    }
+}
+
+async fn restart(args: &BenchArgs) -> anyhow::Result<()> {
+    let clients = players(args, args.clients.min(50), "Rs").await?;
+    let stop_at = Instant::now() + Duration::from_secs(8);
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut c)| {
+            tokio::spawn(async move {
+                let mut t = Tracker::new(format!("rs{i}-"));
+                let mut sent = 0u32;
+                while Instant::now() < stop_at {
+                    if c.send(&format!("think {}{sent}", t.tag)).await.is_err() {
+                        break;
+                    }
+                    sent += 1;
+                    let until = Instant::now() + Duration::from_millis(50);
+                    while let Ok(Some(line)) =
+                        c.next_line(until.saturating_duration_since(Instant::now())).await
+                    {
+                        t.on_line(&line);
+                    }
+                }
+                let until = Instant::now() + Duration::from_secs(15);
+                while t.got.len() < sent as usize && Instant::now() < until {
+                    if let Ok(Some(line)) = c.next_line(Duration::from_millis(200)).await {
+                        t.on_line(&line);
+                    } else if c.is_closed() {
+                        break;
+                    }
+                }
+                let (got, order_ok, gap) = (t.got, t.order_ok, t.gap);
+                let lost = (0..sent).filter(|n| !got.contains_key(n)).count();
+                let dup = got.values().filter(|v| **v > 1).count();
+                (c.is_closed(), sent, lost, dup, order_ok, gap)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    crate::control::restart(crate::control::RestartArgs {
+        process: "game-server".into(),
+        kill: args.kill,
+        dir: args.dir.clone(),
+    })
+    .await?;
+    let back = started.elapsed();
+    let (mut drops, mut sent, mut lost, mut dup, mut disorder, mut gap) = (0, 0, 0, 0, 0, Duration::ZERO);
+    for t in tasks {
+        let (closed, s, l, d, ok, g) = t.await?;
+        drops += usize::from(closed);
+        sent += s;
+        lost += l;
+        dup += d;
+        disorder += usize::from(!ok);
+        gap = gap.max(g);
+    }
+    println!(
+        "restart ({}): game-server back in {} ms; {sent} commands: {drops} players dropped, {lost} lost, {dup} duplicated, {disorder} out of order; longest gap {} ms",
+        if args.kill { "SIGKILL" } else { "SIGTERM" },
+        back.as_millis(),
+        gap.as_millis()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_right_samples() {
+        let mut s: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+        let (p50, p90, p99, max) = percentiles(&mut s);
+        assert_eq!((p50, p90, p99, max), (50.0, 90.0, 99.0, 100.0));
+        assert_eq!(percentiles(&mut []), (0.0, 0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn telnet_negotiation_is_not_mistaken_for_text() {
+        assert!(strip_telnet(&[255, 251, 201, 255, 253, 31]).is_empty());
+        assert_eq!(strip_telnet(&[255, 250, 201, b'x', 255, 240, b'W']), b"W");
+    }
+}

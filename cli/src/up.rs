@@ -1,0 +1,379 @@
+//! `mush up`: the whole stack on one machine, each server a separate process.
+//!
+//! It starts a Kafka-protocol broker (embedded: librdkafka's mock cluster hosted by this process,
+//! a development broker that keeps everything in memory) or uses `--kafka-brokers`, a
+//! `redis-server` on a private port with its data in `<dir>/redis` or uses `--redis-url`, then one
+//! connection-server and one game-server (two with `--standby`), wired together. It prints every
+//! change of a process's state, restarts nothing by itself, answers `mush restart …` on
+//! `<dir>/control.sock`, and on Ctrl-C stops everything in order: gateway (drains), game-server
+//! (commits and releases its lease), Redis.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+
+use crate::control::{Request, socket_path};
+
+#[derive(clap::Args, Clone)]
+pub struct UpArgs {
+    /// State directory: Redis data, the control socket.
+    #[arg(long, default_value = ".mush")]
+    pub dir: PathBuf,
+    /// Port players connect to (telnet).
+    #[arg(long, default_value_t = 4201)]
+    pub telnet_port: u16,
+    /// Address the telnet port listens on (127.0.0.1: this machine only; 0.0.0.0: everyone).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Use this Redis instead of starting one.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Port of the redis-server started here (default: a free one).
+    #[arg(long)]
+    pub redis_port: Option<u16>,
+    /// Use this Kafka/Redpanda instead of the embedded development broker.
+    #[arg(long)]
+    pub kafka_brokers: Option<String>,
+    #[arg(long, default_value_t = 8)]
+    pub input_partitions: i32,
+    #[arg(long, default_value_t = 16)]
+    pub output_partitions: i32,
+    /// Also run a standby game-server that takes over when the active one goes.
+    #[arg(long)]
+    pub standby: bool,
+    /// Text greeting new connections.
+    #[arg(long)]
+    pub welcome_file: Option<PathBuf>,
+    #[arg(long, default_value = "MUSH")]
+    pub game_name: String,
+    /// Gateway drain time on stop.
+    #[arg(long, default_value_t = 2)]
+    pub drain_seconds: u64,
+    /// Game-server leadership lease (ms): how long a standby or a restarted game-server waits
+    /// after a crash.
+    #[arg(long, default_value_t = 2000)]
+    pub lease_ttl_ms: u64,
+    /// Health ports of the processes start here (gateway, game, standby).
+    #[arg(long, default_value_t = 9101)]
+    pub health_port: u16,
+    /// Extra flags for the connection-server (repeatable), e.g. --gateway-flag=--commands-per-second=1000.
+    #[arg(long = "gateway-flag", allow_hyphen_values = true)]
+    pub gateway_flags: Vec<String>,
+}
+
+/// One supervised process.
+struct Proc {
+    name: &'static str,
+    args: Vec<String>,
+    health_port: u16,
+    process: Option<ServerProcess>,
+    ready: Option<bool>,
+    stop_wait: Duration,
+}
+
+impl Proc {
+    fn start(&mut self) -> anyhow::Result<u32> {
+        let exe = std::env::current_exe().context("finding the mush executable")?;
+        let process = ServerProcess::spawn(self.name, &exe, &self.args, self.health_port, true)
+            .with_context(|| format!("starting {}", self.name))?;
+        let pid = process.pid().unwrap_or(0);
+        self.process = Some(process);
+        self.ready = None;
+        say(&format!("{} started (pid {pid})", self.name));
+        Ok(pid)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.process.as_ref().and_then(ServerProcess::pid)
+    }
+
+    /// Stops the process (SIGTERM, or SIGKILL when `kill`), waiting for it to exit.
+    async fn stop(&mut self, kill: bool) {
+        let Some(mut process) = self.process.take() else {
+            return;
+        };
+        if kill {
+            process.kill().await;
+            say(&format!("{} killed", self.name));
+        } else {
+            match process.stop(self.stop_wait).await {
+                Some(status) => say(&format!("{} stopped ({status})", self.name)),
+                None => say(&format!(
+                    "{} did not stop within {:?}: killed",
+                    self.name, self.stop_wait
+                )),
+            }
+        }
+        self.ready = Some(false);
+    }
+
+    /// Whether /readyz answers 200, or the first failing check.
+    async fn readiness(&self) -> (bool, String) {
+        match &self.process {
+            None => (false, "not running".into()),
+            Some(p) => {
+                let (ready, body) = p.readiness().await;
+                (
+                    ready,
+                    body.lines()
+                        .find(|l| l.starts_with("[-]"))
+                        .unwrap_or("")
+                        .to_owned(),
+                )
+            }
+        }
+    }
+
+    async fn wait_ready(&mut self, limit: Duration) -> bool {
+        let Some(p) = self.process.as_mut() else {
+            return false;
+        };
+        match p.wait_ready(limit).await {
+            Ok(_) => {
+                self.ready = Some(true);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+fn say(what: &str) {
+    println!("mush: {what}");
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    let dir = std::fs::canonicalize(&args.dir)?;
+
+    // Kafka.
+    let _embedded_kafka;
+    let brokers = match &args.kafka_brokers {
+        Some(b) => {
+            say(&format!("Kafka: {b}"));
+            b.clone()
+        }
+        None => {
+            let mock = KafkaMock::try_start("mush", args.input_partitions, args.output_partitions)
+                .map_err(|e| anyhow::anyhow!("starting the embedded Kafka broker: {e}"))?;
+            let b = mock.bootstrap_servers();
+            say(&format!(
+                "Kafka: embedded DEVELOPMENT broker (librdkafka mock cluster) at {b}; its data lives in memory only"
+            ));
+            _embedded_kafka = mock;
+            b
+        }
+    };
+
+    // Redis.
+    let mut redis = None;
+    let redis_url = match &args.redis_url {
+        Some(u) => {
+            say(&format!("Redis: {}", mush_platform::redis::redact_url(u)));
+            u.clone()
+        }
+        None => {
+            let port = args.redis_port.unwrap_or_else(free_port);
+            let server = RedisServer::start_in(&dir.join("redis"), port)?;
+            let url = server.url();
+            say(&format!(
+                "Redis: redis-server at {url}, data in {}",
+                dir.join("redis").display()
+            ));
+            redis = Some(server);
+            url
+        }
+    };
+
+    let common = |health_port: u16| -> Vec<String> {
+        vec![
+            format!("--health-addr=127.0.0.1:{health_port}"),
+            format!("--redis-url={redis_url}"),
+            format!("--kafka-brokers={brokers}"),
+            format!("--input-partitions={}", args.input_partitions),
+            format!("--output-partitions={}", args.output_partitions),
+            format!("--game-name={}", args.game_name),
+        ]
+    };
+    let mut gateway_args = vec!["connection-server".to_owned()];
+    gateway_args.extend(common(args.health_port));
+    gateway_args.extend([
+        format!("--telnet-addr={}:{}", args.bind, args.telnet_port),
+        "--gateway-name=gateway-0".to_owned(),
+        format!("--drain-seconds={}", args.drain_seconds),
+    ]);
+    gateway_args.extend(args.gateway_flags.iter().cloned());
+    let game_args = |name: &str, port: u16| {
+        let mut a = vec!["game-server".to_owned()];
+        a.extend(common(port));
+        a.push(format!("--instance-name={name}"));
+        a.push(format!("--lease-ttl-ms={}", args.lease_ttl_ms));
+        if let Some(w) = &args.welcome_file {
+            a.push(format!("--welcome-file={}", w.display()));
+        }
+        a
+    };
+    let mut procs = vec![
+        Proc {
+            name: "game-server",
+            args: game_args("game-a", args.health_port + 1),
+            health_port: args.health_port + 1,
+            process: None,
+            ready: None,
+            stop_wait: Duration::from_secs(25),
+        },
+        Proc {
+            name: "connection-server",
+            args: gateway_args,
+            health_port: args.health_port,
+            process: None,
+            ready: None,
+            stop_wait: Duration::from_secs(args.drain_seconds + 15),
+        },
+    ];
+    if args.standby {
+        procs.push(Proc {
+            name: "game-standby",
+            args: game_args("game-b", args.health_port + 2),
+            health_port: args.health_port + 2,
+            process: None,
+            ready: None,
+            stop_wait: Duration::from_secs(25),
+        });
+    }
+
+    let sock = socket_path(&dir);
+    let _ = std::fs::remove_file(&sock);
+    let control = UnixListener::bind(&sock).with_context(|| format!("binding {}", sock.display()))?;
+
+    for p in procs.iter_mut() {
+        p.start()?;
+        if !p.wait_ready(Duration::from_secs(60)).await && p.name != "game-standby" {
+            say(&format!("{} did not become ready; see its log above", p.name));
+        }
+    }
+    say(&format!(
+        "ready. Connect with: telnet {} {}   (restart the game with `mush restart game-server [--kill]`; Ctrl-C stops everything)",
+        if args.bind.is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            args.bind.to_string()
+        },
+        args.telnet_port
+    ));
+
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            conn = control.accept() => {
+                if let Ok((stream, _)) = conn {
+                    serve_control(stream, &mut procs).await;
+                }
+            }
+            _ = tick.tick() => watch(&mut procs).await,
+        }
+    }
+
+    say("stopping");
+    // Gateway first (it drains), then the game-servers, then Redis.
+    for name in ["connection-server", "game-standby", "game-server"] {
+        if let Some(p) = procs.iter_mut().find(|p| p.name == name) {
+            p.stop(false).await;
+        }
+    }
+    if let Some(mut r) = redis {
+        r.stop();
+        say("Redis stopped");
+    }
+    let _ = std::fs::remove_file(&sock);
+    say("stopped");
+    Ok(())
+}
+
+/// Reports exits and readiness changes; restarts nothing.
+async fn watch(procs: &mut [Proc]) {
+    for p in procs.iter_mut() {
+        let Some(process) = p.process.as_mut() else {
+            continue;
+        };
+        if let Some(status) = process.try_wait() {
+            say(&format!(
+                "{} EXITED ({status}); not restarted: `mush restart {}` starts it again",
+                p.name, p.name
+            ));
+            p.process = None;
+            p.ready = Some(false);
+            continue;
+        }
+        let (ready, why) = p.readiness().await;
+        if p.ready != Some(ready) {
+            if ready {
+                say(&format!("{} ready", p.name));
+            } else {
+                say(&format!("{} not ready {why}", p.name));
+            }
+            p.ready = Some(ready);
+        }
+    }
+}
+
+async fn serve_control(stream: tokio::net::UnixStream, procs: &mut [Proc]) {
+    let (reader, mut writer) = stream.into_split();
+    let mut lines = BufReader::new(reader).lines();
+    let Ok(Some(line)) = lines.next_line().await else {
+        return;
+    };
+    let reply = match Request::parse(&line) {
+        Err(e) => format!("error {e}\n"),
+        Ok(Request::Status) => {
+            let mut out = String::new();
+            for p in procs.iter() {
+                out.push_str(&format!(
+                    "{:<18} pid {:<8} {}\n",
+                    p.name,
+                    p.pid().map_or("-".into(), |p| p.to_string()),
+                    match p.ready {
+                        Some(true) => "ready",
+                        Some(false) => "not ready",
+                        None => "starting",
+                    }
+                ));
+            }
+            out + "ok\n"
+        }
+        Ok(Request::Restart { process, kill }) => match procs.iter_mut().find(|p| p.name == process) {
+            None => format!("error no process named {process}\n"),
+            Some(p) => {
+                let _ = writer
+                    .write_all(
+                        format!("{} {process} …\n", if kill { "killing" } else { "stopping" }).as_bytes(),
+                    )
+                    .await;
+                say(&format!(
+                    "restart of {process} requested{}",
+                    if kill { " (SIGKILL)" } else { "" }
+                ));
+                let started = Instant::now();
+                p.stop(kill).await;
+                match p.start() {
+                    Err(e) => format!("error {e:#}\n"),
+                    Ok(pid) => {
+                        if p.wait_ready(Duration::from_secs(60)).await {
+                            let ms = started.elapsed().as_millis();
+                            say(&format!("{process} ready again after {ms} ms"));
+                            format!("ok {process} ready in {ms} ms (pid {pid})\n")
+                        } else {
+                            format!("error {process} did not become ready within 60 s (pid {pid})\n")
+                        }
+                    }
+                }
+            }
+        },
+    };
+    let _ = writer.write_all(reply.as_bytes()).await;
+}

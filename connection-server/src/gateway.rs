@@ -1,0 +1,537 @@
+//! The gateway process: start-up, the accept loop, draining and shutdown.
+//!
+//! Start-up order matters: the health server first (so `/livez` answers while we wait), then
+//! Redis (retried with backoff; not ready meanwhile), the slot lease (slot + epoch = where our
+//! handles come from), Kafka, the sweep of records an earlier life of our slot left behind, the
+//! output consumer positioned at the end of our partition, and only then the telnet listener.
+//!
+//! Draining (SIGTERM, `POST /drain`, or a lost slot lease): readiness turns false at once, no
+//! new connections are taken, every player is told, and the gateway waits up to the drain time
+//! for them to leave before closing the rest with a final message.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::routing::post;
+use mush_platform::bus::{Consumer, Producer, TopicsOutcome, ensure_topics};
+use mush_platform::health::{Flag, Health};
+use mush_platform::lease::{LeaseState, acquire_slot, owner_id};
+use mush_platform::store::ConnectionStore;
+use mush_platform::{Shutdown, redis as mredis};
+use mush_protocol::{
+    DisconnectReason, GameMessage, GatewayEvent, GatewayEventKind, Handle, HandleAllocator, RedisKeys,
+    Timestamp, topics,
+};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::limits::IpLimiter;
+use crate::metrics::GatewayMetrics;
+use crate::{router, session};
+
+/// What the router needs to reach one session.
+pub struct SessionLink {
+    pub tx: mpsc::Sender<Arc<GameMessage>>,
+    /// Cancelled when the session must close because it stopped reading.
+    pub overflow: CancellationToken,
+}
+
+/// State shared by every task of the gateway.
+pub struct Gateway {
+    pub config: Config,
+    pub metrics: GatewayMetrics,
+    pub allocator: HandleAllocator,
+    pub store: ConnectionStore,
+    pub producer: Producer,
+    pub sessions: Mutex<HashMap<Handle, SessionLink>>,
+    pub ip_limiter: Mutex<IpLimiter>,
+    /// Cancelled when draining starts.
+    pub drain: CancellationToken,
+    /// Cancelled when the remaining sessions must close (end of the drain time).
+    pub close_all: CancellationToken,
+    /// Tracks session tasks.
+    pub session_tasks: Shutdown,
+    pub started_at: Timestamp,
+    /// Players connected to the whole game (all gateways), refreshed in the background; for MSSP.
+    pub players_online: AtomicUsize,
+}
+
+impl Gateway {
+    pub fn session_count(&self) -> usize {
+        self.sessions.lock().expect("sessions lock").len()
+    }
+
+    /// Publishes an event that no session owns any more (sweeps, refused registrations).
+    pub async fn publish_orphan_disconnect(&self, handle: Handle, reason: DisconnectReason, detail: &str) {
+        let ev = GatewayEvent::new(
+            handle,
+            GatewayEventKind::Disconnected {
+                reason,
+                detail: detail.to_owned(),
+            },
+        );
+        if let Err(e) = self.producer.send_event(&ev).await {
+            tracing::warn!(%handle, error = %e, "could not publish a disconnect");
+        }
+    }
+
+    /// Removes a closed connection's record; retries in the background for a while when Redis
+    /// is away (the next life of this slot sweeps whatever is still left).
+    pub fn remove_record(self: &Arc<Self>, handle: Handle) {
+        let gw = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(200);
+            for attempt in 1..=12 {
+                match gw.store.remove(handle).await {
+                    Ok(()) => return,
+                    Err(e) if attempt == 12 => {
+                        tracing::warn!(%handle, error = %e, "giving up removing a record; the sweep will");
+                    }
+                    Err(_) => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Runs the gateway until it has drained and stopped.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    tracing::info!(config = %config.summary(), "connection-server starting");
+
+    let registry = prometheus::Registry::new();
+    let metrics = GatewayMetrics::new(&registry);
+    let accepting = Flag::new("starting");
+    let drain = CancellationToken::new();
+    let background = Shutdown::new();
+
+    // SIGTERM / SIGINT start draining.
+    let signals = Shutdown::new();
+    signals.listen_for_signals()?;
+    {
+        let drain = drain.clone();
+        let signals = signals.clone();
+        tokio::spawn(async move {
+            signals.triggered().await;
+            drain.cancel();
+        });
+    }
+
+    // Health first, with only the flag: Redis and Kafka checks are added once they exist.
+    let redis_client: Arc<Mutex<Option<fred::prelude::Client>>> = Arc::default();
+    let producer_slot: Arc<Mutex<Option<Producer>>> = Arc::default();
+    let health = {
+        let rc = redis_client.clone();
+        let ps = producer_slot.clone();
+        Health::new(registry.clone())
+            .readiness_flag("accepting", &accepting)
+            .readiness_check("redis", Duration::from_secs(1), move || {
+                let client = rc.lock().expect("redis slot").clone();
+                async move {
+                    match client {
+                        Some(c) => mredis::ping(&c).await,
+                        None => Err("not connected yet".into()),
+                    }
+                }
+            })
+            .readiness_check("kafka", Duration::from_secs(2), move || {
+                let producer = ps.lock().expect("producer slot").clone();
+                async move {
+                    match producer {
+                        Some(p) => p.check_metadata(Duration::from_millis(1500)).await,
+                        None => Err("not connected yet".into()),
+                    }
+                }
+            })
+    };
+    let router_with_drain = {
+        let drain = drain.clone();
+        health.router().route(
+            "/drain",
+            post(move || {
+                let drain = drain.clone();
+                async move {
+                    drain.cancel();
+                    "draining\n"
+                }
+            }),
+        )
+    };
+    let health_listener = TcpListener::bind(config.health_addr)
+        .await
+        .with_context(|| format!("binding the health address {}", config.health_addr))?;
+    background.spawn(Health::serve(
+        router_with_drain,
+        health_listener,
+        background.clone(),
+    ));
+
+    // Redis, retried until it answers or we are told to stop.
+    let drain_as_shutdown = Shutdown::new();
+    {
+        let d = drain.clone();
+        let s = drain_as_shutdown.clone();
+        tokio::spawn(async move {
+            d.cancelled().await;
+            s.trigger();
+        });
+    }
+    let Some(client) = mredis::connect_with_retry(&config.redis, &drain_as_shutdown).await else {
+        tracing::info!("stopped before Redis answered");
+        background.trigger();
+        background.wait(Duration::from_secs(5)).await;
+        return Ok(());
+    };
+    *redis_client.lock().expect("redis slot") = Some(client.clone());
+    let keys = RedisKeys::new(&config.redis.namespace);
+
+    // The slot lease: where our handles come from.
+    let owner = owner_id(&config.gateway_name);
+    let ttl = Duration::from_millis(config.slot_ttl_ms);
+    let preferred = config
+        .gateway_name
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<u16>().ok())
+        .filter(|n| *n < config.slots);
+    let slot_lease = loop {
+        match acquire_slot(&client, &keys, &owner, config.slots, preferred, ttl).await {
+            Ok(Some(l)) => break l,
+            Ok(None) => tracing::warn!(slots = config.slots, "every gateway slot is taken; waiting"),
+            Err(e) => tracing::warn!(error = %e, "could not take a gateway slot; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = drain.cancelled() => return Ok(()),
+        }
+    };
+    let (slot, epoch) = (slot_lease.slot, slot_lease.epoch);
+    tracing::info!(%slot, epoch, "holding gateway slot");
+    let mut lease_state = slot_lease.lease.spawn_keeper(client.clone(), &background);
+    {
+        let drain = drain.clone();
+        tokio::spawn(async move {
+            while lease_state.changed().await.is_ok() {
+                if *lease_state.borrow() == LeaseState::Lost {
+                    tracing::error!("slot lease lost: draining");
+                    drain.cancel();
+                    return;
+                }
+            }
+        });
+    }
+
+    // Kafka.
+    let producer = Producer::new(&config.kafka, &config.gateway_name, metrics.bus.clone())?;
+    *producer_slot.lock().expect("producer slot") = Some(producer.clone());
+    if config.kafka.create_topics {
+        match ensure_topics(&config.kafka, 1, Duration::from_secs(5)).await {
+            Ok(TopicsOutcome::Ready { created }) if !created.is_empty() => {
+                tracing::info!(?created, "created topics")
+            }
+            Ok(TopicsOutcome::Skipped(why)) => tracing::info!(%why, "topics not created here"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check topics"),
+        }
+    }
+    let topics = config.kafka.topics();
+    let output_partitions = loop {
+        match producer
+            .partition_count(&topics.output, Duration::from_secs(5))
+            .await
+        {
+            Ok(n) => break n,
+            Err(e) => tracing::warn!(error = %e, topic = %topics.output, "waiting for the output topic"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = drain.cancelled() => return Ok(()),
+        }
+    };
+    let partition = topics::output_partition(slot, output_partitions);
+    if i32::from(config.slots) > output_partitions {
+        tracing::info!(
+            slots = config.slots,
+            output_partitions,
+            "more gateway slots than output partitions: gateways beyond that share a partition and skip each other's messages"
+        );
+    }
+
+    let gw = Arc::new(Gateway {
+        metrics: metrics.clone(),
+        allocator: HandleAllocator::new(slot, epoch)?,
+        store: ConnectionStore::new(client.clone(), keys.clone(), metrics.store.clone()),
+        producer: producer.clone(),
+        sessions: Mutex::new(HashMap::new()),
+        ip_limiter: Mutex::new(IpLimiter::new(
+            config.max_connections_per_ip,
+            config.connections_per_ip_per_minute,
+        )),
+        drain: drain.clone(),
+        close_all: CancellationToken::new(),
+        session_tasks: Shutdown::new(),
+        started_at: Timestamp::now(),
+        players_online: AtomicUsize::new(0),
+        config,
+    });
+
+    sweep(&gw).await;
+    background.spawn(sweep_orphans_forever(gw.clone(), background.clone()));
+
+    // Output: our own partition, from its current end (everything for our new handles comes later).
+    let (_, high) = producer
+        .watermarks(&topics.output, partition, Duration::from_secs(10))
+        .await
+        .context("reading the output partition's end")?;
+    let consumer = Consumer::assign(
+        &gw.config.kafka,
+        &gw.config.gateway_name,
+        &format!("gateway-{slot}"),
+        &topics.output,
+        partition,
+        rdkafka::Offset::Offset(high),
+    )?;
+    background.spawn(router::run(gw.clone(), consumer, background.clone()));
+    background.spawn(refresh_figures(gw.clone(), background.clone()));
+
+    let listener = TcpListener::bind(gw.config.telnet_addr)
+        .await
+        .with_context(|| format!("binding the telnet address {}", gw.config.telnet_addr))?;
+    tracing::info!(addr = %gw.config.telnet_addr, %slot, epoch, partition, "accepting players");
+    accepting.set_ready();
+    accept_loop(&gw, listener).await;
+
+    // Draining.
+    accepting.set_not_ready("draining");
+    gw.metrics.draining.set(1);
+    let deadline = Instant::now() + gw.config.drain_time();
+    tracing::info!(players = gw.session_count(), drain = ?gw.config.drain_time(), "draining");
+    while gw.session_count() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let remaining = gw.session_count();
+    if remaining > 0 {
+        tracing::info!(remaining, "drain time over: closing the remaining connections");
+    }
+    gw.close_all.cancel();
+    gw.session_tasks.wait(Duration::from_secs(10)).await;
+    if let Err(e) = producer.flush(Duration::from_secs(10)).await {
+        tracing::warn!(error = %e, "not every event reached Kafka before exit");
+    }
+    background.trigger();
+    background.wait(Duration::from_secs(5)).await;
+    tracing::info!("connection-server stopped");
+    Ok(())
+}
+
+/// Removes the records an earlier life of our slot left (a crash), telling the game each one
+/// is gone, so it never keeps zombie players.
+async fn sweep(gw: &Arc<Gateway>) {
+    let slot = gw.allocator.slot();
+    let handles = match gw.store.gateway_handles(slot).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read this slot's old records; not swept");
+            return;
+        }
+    };
+    let stale: Vec<Handle> = handles.into_iter().filter(|h| !gw.allocator.owns(*h)).collect();
+    if stale.is_empty() {
+        return;
+    }
+    tracing::info!(count = stale.len(), %slot, "sweeping connections of an earlier life of this slot");
+    for h in stale {
+        gw.publish_orphan_disconnect(h, DisconnectReason::GatewayLost, "gateway restarted")
+            .await;
+        if let Err(e) = gw.store.remove(h).await {
+            tracing::warn!(handle = %h, error = %e, "could not remove a stale record");
+        }
+    }
+}
+
+/// Every slot lease period, sweeps the records of slots no gateway holds any more (a gateway
+/// that crashed and came back on another slot, or was scaled away), so their players never stay
+/// in the game as ghosts.
+async fn sweep_orphans_forever(gw: Arc<Gateway>, stop: Shutdown) {
+    let every = Duration::from_millis(gw.config.slot_ttl_ms);
+    loop {
+        for n in 0..gw.config.slots {
+            let Ok(slot) = mush_protocol::Slot::new(n) else {
+                continue;
+            };
+            if slot == gw.allocator.slot() {
+                continue;
+            }
+            if let Err(e) = sweep_orphaned_slot(&gw, slot).await {
+                tracing::debug!(%slot, error = %e, "orphan sweep skipped");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.triggered() => return,
+        }
+    }
+}
+
+async fn sweep_orphaned_slot(gw: &Arc<Gateway>, slot: mush_protocol::Slot) -> anyhow::Result<()> {
+    use fred::prelude::{KeysInterface, SetsInterface};
+    let client = gw.store.client();
+    let keys = gw.store.keys();
+    let members: u64 = client.scard(keys.gateway_connections(slot)).await?;
+    if members == 0 {
+        return Ok(());
+    }
+    // Read the lease counter before looking at the lease: a gateway that takes the slot after
+    // this read gets the next epoch, and its connections are left alone.
+    let counter: Option<u64> = client.get(keys.slot_epoch(slot)).await?;
+    let held: bool = client.exists(keys.slot_lease(slot)).await?;
+    if held {
+        return Ok(());
+    }
+    let next_epoch = mush_protocol::handle::epoch_from_lease_counter(counter.unwrap_or(0) + 1);
+    let stale: Vec<Handle> = gw
+        .store
+        .gateway_handles(slot)
+        .await?
+        .into_iter()
+        .filter(|h| h.epoch() != next_epoch)
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(count = stale.len(), %slot, "sweeping connections of a gateway that is gone");
+    for h in stale {
+        gw.publish_orphan_disconnect(h, DisconnectReason::GatewayLost, "gateway gone")
+            .await;
+        gw.store.remove(h).await?;
+    }
+    Ok(())
+}
+
+/// Keeps the game-wide player count for MSSP fresh without a Redis call per request.
+async fn refresh_figures(gw: Arc<Gateway>, stop: Shutdown) {
+    loop {
+        if let Ok(n) = fred::prelude::SortedSetsInterface::zcard::<u64, _>(
+            gw.store.client(),
+            gw.store.keys().live_connections(),
+        )
+        .await
+        {
+            gw.players_online.store(n as usize, Ordering::Relaxed);
+        }
+        gw.ip_limiter.lock().expect("ip limiter").prune(Instant::now());
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            _ = stop.triggered() => return,
+        }
+    }
+}
+
+async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener) {
+    loop {
+        let accepted = tokio::select! {
+            _ = gw.drain.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(60))
+            .with_interval(Duration::from_secs(15));
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+
+        if gw.session_count() >= gw.config.max_connections {
+            gw.metrics.limit("max_connections");
+            refuse(
+                gw,
+                stream,
+                "max_connections",
+                "The game is full right now. Please try again later.",
+            );
+            continue;
+        }
+        if let Err(r) = gw
+            .ip_limiter
+            .lock()
+            .expect("ip limiter")
+            .admit(peer.ip(), Instant::now())
+        {
+            gw.metrics.limit(r.label());
+            refuse(gw, stream, r.label(), r.message());
+            continue;
+        }
+        let Some(handle) = gw.allocator.allocate() else {
+            gw.ip_limiter.lock().expect("ip limiter").release(peer.ip());
+            tracing::error!("this gateway life has used every handle: draining so a new life takes over");
+            refuse(
+                gw,
+                stream,
+                "handles_exhausted",
+                "This gateway is restarting. Please reconnect.",
+            );
+            gw.drain.cancel();
+            continue;
+        };
+        start_session(gw, stream, peer, handle);
+    }
+}
+
+fn start_session(gw: &Arc<Gateway>, stream: TcpStream, peer: SocketAddr, handle: Handle) {
+    let (tx, rx) = mpsc::channel(gw.config.output_queue);
+    let overflow = CancellationToken::new();
+    gw.sessions.lock().expect("sessions lock").insert(
+        handle,
+        SessionLink {
+            tx,
+            overflow: overflow.clone(),
+        },
+    );
+    gw.metrics.connections.inc();
+    gw.metrics
+        .connection_events
+        .with_label_values(&["accepted", ""])
+        .inc();
+    let gw2 = gw.clone();
+    gw.session_tasks.spawn(async move {
+        session::run(gw2.clone(), stream, peer, handle, rx, overflow).await;
+        gw2.sessions.lock().expect("sessions lock").remove(&handle);
+        gw2.ip_limiter.lock().expect("ip limiter").release(peer.ip());
+        gw2.metrics.connections.dec();
+    });
+}
+
+/// Tells a refused client why, then closes; never blocks the accept loop.
+fn refuse(gw: &Arc<Gateway>, mut stream: TcpStream, reason: &'static str, message: &'static str) {
+    gw.metrics
+        .connection_events
+        .with_label_values(&["refused", reason])
+        .inc();
+    tokio::spawn(async move {
+        let text = format!("{message}\r\n");
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let _ = stream.write_all(text.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        })
+        .await;
+    });
+}

@@ -1,0 +1,240 @@
+//! `connect <name> <password>`: the login screen's way in, and the login itself (shared with
+//! `create`).
+//!
+//! Why it looks like this: the password is checked only when neither the address nor the name is
+//! throttled, and a wrong name and a wrong password get the same answer (and cost the same time),
+//! so the login screen does not tell strangers which names exist. On success the connection is
+//! bound with a critical state write (`StateWrite::Bind`): the lead stores it before anything of
+//! this login reaches the player, and calls `Game::undo_login` if it cannot.
+
+use super::{Args, Cx, look};
+use crate::game::world::ObjectId;
+use crate::game::{PendingLogin, StateWrite, gmcp, password};
+
+pub(super) const BAD_LOGIN: &str = "Either that player does not exist, or has a different password.";
+
+pub(super) fn run(cx: &mut Cx<'_>, args: &Args<'_>) {
+    let Some((name, password)) = name_and_password(args.rest) else {
+        cx.tell_handle(
+            "Usage: connect <name> <password>   (quote a name with spaces: connect \"Mary Jane\" pw)",
+        );
+        return;
+    };
+    let addr = cx
+        .game
+        .connections
+        .get(&cx.handle)
+        .map(|c| c.addr.clone())
+        .unwrap_or_default();
+    if let Some(wait) = cx.game.throttle.refused_for(&addr, name, cx.now) {
+        cx.tell_handle(format!(
+            "Too many failed logins from your address or for that name. Please wait {wait} seconds \
+             before trying again."
+        ));
+        return;
+    }
+    let found = cx
+        .game
+        .world
+        .player_by_name(name)
+        .map(|p| (p.id, p.password_hash.clone()));
+    let ok = match &found {
+        Some((_, hash)) => password::verify(password, hash.as_deref()),
+        None => password::verify(password, None),
+    };
+    match found {
+        Some((id, _)) if ok => {
+            cx.game.throttle.succeeded(name);
+            log_in(cx, id, false);
+        }
+        _ => {
+            cx.game.throttle.failed(&addr, name, cx.now);
+            cx.tell_handle(BAD_LOGIN);
+        }
+    }
+}
+
+/// Splits `name password` or `"two words" password`. The password is the rest of the line.
+pub(super) fn name_and_password(rest: &str) -> Option<(&str, &str)> {
+    let rest = rest.trim();
+    let (name, password) = match rest.strip_prefix('"') {
+        Some(quoted) => {
+            let end = quoted.find('"')?;
+            (&quoted[..end], &quoted[end + 1..])
+        }
+        None => {
+            let end = rest.find(char::is_whitespace)?;
+            (&rest[..end], &rest[end..])
+        }
+    };
+    let (name, password) = (name.trim(), password.trim());
+    (!name.is_empty() && !password.is_empty()).then_some((name, password))
+}
+
+/// Binds this connection to `player` and shows them in: "Connected.", GMCP `Char.Name`, the room
+/// and GMCP `Room.Info` to this connection; "<Name> has connected." to the others in the room.
+pub(super) fn log_in(cx: &mut Cx<'_>, player: ObjectId, created: bool) {
+    let already_on = cx.game.is_online(player);
+    cx.game.bind(cx.handle, player);
+    cx.fx.state.push(StateWrite::Bind {
+        handle: cx.handle,
+        player,
+    });
+    cx.game.pending_login = Some(PendingLogin {
+        handle: cx.handle,
+        player,
+        created,
+    });
+    let Some(me) = cx.obj(player).cloned() else { return };
+    let greeting = if created {
+        format!("Connected. Welcome to {}, {}!", cx.game.config.game_name, me.name)
+    } else {
+        format!("Connected. Welcome back, {}.", me.name)
+    };
+    cx.tell_handle(greeting);
+    if gmcp::wants(cx.game, cx.handle, "Char.Name") {
+        cx.send(vec![cx.handle], gmcp::char_name(&me));
+    }
+    look::show_room(cx, player, vec![cx.handle]);
+    let room = cx.location(player);
+    let verb = if already_on { "reconnected" } else { "connected" };
+    cx.tell_room(room, Some(player), format!("{} has {verb}.", me.name));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::testkit::*;
+    use crate::game::{StateWrite, throttle};
+    use mush_protocol::{ClientInfo, GameMessageKind, GatewayEventKind};
+
+    #[test]
+    fn names_may_be_quoted_and_passwords_take_the_rest() {
+        assert_eq!(name_and_password("Bob pw"), Some(("Bob", "pw")));
+        assert_eq!(
+            name_and_password("\"Mary Jane\" my pw "),
+            Some(("Mary Jane", "my pw"))
+        );
+        assert_eq!(name_and_password("Bob"), None);
+        assert_eq!(name_and_password("\"Mary Jane"), None);
+        assert_eq!(name_and_password("\"\" pw"), None);
+    }
+
+    #[test]
+    fn connecting_binds_then_greets_shows_the_room_and_tells_the_room() {
+        let mut t = Harness::new();
+        let first = t.create("Alice", "secret1");
+        t.disconnect(first);
+        let bob = t.new_player("Bob");
+        t.connect_handle(7, "10.0.0.7:1");
+        let fx = t.input(h(7), "connect alice secret1");
+        let alice_id = t.game.world().player_by_name("Alice").unwrap().id;
+        assert!(fx.state.contains(&StateWrite::Bind {
+            handle: h(7),
+            player: alice_id
+        }));
+        let mine = texts_for(&fx, h(7));
+        assert_eq!(mine[0], "Connected. Welcome back, Alice.");
+        assert!(mine[1].starts_with("The Lobby(#0)\n"), "{}", mine[1]);
+        assert!(mine[1].contains("Bob"));
+        assert_eq!(texts_for(&fx, bob), ["Alice has connected."]);
+        assert_eq!(t.game.connection(h(7)).unwrap().player, Some(alice_id));
+        assert!(
+            fx.output
+                .iter()
+                .all(|o| !matches!(o.kind, GameMessageKind::Gmcp { .. })),
+            "no GMCP unless negotiated"
+        );
+    }
+
+    #[test]
+    fn a_second_connection_for_the_same_player_is_allowed() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        let bob = t.new_player("Bob");
+        let alice2 = t.connect_handle(8, "10.0.0.8:1");
+        let _ = alice2;
+        let fx = t.input(h(8), "connect Alice password");
+        assert_eq!(texts_for(&fx, bob), ["Alice has reconnected."]);
+        assert!(
+            texts_for(&fx, alice).is_empty(),
+            "the first connection is not told about the login"
+        );
+        let fx = t.input(bob, "say hi");
+        let to_alice: Vec<_> = fx.output.iter().filter(|o| o.targets.contains(&alice)).collect();
+        assert_eq!(to_alice.len(), 1);
+        let mut targets = to_alice[0].targets.clone();
+        targets.sort();
+        assert_eq!(targets, [h(8), alice], "both of Alice's connections, one message");
+        assert_eq!(t.game.logged_in_count(), 2);
+    }
+
+    #[test]
+    fn gmcp_clients_get_char_name_and_room_info_on_login() {
+        let mut t = Harness::new();
+        let first = t.create("Alice", "secret1");
+        t.disconnect(first);
+        t.connect_handle(7, "10.0.0.7:1");
+        t.event(
+            h(7),
+            GatewayEventKind::ClientInfo(ClientInfo {
+                gmcp: true,
+                ..Default::default()
+            }),
+        );
+        let fx = t.input(h(7), "connect Alice secret1");
+        let gmcp: Vec<(String, serde_json::Value)> = gmcp_for(&fx, h(7));
+        assert_eq!(gmcp[0].0, "Char.Name");
+        assert_eq!(
+            gmcp[0].1,
+            serde_json::json!({"name": "Alice", "fullname": "Alice"})
+        );
+        assert_eq!(gmcp[1].0, "Room.Info");
+        assert_eq!(gmcp[1].1["num"], 0);
+        assert_eq!(gmcp[1].1["name"], "The Lobby");
+    }
+
+    #[test]
+    fn a_wrong_password_or_name_gets_the_same_answer_and_no_binding() {
+        let mut t = Harness::new();
+        t.create("Alice", "secret1");
+        t.connect_handle(7, "10.0.0.7:1");
+        for line in ["connect Alice wrong", "connect Nobody secret1"] {
+            let fx = t.input(h(7), line);
+            assert_eq!(texts_for(&fx, h(7)), [BAD_LOGIN]);
+            assert!(fx.state.iter().all(|s| !matches!(s, StateWrite::Bind { .. })));
+        }
+        assert_eq!(t.game.connection(h(7)).unwrap().player, None);
+        let fx = t.input(h(7), "connect Alice");
+        assert!(texts_for(&fx, h(7))[0].starts_with("Usage: connect"));
+    }
+
+    #[test]
+    fn failed_logins_are_throttled_per_address_and_per_name() {
+        let mut t = Harness::new();
+        let alice = t.create("Alice", "secret1");
+        t.disconnect(alice);
+        t.connect_handle(7, "10.0.0.7:1");
+        for _ in 0..throttle::MAX_FAILURES {
+            t.advance(1);
+            let fx = t.input(h(7), "connect Alice nope");
+            assert_eq!(texts_for(&fx, h(7)), [BAD_LOGIN]);
+        }
+        // Now even the right password is refused, from this address (another port) ...
+        t.connect_handle(8, "10.0.0.7:2");
+        let fx = t.input(h(8), "connect Alice secret1");
+        let said = &texts_for(&fx, h(8))[0];
+        assert!(said.starts_with("Too many failed logins"), "{said}");
+        assert!(said.contains("120 seconds"), "{said}");
+        assert!(fx.state.iter().all(|s| !matches!(s, StateWrite::Bind { .. })));
+        // ... and for this name from elsewhere.
+        t.connect_handle(9, "10.9.9.9:1");
+        let fx = t.input(h(9), "connect alice secret1");
+        assert!(texts_for(&fx, h(9))[0].starts_with("Too many failed logins"));
+        // Other names from elsewhere are fine; after the lockout, Alice gets in.
+        t.create("Bob", "secret2");
+        t.advance(throttle::LOCKOUT_SECS);
+        let fx = t.input(h(9), "connect Alice secret1");
+        assert!(texts_for(&fx, h(9))[0].starts_with("Connected."));
+    }
+}

@@ -1,0 +1,561 @@
+//! The command table and the dispatcher: one place that says which commands exist, how they are
+//! typed, whether they need a login, and what they do in one line.
+//!
+//! Why one table: `help` is generated from it, the metrics label comes from it, and adding a
+//! command is one file plus one entry. Each command lives in its own file with its own tests.
+//!
+//! How a line is read (PennMUSH order): a leading prefix (`"` say, `:` / `;` pose); then, when
+//! logged in, the whole line as the name of an exit out of the room (`north`, `n`); then the first
+//! word as a command name or alias, case-insensitively (but `QUIT` only in capitals, so that the
+//! word "quit" in passing never ends a session). Anything else: `Huh?  (Type "help" for help.)`,
+//! or a hint at the login screen.
+//!
+//! Permissions are deliberately simple: anybody logged in may build (`@dig`, `@open`, `@create`),
+//! and may describe or rename what they own, themselves, and the room they are standing in.
+
+mod connect;
+mod create;
+mod create_thing;
+mod describe;
+mod dig;
+mod dolist;
+mod drop;
+mod emit;
+mod get;
+mod go;
+mod help;
+mod home;
+mod inventory;
+mod look;
+mod name;
+mod open;
+mod page;
+mod pose;
+mod quit;
+mod say;
+mod think;
+mod who;
+
+use mush_protocol::{GameMessageKind, Handle, Timestamp};
+
+use super::world::{LOBBY, Object, ObjectId, WorldChange};
+use super::{Effects, Game, clean_line};
+
+/// What an unknown command gets, word for word.
+pub const HUH: &str = "Huh?  (Type \"help\" for help.)";
+/// What the login screen says to anything it does not understand.
+pub const LOGIN_HINT: &str = "You are not logged in. Type \"connect <name> <password>\", or \
+     \"create <name> <password>\" for a new character (\"help\" lists what works here).";
+/// How many commands one input line may run (counting each one `@dolist` runs).
+pub const MAX_COMMANDS_PER_INPUT: u32 = 10_000;
+
+/// What a command is given: how it was called (name, alias or prefix) and the rest of the line.
+pub(crate) struct Args<'a> {
+    pub used: &'a str,
+    pub rest: &'a str,
+}
+
+/// A command's function, by what it needs.
+#[derive(Clone, Copy)]
+pub(crate) enum Run {
+    /// Only at the login screen.
+    LoggedOut(fn(&mut Cx<'_>, &Args<'_>)),
+    /// Only when logged in; gets the player.
+    LoggedIn(fn(&mut Cx<'_>, ObjectId, &Args<'_>)),
+    /// Either way.
+    Always(fn(&mut Cx<'_>, Option<ObjectId>, &Args<'_>)),
+}
+
+pub(crate) struct Command {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// Typed straight before the argument, no space needed (`"hello`).
+    pub prefixes: &'static [&'static str],
+    /// Only `QUIT`: matched in capitals only.
+    pub exact_case: bool,
+    pub usage: &'static str,
+    pub help: &'static str,
+    pub run: Run,
+}
+
+impl Command {
+    const fn new(name: &'static str, usage: &'static str, help: &'static str, run: Run) -> Self {
+        Self {
+            name,
+            aliases: &[],
+            prefixes: &[],
+            exact_case: false,
+            usage,
+            help,
+            run,
+        }
+    }
+
+    const fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
+        self
+    }
+
+    const fn prefixes(mut self, prefixes: &'static [&'static str]) -> Self {
+        self.prefixes = prefixes;
+        self
+    }
+
+    const fn exact_case(mut self) -> Self {
+        self.exact_case = true;
+        self
+    }
+
+    pub fn requires_login(&self) -> bool {
+        matches!(self.run, Run::LoggedIn(_))
+    }
+
+    pub fn available(&self, logged_in: bool) -> bool {
+        match self.run {
+            Run::LoggedOut(_) => !logged_in,
+            Run::LoggedIn(_) => logged_in,
+            Run::Always(_) => true,
+        }
+    }
+
+    fn is_called(&self, word: &str) -> bool {
+        std::iter::once(&self.name).chain(self.aliases).any(|n| {
+            if self.exact_case {
+                *n == word
+            } else {
+                n.eq_ignore_ascii_case(word)
+            }
+        })
+    }
+}
+
+/// Every command, in the order `help` lists them.
+pub(crate) static COMMANDS: &[Command] = &[
+    Command::new(
+        "connect",
+        "connect <name> <password>",
+        "Log in (quote a name with spaces: connect \"Mary Jane\" secret).",
+        Run::LoggedOut(connect::run),
+    ),
+    Command::new(
+        "create",
+        "create <name> <password>",
+        "Make a new character (name: 2-30 letters, digits, _ - or spaces; password: 4+ characters).",
+        Run::LoggedOut(create::run),
+    ),
+    Command::new(
+        "look",
+        "look [thing]",
+        "Look at the room, or at someone or something.",
+        Run::LoggedIn(look::run),
+    )
+    .aliases(&["l"]),
+    Command::new(
+        "say",
+        "say <message>",
+        "Say something to the room (or start the line with \").",
+        Run::LoggedIn(say::run),
+    )
+    .prefixes(&["\""]),
+    Command::new(
+        "pose",
+        "pose <action>",
+        "Act something out: \":waves\" shows \"Name waves.\", \";'s eyes narrow\" shows \"Name's eyes narrow\".",
+        Run::LoggedIn(pose::run),
+    )
+    .prefixes(&[":", ";"]),
+    Command::new(
+        "page",
+        "page <player>=<message>",
+        "Send a private message to a player wherever they are.",
+        Run::LoggedIn(page::run),
+    )
+    .aliases(&["p"]),
+    Command::new(
+        "@emit",
+        "@emit <text>",
+        "Show text to everyone in the room, with no name in front.",
+        Run::LoggedIn(emit::run),
+    ),
+    Command::new(
+        "think",
+        "think <text>",
+        "Evaluate text ([functions], %r, %n, %#) and show the result to yourself only.",
+        Run::LoggedIn(think::run),
+    ),
+    Command::new(
+        "WHO",
+        "WHO",
+        "List who is logged in, for how long, and how long idle.",
+        Run::Always(who::run),
+    ),
+    Command::new(
+        "go",
+        "go <exit>",
+        "Go through an exit (typing the exit's name alone does the same).",
+        Run::LoggedIn(go::run),
+    )
+    .aliases(&["goto", "move"]),
+    Command::new("home", "home", "Go back to your home.", Run::LoggedIn(home::run)),
+    Command::new(
+        "inventory",
+        "inventory",
+        "List what you are carrying.",
+        Run::LoggedIn(inventory::run),
+    )
+    .aliases(&["i", "inv"]),
+    Command::new("get", "get <thing>", "Pick up a thing here.", Run::LoggedIn(get::run)).aliases(&["take"]),
+    Command::new("drop", "drop <thing>", "Put down a thing you carry.", Run::LoggedIn(drop::run)),
+    Command::new(
+        "@dig",
+        "@dig <room>[=<exit>[,<back exit>]]",
+        "Build a room; optionally an exit to it from here, and one back.",
+        Run::LoggedIn(dig::run),
+    ),
+    Command::new(
+        "@open",
+        "@open <exit>=<#room>",
+        "Open an exit from here to a room, e.g. @open North;n=#12.",
+        Run::LoggedIn(open::run),
+    ),
+    Command::new(
+        "@create",
+        "@create <thing>",
+        "Make a thing; you carry it.",
+        Run::LoggedIn(create_thing::run),
+    ),
+    Command::new(
+        "@describe",
+        "@describe <thing>=<text>",
+        "Describe yourself, something you own, or the room you are in.",
+        Run::LoggedIn(describe::run),
+    )
+    .aliases(&["@desc"]),
+    Command::new(
+        "@name",
+        "@name <thing>=<new name>",
+        "Rename yourself, something you own, or the room you are in.",
+        Run::LoggedIn(name::run),
+    ),
+    Command::new(
+        "@dolist",
+        "@dolist <list>=<command>",
+        "Run a command once for each word of a list, in order; ## stands for the word.",
+        Run::LoggedIn(dolist::run),
+    )
+    .aliases(&["@dol"]),
+    Command::new(
+        "help",
+        "help [command]",
+        "List the commands, or explain one.",
+        Run::Always(help::run),
+    ),
+    Command::new(
+        "QUIT",
+        "QUIT",
+        "Leave the game (type it in capitals).",
+        Run::Always(quit::run),
+    )
+    .exact_case(),
+];
+
+/// The context a command runs in: the game, who typed, when, and where its effects go.
+pub(crate) struct Cx<'a> {
+    game: &'a mut Game,
+    handle: Handle,
+    now: Timestamp,
+    fx: &'a mut Effects,
+    /// How deeply `@dolist`s are nested.
+    depth: u32,
+    budget: u32,
+    budget_told: bool,
+}
+
+impl Cx<'_> {
+    /// The player this connection is bound to now.
+    fn player(&self) -> Option<ObjectId> {
+        self.game.connections.get(&self.handle).and_then(|c| c.player)
+    }
+
+    fn obj(&self, id: ObjectId) -> Option<&Object> {
+        self.game.world.get(id)
+    }
+
+    /// Where `who` is (the lobby if nowhere).
+    fn location(&self, who: ObjectId) -> ObjectId {
+        self.obj(who).and_then(|o| o.location).unwrap_or(LOBBY)
+    }
+
+    fn name(&self, id: ObjectId) -> String {
+        self.game.world.name_of(id)
+    }
+
+    /// Text to this connection only.
+    fn tell_handle(&mut self, text: impl Into<String>) {
+        self.fx.text(vec![self.handle], text);
+    }
+
+    /// Text to every connection of `player`.
+    fn tell_player(&mut self, player: ObjectId, text: impl Into<String>) {
+        let targets = self.game.handles_of(player);
+        self.fx.text(targets, text);
+    }
+
+    /// The answer to a command: to the player (all their connections), or to this connection at
+    /// the login screen.
+    fn reply(&mut self, text: impl Into<String>) {
+        match self.player() {
+            Some(p) => self.tell_player(p, text),
+            None => self.tell_handle(text),
+        }
+    }
+
+    /// Text to everyone in `room` but `except`, as one multicast.
+    fn tell_room(&mut self, room: ObjectId, except: Option<ObjectId>, text: impl Into<String>) {
+        let targets = self.game.room_handles(room, except);
+        self.fx.text(targets, text);
+    }
+
+    fn send(&mut self, targets: Vec<Handle>, kind: GameMessageKind) {
+        self.fx.send(targets, kind);
+    }
+
+    /// Stores a new or changed object: in the world now, and as a change to persist.
+    fn put(&mut self, object: Object) {
+        let change = WorldChange::Put(object);
+        self.game.world.apply(&change);
+        self.fx.changes.push(change);
+    }
+
+    /// Whether `me` may describe or rename `target`: themselves, what they own, and the room they
+    /// are standing in (the simple permission model of this game).
+    fn may_modify(&self, me: ObjectId, target: ObjectId) -> bool {
+        target == me || target == self.location(me) || self.obj(target).is_some_and(|o| o.owner == me)
+    }
+
+    /// A fresh object numbered after the last one.
+    fn new_object(&self, kind: super::ObjectKind, name: &str, owner: ObjectId) -> Object {
+        Object::new(self.game.world.next_id(), kind, name, owner, self.now.as_secs())
+    }
+}
+
+/// Runs one input line typed on `handle`.
+pub(crate) fn run_input(game: &mut Game, handle: Handle, now: Timestamp, line: &str, fx: &mut Effects) {
+    let mut cx = Cx {
+        game,
+        handle,
+        now,
+        fx,
+        depth: 0,
+        budget: MAX_COMMANDS_PER_INPUT,
+        budget_told: false,
+    };
+    run_line(&mut cx, line);
+}
+
+/// Runs one command line in `cx` (also what `@dolist` calls for each item).
+fn run_line(cx: &mut Cx<'_>, line: &str) {
+    if cx.budget == 0 {
+        if !cx.budget_told {
+            cx.budget_told = true;
+            cx.reply("Too many commands for one line; the rest were skipped.");
+        }
+        return;
+    }
+    cx.budget -= 1;
+    let player = cx.player();
+    let logged_in = player.is_some();
+    for command in COMMANDS {
+        for prefix in command.prefixes {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return invoke(cx, command, player, &Args { used: prefix, rest });
+            }
+        }
+    }
+    if let Some(me) = player {
+        if let Some(exit) = go::exit_named(cx, me, line) {
+            return go::traverse(cx, me, exit);
+        }
+    }
+    let (word, rest) = split_word(line);
+    match COMMANDS.iter().find(|c| c.is_called(word)) {
+        Some(command) => invoke(cx, command, player, &Args { used: word, rest }),
+        None if logged_in => cx.reply(HUH),
+        None => cx.tell_handle(LOGIN_HINT),
+    }
+}
+
+fn invoke(cx: &mut Cx<'_>, command: &Command, player: Option<ObjectId>, args: &Args<'_>) {
+    match (command.run, player) {
+        (Run::LoggedOut(f), None) => f(cx, args),
+        (Run::LoggedIn(f), Some(me)) => f(cx, me, args),
+        (Run::Always(f), p) => f(cx, p, args),
+        (Run::LoggedIn(_), None) => cx.tell_handle(LOGIN_HINT),
+        (Run::LoggedOut(_), Some(_)) => cx.reply(HUH),
+    }
+}
+
+/// The first word and the rest, trimmed.
+fn split_word(line: &str) -> (&str, &str) {
+    let line = line.trim();
+    match line.find(char::is_whitespace) {
+        Some(i) => (&line[..i], line[i..].trim()),
+        None => (line, ""),
+    }
+}
+
+/// `left=right`, split at the first `=` outside brackets, both trimmed; `None` without `=`.
+fn split_eq(s: &str) -> Option<(&str, &str)> {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => depth -= 1,
+            '=' if depth <= 0 => return Some((s[..i].trim(), s[i + 1..].trim())),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `word` is the name or an alias of a command (case-insensitively; exits are not).
+pub fn is_command(word: &str) -> bool {
+    COMMANDS.iter().any(|c| {
+        std::iter::once(&c.name)
+            .chain(c.aliases)
+            .any(|n| n.eq_ignore_ascii_case(word))
+    })
+}
+
+/// A stable, low-cardinality name for a line, for metric labels: the command's name, `say` /
+/// `pose` for their prefixes, `empty`, or `other` (exits and unknown words alike).
+pub fn command_label(line: &[u8]) -> &'static str {
+    let line = clean_line(line);
+    if line.is_empty() {
+        return "empty";
+    }
+    if let Some(c) = COMMANDS
+        .iter()
+        .find(|c| c.prefixes.iter().any(|p| line.starts_with(p)))
+    {
+        return c.name;
+    }
+    let (word, _) = split_word(&line);
+    COMMANDS
+        .iter()
+        .find(|c| c.is_called(word))
+        .map_or("other", |c| c.name)
+}
+
+/// The line as it may be logged: `connect` and `create` lose everything after the command word,
+/// so that no password reaches a log.
+pub fn redact_for_log(line: &[u8]) -> String {
+    let line = clean_line(line);
+    let (word, rest) = split_word(&line);
+    if !rest.is_empty() && (word.eq_ignore_ascii_case("connect") || word.eq_ignore_ascii_case("create")) {
+        format!("{word} <redacted>")
+    } else {
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::testkit::*;
+
+    #[test]
+    fn unknown_commands_get_huh_word_for_word() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        let fx = t.input(alice, "xyzzy plugh");
+        assert_eq!(texts_for(&fx, alice), ["Huh?  (Type \"help\" for help.)"]);
+        assert_eq!(HUH, "Huh?  (Type \"help\" for help.)");
+        let fx = t.input(alice, "connect Alice password");
+        assert_eq!(
+            texts_for(&fx, alice),
+            [HUH],
+            "login commands are not in-game commands"
+        );
+    }
+
+    #[test]
+    fn the_login_screen_hints_at_connect_and_create() {
+        let mut t = Harness::new();
+        t.connect_handle(1, "10.0.0.1:1");
+        for line in ["look", "\"hello", "xyzzy"] {
+            let fx = t.input(h(1), line);
+            assert_eq!(texts_for(&fx, h(1)), [LOGIN_HINT], "{line}");
+        }
+    }
+
+    #[test]
+    fn command_words_are_case_insensitive_and_aliases_work() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        for line in ["LOOK", "l", "Look here"] {
+            let fx = t.input(alice, line);
+            assert!(texts_for(&fx, alice)[0].starts_with("The Lobby(#0)"), "{line}");
+        }
+        let fx = t.input(alice, "INV");
+        assert_eq!(texts_for(&fx, alice), ["You aren't carrying anything."]);
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for c in COMMANDS {
+            for n in std::iter::once(&c.name).chain(c.aliases).chain(c.prefixes) {
+                assert!(seen.insert(n.to_lowercase()), "{n} is listed twice");
+            }
+            assert!(!c.help.is_empty() && c.usage.starts_with(c.name), "{}", c.name);
+        }
+        let needs_login = |n: &str| COMMANDS.iter().find(|c| c.name == n).unwrap().requires_login();
+        assert!(needs_login("say") && needs_login("@dig"));
+        assert!(!needs_login("WHO") && !needs_login("connect") && !needs_login("QUIT"));
+    }
+
+    #[test]
+    fn labels_are_command_names_and_logs_lose_passwords() {
+        assert_eq!(command_label(b"\"hi"), "say");
+        assert_eq!(command_label(b";'s"), "pose");
+        assert_eq!(command_label(b"@DESC me=x"), "@describe");
+        assert_eq!(command_label(b"north"), "other");
+        assert_eq!(command_label(b"  "), "empty");
+        assert_eq!(redact_for_log(b"connect Alice hunter2"), "connect <redacted>");
+        assert_eq!(
+            redact_for_log(b"CREATE \"Mary Jane\" hunter2"),
+            "CREATE <redacted>"
+        );
+        assert_eq!(redact_for_log(b"say connect"), "say connect");
+    }
+
+    #[test]
+    fn is_command_knows_names_and_aliases_in_any_case() {
+        for word in ["look", "L", "@desc", "quit", "who", "@DOLIST"] {
+            assert!(is_command(word), "{word}");
+        }
+        assert!(!is_command("north") && !is_command("\"") && !is_command(""));
+    }
+
+    #[test]
+    fn split_eq_ignores_equals_inside_brackets() {
+        assert_eq!(split_eq("a = b=c"), Some(("a", "b=c")));
+        assert_eq!(split_eq("[f(a=b)] x=y"), Some(("[f(a=b)] x", "y")));
+        assert_eq!(split_eq("none"), None);
+    }
+
+    #[test]
+    fn one_line_runs_a_bounded_number_of_commands() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        let fx = t.input(alice, "@dolist [lnum(200)]=@dolist [lnum(100)]=think ##");
+        let texts = texts_for(&fx, alice);
+        assert!(texts.len() <= MAX_COMMANDS_PER_INPUT as usize);
+        assert!(texts.len() > 5_000, "{}", texts.len());
+        assert_eq!(
+            texts.last().unwrap(),
+            "Too many commands for one line; the rest were skipped."
+        );
+    }
+}

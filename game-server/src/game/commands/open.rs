@@ -1,0 +1,86 @@
+//! `@open <exit>=<#room>`: an exit from the room the builder stands in to an existing room.
+//!
+//! Why a number for the room: room names need not be unique, and the room may be anywhere.
+
+use super::{Args, Cx, dig, split_eq};
+use crate::game::names;
+use crate::game::world::{ObjectId, ObjectKind};
+
+const USAGE: &str = "Usage: @open <exit>=<#room>   (e.g. @open North;n=#12)";
+
+pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
+    let Some((name, target)) = split_eq(args.rest) else {
+        return cx.reply(USAGE);
+    };
+    if name.is_empty() || target.is_empty() {
+        return cx.reply(USAGE);
+    }
+    if let Err(why) = names::check_exit_name(name) {
+        return cx.reply(why);
+    }
+    let here = cx.location(me);
+    let destination = if target.eq_ignore_ascii_case("here") {
+        Some(here)
+    } else {
+        target
+            .parse::<ObjectId>()
+            .ok()
+            .filter(|_| target.starts_with('#'))
+    };
+    let Some(destination) = destination.filter(|d| cx.obj(*d).is_some_and(|o| o.kind == ObjectKind::Room))
+    else {
+        return cx.reply(format!("\"{target}\" is not a room number (e.g. #12)."));
+    };
+    let id = dig::open_exit(cx, me, name, here, destination);
+    let text = format!(
+        "Opened exit {} ({id}) to {}({destination}).",
+        cx.name(id),
+        cx.name(destination)
+    );
+    cx.reply(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::game::WorldChange;
+    use crate::game::testkit::*;
+    use crate::game::world::{LOBBY, ObjectKind};
+
+    #[test]
+    fn open_links_here_to_a_room_by_number() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        t.input(alice, "@dig Vault");
+        let vault = t.game.world().objects().find(|o| o.name == "Vault").unwrap().id;
+        let fx = t.input(alice, &format!("@open Trapdoor;t={vault}"));
+        let [WorldChange::Put(exit)] = fx.changes.as_slice() else {
+            panic!("{:?}", fx.changes)
+        };
+        assert_eq!(exit.kind, ObjectKind::Exit);
+        assert_eq!((exit.location, exit.destination), (Some(LOBBY), Some(vault)));
+        assert_eq!(
+            texts_for(&fx, alice),
+            [format!("Opened exit Trapdoor ({}) to Vault({vault}).", exit.id)]
+        );
+        let fx = t.input(alice, "t");
+        assert!(texts_for(&fx, alice)[0].starts_with("Vault("));
+    }
+
+    #[test]
+    fn open_refuses_what_is_not_a_room() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        let me = t.id("Alice");
+        for line in [
+            "@open Door=#999",
+            &format!("@open Door={me}"),
+            "@open Door=Vault",
+            "@open Door",
+            "@open =#0",
+        ] {
+            let fx = t.input(alice, line);
+            assert!(fx.changes.is_empty(), "{line}");
+            assert_eq!(texts_for(&fx, alice).len(), 1, "{line}");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The game-server's metrics, all prefixed `mush_game_`.
+
+use mush_platform::bus::BusMetrics;
+use mush_platform::metrics::Metrics;
+use mush_platform::store::StoreMetrics;
+use prometheus::{Gauge, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+pub const PREFIX: &str = "mush_game";
+
+#[derive(Clone)]
+pub struct GameMetrics {
+    pub command_seconds: HistogramVec,
+    pub commands: IntCounterVec,
+    pub input_lag: IntGaugeVec,
+    pub reconciliation_seconds: Gauge,
+    pub restored_connections: IntGauge,
+    pub logged_in_players: IntGauge,
+    pub connections: IntGauge,
+    pub leader: IntGauge,
+    pub replays_skipped: IntCounter,
+    pub outbox_resent: IntCounter,
+    pub world_write_failures: IntCounter,
+    pub bus: BusMetrics,
+    pub store: StoreMetrics,
+}
+
+impl GameMetrics {
+    pub fn new(registry: &Registry) -> Self {
+        let m = Metrics::new(PREFIX, registry);
+        let reconciliation_seconds = Gauge::with_opts(Opts::new(
+            format!("{PREFIX}_reconciliation_seconds"),
+            "How long the last reconciliation (rebuilding connections and world from Redis) took.",
+        ))
+        .expect("valid gauge");
+        registry
+            .register(Box::new(reconciliation_seconds.clone()))
+            .expect("registering a metric");
+        let input_lag = IntGaugeVec::new(
+            Opts::new(
+                format!("{PREFIX}_input_lag"),
+                "Input events waiting in Kafka (high watermark minus next to apply), per partition.",
+            ),
+            &["partition"],
+        )
+        .expect("valid gauge");
+        registry
+            .register(Box::new(input_lag.clone()))
+            .expect("registering a metric");
+        Self {
+            command_seconds: m.histogram_vec(
+                "command_duration_seconds",
+                "Time to run one input event through the game and persist its effects, by command.",
+                &["command"],
+            ),
+            commands: m.counter_vec(
+                "commands_total",
+                "Input events applied, by command.",
+                &["command"],
+            ),
+            input_lag,
+            reconciliation_seconds,
+            restored_connections: m.gauge(
+                "restored_connections",
+                "Connections restored from Redis by the last reconciliation.",
+            ),
+            logged_in_players: m.gauge("logged_in_players", "Connections bound to a player."),
+            connections: m.gauge("connections", "Connections the game knows of."),
+            leader: m.gauge("leader", "1 while this instance holds the leadership lease."),
+            replays_skipped: m.counter(
+                "replays_skipped_total",
+                "Input events skipped because they were already applied (replayed after a restart).",
+            ),
+            outbox_resent: m.counter(
+                "outbox_resent_total",
+                "Output messages sent again at start because their delivery was not confirmed.",
+            ),
+            world_write_failures: m.counter(
+                "world_write_failures_total",
+                "Attempts to persist a command's effects that failed and were retried.",
+            ),
+            bus: BusMetrics::new(&m),
+            store: StoreMetrics::new(&m),
+        }
+    }
+}

@@ -1,0 +1,700 @@
+//! The game-server process: leadership, reconciliation, and the input loop.
+//!
+//! 1. Take the leadership lease (a second instance waits here as a standby: live, not ready).
+//! 2. Reconcile: load the world and the applied offsets, rebuild the connection view from Redis
+//!    (pipelined reads), re-send unconfirmed output from the outboxes. Only then ready.
+//! 3. Consume the input partitions from just after the applied offsets, one event at a time:
+//!    run it through the game, await its critical state writes, persist its effects atomically
+//!    with its applied mark (fenced), produce its output (one multicast message per gateway).
+//! 4. On SIGTERM: finish the event in hand, wait for output acknowledgements, commit offsets,
+//!    release the lease, exit. On a lost lease: stop at once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures::stream::FuturesOrdered;
+use futures::{Future, StreamExt};
+use mush_platform::bus::{Consumer, Producer, TopicsOutcome, ensure_topics};
+use mush_platform::health::{Flag, Health};
+use mush_platform::lease::{Lease, LeaseState, owner_id};
+use mush_platform::store::ConnectionStore;
+use mush_platform::{Shutdown, redis as mredis};
+use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, Origin, RedisKeys, Timestamp, topics};
+use rdkafka::Offset;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::game::{Connection, Effects, Game, GameConfig, StateWrite, world::World};
+use crate::metrics::GameMetrics;
+use crate::persist::{Commit, PersistError, WorldStore};
+
+/// The lease name of the active game-server.
+pub const LEADER_LEASE: &str = "game-leader";
+
+type Ack = Pin<Box<dyn Future<Output = (i32, i64, Vec<GameMessage>, bool)> + Send>>;
+
+/// Why the input loop stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    Requested,
+    LeaseLost,
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let welcome = config.welcome().context("reading the welcome file")?;
+    tracing::info!(config = %config.summary(), "game-server starting");
+
+    let registry = prometheus::Registry::new();
+    let metrics = GameMetrics::new(&registry);
+    let shutdown = Shutdown::new();
+    shutdown.listen_for_signals()?;
+    let background = Shutdown::new();
+
+    let leader = Flag::new("waiting for the leadership lease");
+    let reconciled = Flag::new("not reconciled yet");
+    let redis_slot: Arc<Mutex<Option<fred::prelude::Client>>> = Arc::default();
+    let producer_slot: Arc<Mutex<Option<Producer>>> = Arc::default();
+    let health = {
+        let rs = redis_slot.clone();
+        let ps = producer_slot.clone();
+        Health::new(registry.clone())
+            .readiness_flag("leader", &leader)
+            .readiness_flag("reconciled", &reconciled)
+            .readiness_check("redis", Duration::from_secs(1), move || {
+                let c = rs.lock().expect("redis slot").clone();
+                async move {
+                    match c {
+                        Some(c) => mredis::ping(&c).await,
+                        None => Err("not connected yet".into()),
+                    }
+                }
+            })
+            .readiness_check("kafka", Duration::from_secs(2), move || {
+                let p = ps.lock().expect("producer slot").clone();
+                async move {
+                    match p {
+                        Some(p) => p.check_metadata(Duration::from_millis(1500)).await,
+                        None => Err("not connected yet".into()),
+                    }
+                }
+            })
+    };
+    let listener = TcpListener::bind(config.health_addr)
+        .await
+        .with_context(|| format!("binding the health address {}", config.health_addr))?;
+    background.spawn(Health::serve(health.router(), listener, background.clone()));
+
+    let Some(client) = mredis::connect_with_retry(&config.redis, &shutdown).await else {
+        return stop_background(background).await;
+    };
+    *redis_slot.lock().expect("redis slot") = Some(client.clone());
+    let keys = RedisKeys::new(&config.redis.namespace);
+    let producer = Producer::new(&config.kafka, &config.instance_name, metrics.bus.clone())?;
+    *producer_slot.lock().expect("producer slot") = Some(producer.clone());
+    if config.kafka.create_topics {
+        match ensure_topics(&config.kafka, 1, Duration::from_secs(5)).await {
+            Ok(TopicsOutcome::Ready { created }) if !created.is_empty() => {
+                tracing::info!(?created, "created topics")
+            }
+            Ok(TopicsOutcome::Skipped(why)) => tracing::info!(%why, "topics not created here"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check topics"),
+        }
+    }
+
+    // 1. Leadership.
+    let owner = owner_id(&config.instance_name);
+    let lease = loop {
+        match Lease::try_acquire(
+            &client,
+            keys.lease(LEADER_LEASE),
+            keys.lease_fence(LEADER_LEASE),
+            &owner,
+            config.lease_ttl(),
+        )
+        .await
+        {
+            Ok(Some(l)) => break l,
+            Ok(None) => leader.set_not_ready("standby: another game-server holds the leadership lease"),
+            Err(e) => leader.set_not_ready(format!("cannot reach Redis for the lease: {e}")),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(config.lease_ttl() / 4) => {}
+            _ = shutdown.triggered() => return stop_background(background).await,
+        }
+    };
+    let token = lease.token();
+    tracing::info!(token, "leader");
+    leader.set_ready();
+    metrics.leader.set(1);
+    let lease_state = lease.spawn_keeper(client.clone(), &background);
+
+    // 2. Reconciliation.
+    let started = Instant::now();
+    let store = ConnectionStore::new(client.clone(), keys.clone(), metrics.store.clone());
+    store.spawn_flusher(Duration::from_millis(50), &background);
+    let world_store = WorldStore::new(client.clone(), keys.clone(), keys.lease_fence(LEADER_LEASE));
+    let mut game = reconcile(&config, welcome, &store, &world_store, &metrics).await?;
+    let mut applied = world_store.load_applied().await?;
+    let input_topic = producer.topics().input.clone();
+    let partitions = wait_for_partitions(&producer, &input_topic, &shutdown).await;
+    let Some(partitions) = partitions else {
+        return stop_background(background).await;
+    };
+    let mut ends = HashMap::new();
+    for p in 0..partitions {
+        let (_, high) = producer
+            .watermarks(&input_topic, p, Duration::from_secs(10))
+            .await?;
+        ends.insert(p, high);
+    }
+    for p in applied_past_end(&applied, &ends) {
+        tracing::warn!(
+            partition = p,
+            applied = applied[&p],
+            end = ends[&p],
+            "the input topic holds less than was applied (recreated?): starting this partition afresh"
+        );
+        world_store.reset_applied(p).await?;
+        applied.remove(&p);
+    }
+    let output_partitions = wait_for_partitions(&producer, &producer.topics().output.clone(), &shutdown)
+        .await
+        .unwrap_or(topics::DEFAULT_OUTPUT_PARTITIONS);
+    resend_outboxes(&world_store, &producer, partitions, output_partitions, &metrics).await?;
+    let elapsed = started.elapsed();
+    metrics.reconciliation_seconds.set(elapsed.as_secs_f64());
+    tracing::info!(
+        connections = game.connections().count(),
+        logged_in = game.logged_in_count(),
+        objects = game.world().len(),
+        millis = elapsed.as_millis() as u64,
+        "reconciled"
+    );
+
+    // 3. Input.
+    let starts: Vec<(i32, Offset)> = (0..partitions)
+        .map(|p| {
+            let from = applied
+                .get(&p)
+                .map_or(Offset::Beginning, |o| Offset::Offset(o + 1));
+            (p, from)
+        })
+        .collect();
+    let consumer = Consumer::assign_partitions(
+        &config.kafka,
+        &config.instance_name,
+        &config.consumer_group,
+        &input_topic,
+        &starts,
+    )?;
+    reconciled.set_ready();
+    let mut loop_state = InputLoop {
+        game: &mut game,
+        store: &store,
+        world_store: &world_store,
+        producer: &producer,
+        metrics: &metrics,
+        token,
+        applied,
+        output_partitions,
+        acks: FuturesOrdered::new(),
+        acked: BTreeMap::new(),
+    };
+    let stop = loop_state
+        .run(&consumer, &input_topic, &shutdown, lease_state)
+        .await;
+
+    // 4. Stop.
+    reconciled.set_not_ready("stopping");
+    metrics.leader.set(0);
+    if stop == Stop::Requested {
+        let grace = Duration::from_secs(config.stop_grace_seconds);
+        let _ = tokio::time::timeout(grace / 2, loop_state.drain_acks()).await;
+        loop_state.clear_acked().await;
+        loop_state.commit_offsets(&consumer, &input_topic, true);
+        let _ = producer.flush(Duration::from_secs(2)).await;
+        tracing::info!("stopped gracefully; releasing the lease");
+    } else {
+        tracing::error!("leadership lost: stopped processing input");
+    }
+    stop_background(background).await?;
+    if stop == Stop::LeaseLost {
+        anyhow::bail!("leadership lost");
+    }
+    Ok(())
+}
+
+async fn stop_background(background: Shutdown) -> anyhow::Result<()> {
+    background.trigger();
+    background.wait(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+async fn wait_for_partitions(producer: &Producer, topic: &str, shutdown: &Shutdown) -> Option<i32> {
+    loop {
+        match producer.partition_count(topic, Duration::from_secs(5)).await {
+            Ok(n) => return Some(n),
+            Err(e) => tracing::warn!(%topic, error = %e, "waiting for the topic"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.triggered() => return None,
+        }
+    }
+}
+
+/// Rebuilds the game from Redis: the world, then every live connection and its binding.
+async fn reconcile(
+    config: &Config,
+    welcome: String,
+    store: &ConnectionStore,
+    world_store: &WorldStore,
+    metrics: &GameMetrics,
+) -> anyhow::Result<Game> {
+    let objects = world_store.load_objects().await?;
+    let world = if objects.is_empty() {
+        let world = World::new();
+        let changes: Vec<_> = world
+            .objects()
+            .cloned()
+            .map(crate::game::world::WorldChange::Put)
+            .collect();
+        seed_world(world_store, &changes).await?;
+        world
+    } else {
+        World::from_objects(objects)
+    };
+    let mut game = Game::new(
+        world,
+        GameConfig {
+            game_name: config.game_name.clone(),
+            welcome,
+        },
+    );
+    let loaded = store.load_all().await?;
+    for broken in &loaded.broken {
+        tracing::warn!(error = %broken, "unreadable connection record skipped");
+    }
+    for handle in &loaded.dangling {
+        let _ = store.remove(*handle).await;
+    }
+    let restored = loaded.records.len();
+    for record in loaded.records {
+        let player = record.player.as_deref().and_then(|p| p.parse().ok());
+        game.restore(Connection {
+            handle: record.handle,
+            player,
+            addr: record.addr.clone(),
+            connected_at: record.connected_at,
+            last_input_at: record.last_input_at.unwrap_or(record.connected_at),
+            client: mush_protocol::ClientInfo {
+                terminal_type: record.terminal_type.clone().unwrap_or_default(),
+                mtts: record.mtts.unwrap_or(0),
+                charset: record.charset.clone().unwrap_or_default(),
+                gmcp: record.gmcp,
+                msdp: record.msdp,
+            },
+            width: record.width,
+            height: record.height,
+        });
+    }
+    metrics.restored_connections.set(restored as i64);
+    metrics.connections.set(game.connections().count() as i64);
+    metrics.logged_in_players.set(game.logged_in_count() as i64);
+    Ok(game)
+}
+
+/// Writes the starting world of a fresh game.
+async fn seed_world(
+    world_store: &WorldStore,
+    changes: &[crate::game::world::WorldChange],
+) -> anyhow::Result<()> {
+    world_store.put_objects(changes).await?;
+    Ok(())
+}
+
+/// Sends again the output whose delivery was not confirmed before the last stop.
+async fn resend_outboxes(
+    world_store: &WorldStore,
+    producer: &Producer,
+    partitions: i32,
+    output_partitions: i32,
+    metrics: &GameMetrics,
+) -> anyhow::Result<()> {
+    for p in 0..partitions {
+        let entries = world_store.load_outbox(p).await?;
+        if entries.is_empty() {
+            continue;
+        }
+        let mut offsets = Vec::new();
+        for (offset, messages) in entries {
+            for m in &messages {
+                producer.send_message(m, output_partitions).await?;
+                metrics.outbox_resent.inc();
+            }
+            offsets.push(offset);
+        }
+        tracing::info!(
+            partition = p,
+            inputs = offsets.len(),
+            "re-sent unconfirmed output"
+        );
+        world_store.clear_outbox(p, &offsets).await?;
+    }
+    Ok(())
+}
+
+/// Partitions whose applied offset is at or past the partition's end: the topic was recreated
+/// (a fresh development broker, say), and skipping "already applied" offsets would drop new input.
+pub fn applied_past_end(applied: &HashMap<i32, i64>, ends: &HashMap<i32, i64>) -> Vec<i32> {
+    let mut past: Vec<i32> = applied
+        .iter()
+        .filter(|(p, a)| ends.get(p).is_some_and(|end| **a >= *end))
+        .map(|(p, _)| *p)
+        .collect();
+    past.sort_unstable();
+    past
+}
+
+/// Turns a command's logical output into wire messages: one per gateway per output, each with
+/// its origin (so a re-sent copy is recognised) and the input's read time (for latency).
+pub fn build_messages(
+    effects_output: Vec<crate::game::Outgoing>,
+    event: &GatewayEvent,
+    partition: i32,
+    offset: i64,
+) -> Vec<GameMessage> {
+    let input_at = matches!(event.kind, GatewayEventKind::Input { .. }).then_some(event.at);
+    let mut seq = 0u32;
+    let mut messages = Vec::new();
+    for out in effects_output {
+        for (_, targets) in topics::group_by_gateway(out.targets) {
+            messages.push(GameMessage {
+                targets,
+                input_at,
+                trace: event.trace.clone(),
+                origin: Some(Origin {
+                    partition,
+                    offset,
+                    seq,
+                }),
+                kind: out.kind.clone(),
+            });
+            seq += 1;
+        }
+    }
+    messages
+}
+
+/// A stable, bounded label for the command an event ran (metric label).
+pub fn command_label(event: &GatewayEvent) -> String {
+    match &event.kind {
+        GatewayEventKind::Input { line } => {
+            let text = String::from_utf8_lossy(line);
+            let text = text.trim_start();
+            match text.chars().next() {
+                Some('"') => return "say".into(),
+                Some(':') | Some(';') => return "pose".into(),
+                _ => {}
+            }
+            let word = text.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+            if crate::game::commands::is_command(&word) {
+                word
+            } else {
+                "other".into()
+            }
+        }
+        other => other.label().into(),
+    }
+}
+
+struct InputLoop<'a> {
+    game: &'a mut Game,
+    store: &'a ConnectionStore,
+    world_store: &'a WorldStore,
+    producer: &'a Producer,
+    metrics: &'a GameMetrics,
+    token: u64,
+    applied: HashMap<i32, i64>,
+    output_partitions: i32,
+    acks: FuturesOrdered<Ack>,
+    /// Per partition, inputs whose output the broker acknowledged (outbox entries to delete).
+    acked: BTreeMap<i32, Vec<i64>>,
+}
+
+impl InputLoop<'_> {
+    async fn run(
+        &mut self,
+        consumer: &Consumer,
+        topic: &str,
+        shutdown: &Shutdown,
+        mut lease: watch::Receiver<LeaseState>,
+    ) -> Stop {
+        let mut housekeeping = tokio::time::interval(Duration::from_millis(50));
+        let mut last_commit = Instant::now();
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.triggered() => return Stop::Requested,
+                changed = lease.changed() => {
+                    if changed.is_err() || *lease.borrow() == LeaseState::Lost {
+                        return Stop::LeaseLost;
+                    }
+                }
+                Some((p, offset, messages, ok)) = self.acks.next(), if !self.acks.is_empty() => {
+                    if ok {
+                        self.acked.entry(p).or_default().push(offset);
+                    } else {
+                        // Not delivered: send again (same origins, so no duplicate reaches a player).
+                        self.produce(p, offset, messages);
+                    }
+                }
+                _ = housekeeping.tick() => {
+                    self.clear_acked().await;
+                    if last_commit.elapsed() >= Duration::from_secs(1) {
+                        last_commit = Instant::now();
+                        self.commit_offsets(consumer, topic, false);
+                        self.update_lag(topic).await;
+                    }
+                }
+                record = consumer.recv() => {
+                    let record = match record {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "input consumer error");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
+                    if let Err(stop) = self.apply(record.partition, record.offset, &record.payload, shutdown).await {
+                        return stop;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies one input event: game, critical writes, atomic persist, output.
+    async fn apply(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        payload: &[u8],
+        shutdown: &Shutdown,
+    ) -> Result<(), Stop> {
+        if self.applied.get(&partition).is_some_and(|a| offset <= *a) {
+            self.metrics.replays_skipped.inc();
+            return Ok(());
+        }
+        let started = Instant::now();
+        let (event, mut effects) = match GatewayEvent::decode(payload) {
+            Ok(ev) => {
+                let effects = self.game.handle(&ev, Timestamp::now());
+                (Some(ev), effects)
+            }
+            Err(e) => {
+                tracing::warn!(partition, offset, error = %e, "undecodable input skipped");
+                (None, Effects::default())
+            }
+        };
+        self.write_state(&mut effects).await;
+        let messages = match &event {
+            Some(ev) => build_messages(std::mem::take(&mut effects.output), ev, partition, offset),
+            None => Vec::new(),
+        };
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self
+                .world_store
+                .commit(self.token, partition, offset, &effects.changes, &messages)
+                .await
+            {
+                Ok(Commit::Applied) => break,
+                Ok(Commit::AlreadyApplied) => {
+                    self.metrics.replays_skipped.inc();
+                    self.applied.insert(partition, offset);
+                    return Ok(());
+                }
+                Err(PersistError::Fenced) => return Err(Stop::LeaseLost),
+                Err(e) => {
+                    self.metrics.world_write_failures.inc();
+                    tracing::warn!(partition, offset, error = %e, retry_in = ?delay, "persisting a command failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.triggered() => return Err(Stop::Requested),
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        self.applied.insert(partition, offset);
+        if !messages.is_empty() {
+            self.produce(partition, offset, messages);
+        }
+        if let Some(ev) = &event {
+            let label = command_label(ev);
+            self.metrics
+                .command_seconds
+                .with_label_values(&[&label])
+                .observe(started.elapsed().as_secs_f64());
+            self.metrics.commands.with_label_values(&[&label]).inc();
+        }
+        self.metrics
+            .connections
+            .set(self.game.connections().count() as i64);
+        self.metrics
+            .logged_in_players
+            .set(self.game.logged_in_count() as i64);
+        Ok(())
+    }
+
+    /// Critical writes are awaited before any output of the same event is sent; a failed login
+    /// binding is undone and the player told to try again.
+    async fn write_state(&mut self, effects: &mut Effects) {
+        for write in std::mem::take(&mut effects.state) {
+            match write {
+                StateWrite::Bind { handle, player } => {
+                    if let Err(e) = self.store.bind_player(handle, &player.to_string()).await {
+                        tracing::warn!(%handle, error = %e, "binding a login failed: undoing it");
+                        // The world changes (a character made by `create`) are kept; the login is not.
+                        let undo = self.game.undo_login(handle);
+                        effects.output = undo.output;
+                        for w in undo.state {
+                            if let StateWrite::Unbind { handle } = w
+                                && let Err(e) = self.store.unbind_player(handle).await
+                            {
+                                tracing::warn!(%handle, error = %e, "unbinding after a failed login failed");
+                            }
+                        }
+                    }
+                }
+                StateWrite::Unbind { handle } => {
+                    if let Err(e) = self.store.unbind_player(handle).await {
+                        tracing::warn!(%handle, error = %e, "unbinding a logout failed");
+                    }
+                }
+                StateWrite::Field { handle, name, value } => self.store.update(handle, name, value),
+            }
+        }
+    }
+
+    fn produce(&mut self, partition: i32, offset: i64, messages: Vec<GameMessage>) {
+        let mut deliveries = Vec::with_capacity(messages.len());
+        let mut ok = true;
+        for m in &messages {
+            match self.producer.enqueue_message(m, self.output_partitions) {
+                Ok(d) => deliveries.push(d),
+                Err(e) => {
+                    tracing::warn!(error = %e, "output not accepted by the producer; will retry");
+                    ok = false;
+                }
+            }
+        }
+        self.acks.push_back(Box::pin(async move {
+            let results = futures::future::join_all(deliveries).await;
+            let delivered = ok && results.iter().all(Result::is_ok);
+            if !delivered {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            (partition, offset, messages, delivered)
+        }));
+    }
+
+    async fn drain_acks(&mut self) {
+        while let Some((p, offset, _messages, ok)) = self.acks.next().await {
+            if ok {
+                self.acked.entry(p).or_default().push(offset);
+            }
+        }
+    }
+
+    async fn clear_acked(&mut self) {
+        for (p, offsets) in std::mem::take(&mut self.acked) {
+            if let Err(e) = self.world_store.clear_outbox(p, &offsets).await {
+                tracing::debug!(error = %e, "outbox cleanup failed; retrying later");
+                self.acked.entry(p).or_default().extend(offsets);
+            }
+        }
+    }
+
+    fn commit_offsets(&self, consumer: &Consumer, topic: &str, sync: bool) {
+        for (p, o) in &self.applied {
+            if let Err(e) = consumer.commit(topic, *p, o + 1, sync) {
+                tracing::debug!(partition = p, error = %e, "offset commit failed");
+            }
+        }
+    }
+
+    async fn update_lag(&self, topic: &str) {
+        for (p, applied) in &self.applied {
+            if let Ok((_, high)) = self
+                .producer
+                .watermarks(topic, *p, Duration::from_millis(500))
+                .await
+            {
+                self.metrics
+                    .input_lag
+                    .with_label_values(&[&p.to_string()])
+                    .set((high - applied - 1).max(0));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use mush_protocol::{GameMessageKind, Handle, Slot};
+
+    #[test]
+    fn a_recreated_topic_is_noticed_and_a_normal_one_is_not() {
+        let applied = HashMap::from([(0, 99), (1, 5), (2, 10)]);
+        let ends = HashMap::from([(0, 100), (1, 3), (2, 10)]);
+        assert_eq!(applied_past_end(&applied, &ends), vec![1, 2]);
+    }
+
+    #[test]
+    fn output_is_split_per_gateway_with_growing_origins() {
+        let h = |slot, n| Handle::new(Slot::new(slot).unwrap(), 1, n).unwrap();
+        let mut ev = GatewayEvent::new(
+            h(0, 1),
+            GatewayEventKind::Input {
+                line: Bytes::from_static(b"say hi"),
+            },
+        );
+        ev.at = Timestamp::from_micros(42);
+        let out = vec![
+            crate::game::Outgoing {
+                targets: vec![h(0, 1)],
+                kind: GameMessageKind::Text {
+                    text: "You say, \"hi\"".into(),
+                },
+            },
+            crate::game::Outgoing {
+                targets: vec![h(0, 2), h(1, 3), h(0, 4)],
+                kind: GameMessageKind::Text {
+                    text: "A says, \"hi\"".into(),
+                },
+            },
+        ];
+        let msgs = build_messages(out, &ev, 3, 77);
+        assert_eq!(msgs.len(), 3, "one for the speaker, one per gateway for the room");
+        assert_eq!(msgs[1].targets, vec![h(0, 2), h(0, 4)]);
+        assert_eq!(msgs[2].targets, vec![h(1, 3)]);
+        let seqs: Vec<u32> = msgs.iter().map(|m| m.origin.unwrap().seq).collect();
+        assert_eq!(seqs, vec![0, 1, 2]);
+        assert!(
+            msgs.iter()
+                .all(|m| m.origin.unwrap().offset == 77 && m.input_at == Some(Timestamp::from_micros(42)))
+        );
+    }
+}

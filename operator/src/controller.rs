@@ -1,0 +1,713 @@
+//! The reconciler: observe → decide (pure, `rollout`) → apply the rendered children (pure,
+//! `render`) with one server-side-apply field manager → write status (pure, `status`) → publish
+//! Events.
+//!
+//! No finalizer: everything the operator creates carries an owner reference to the MushGame, so
+//! Kubernetes' garbage collector removes it when the MushGame goes (the data volumes of Redis and
+//! Redpanda are deliberately kept, see `render::kafka::claim_template`). Nothing lives outside
+//! the cluster's ownership graph that would need cleaning up.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{debug, info, warn};
+
+use crate::crd::{API_VERSION, KIND, MushGame, MushGameStatus};
+use crate::metrics::OperatorMetrics;
+use crate::render::{
+    COMPONENT_LABEL, Child, Component, FIELD_MANAGER, GAME_LABEL, HEALTH_PORT, Names, REVISION_ANNOTATION,
+    Rendered, render, spec_errors,
+};
+use crate::rollout::{self, GameInputs, Note};
+use crate::status::{
+    self, DEPENDENCIES_NOT_READY, PROGRESSING, Problem, READY, StatusInputs, metric_sum, pod_name, pod_ready,
+    pod_revision, pod_terminating,
+};
+
+/// Where time comes from (tests drive it by hand).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> Timestamp + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(Arc::new(Timestamp::now))
+    }
+    pub fn from_fn(f: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+    pub fn now(&self) -> Timestamp {
+        (self.0)()
+    }
+}
+
+/// What every reconciliation shares.
+#[derive(Clone)]
+pub struct Context {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub metrics: OperatorMetrics,
+    pub clock: Clock,
+    /// Read players and connections from the pods' `/metrics` through the API server's pod proxy.
+    pub scrape_pod_metrics: bool,
+}
+
+impl Context {
+    pub fn new(client: Client, metrics: OperatorMetrics, instance: Option<String>, scrape: bool) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance,
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+            clock: Clock::system(),
+            scrape_pod_metrics: scrape,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the MushGame has no namespace")]
+    MissingNamespace,
+    #[error("reading {kind} {name}: {source}")]
+    Read {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("applying {kind} {name}: {source}")]
+    Apply {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("writing the status of MushGame {name}: {source}")]
+    Status {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl Error {
+    /// The `reason` label of `mush_operator_reconcile_failures_total`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::MissingNamespace => "missing_namespace",
+            Error::Read { .. } => "read",
+            Error::Apply { .. } => "apply",
+            Error::Status { .. } => "status",
+        }
+    }
+}
+
+/// How soon to look again while something moves, and when all is quiet.
+pub const REQUEUE_BUSY: Duration = Duration::from_secs(10);
+pub const REQUEUE_IDLE: Duration = Duration::from_secs(300);
+pub const REQUEUE_ERROR: Duration = Duration::from_secs(30);
+
+/// The cluster state the decisions are made from.
+#[derive(Debug, Default)]
+struct Observed {
+    gateway: Option<Deployment>,
+    game: Option<Deployment>,
+    redis: Option<StatefulSet>,
+    kafka: Option<StatefulSet>,
+    topics: Option<Job>,
+    pods: Vec<Pod>,
+    missing_secrets: Vec<String>,
+}
+
+fn secrets_named(game: &MushGame) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    if let Some(ext) = &game.spec.redis.external {
+        names.insert(ext.url_secret.name.clone());
+    }
+    if let Some(ext) = &game.spec.kafka.external {
+        if let Some(sasl) = &ext.sasl {
+            names.insert(sasl.username_secret.name.clone());
+            names.insert(sasl.password_secret.name.clone());
+        }
+        if let Some(tls) = &ext.tls {
+            names.extend(tls.ca_secret.as_ref().map(|s| s.name.clone()));
+            names.extend(tls.client_cert_secret_name.clone());
+        }
+    }
+    names
+}
+
+async fn get_opt<K>(client: &Client, ns: &str, name: &str) -> Result<Option<K>, Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + DeserializeOwned + Clone + Debug,
+{
+    Api::<K>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|source| Error::Read {
+            kind: K::kind(&()).to_string(),
+            name: name.to_owned(),
+            source,
+        })
+}
+
+async fn observe(
+    client: &Client,
+    game: &MushGame,
+    ns: &str,
+    names: &Names,
+    topics_job: Option<&str>,
+) -> Result<Observed, Error> {
+    let mut o = Observed {
+        gateway: get_opt(client, ns, &names.gateway()).await?,
+        game: get_opt(client, ns, &names.game_server()).await?,
+        ..Default::default()
+    };
+    if game.spec.redis.managed.is_some() {
+        o.redis = get_opt(client, ns, &names.redis()).await?;
+    }
+    if game.spec.kafka.managed.is_some() {
+        o.kafka = get_opt(client, ns, &names.kafka()).await?;
+        if let Some(job) = topics_job {
+            o.topics = get_opt(client, ns, job).await?;
+        }
+    }
+    let pods = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(&format!("{GAME_LABEL}={}", names.game)))
+        .await
+        .map_err(|source| Error::Read {
+            kind: "Pod".into(),
+            name: format!("{GAME_LABEL}={}", names.game),
+            source,
+        })?;
+    o.pods = pods.items;
+    // Only metadata: the operator checks that a Secret exists, never reads its values.
+    let secrets = Api::<Secret>::namespaced(client.clone(), ns);
+    for name in secrets_named(game) {
+        let found = secrets
+            .get_metadata_opt(&name)
+            .await
+            .map_err(|source| Error::Read {
+                kind: "Secret".into(),
+                name: name.clone(),
+                source,
+            })?;
+        if found.is_none() {
+            o.missing_secrets.push(name);
+        }
+    }
+    Ok(o)
+}
+
+async fn apply<K>(client: &Client, ns: &str, obj: &K) -> Result<K, Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Debug,
+{
+    let name = obj.meta().name.clone().unwrap_or_default();
+    Api::<K>::namespaced(client.clone(), ns)
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(obj),
+        )
+        .await
+        .map_err(|source| Error::Apply {
+            kind: K::kind(&()).to_string(),
+            name,
+            source,
+        })
+}
+
+/// What the API server answered to an apply, where the status computation can use it.
+enum Applied {
+    Deployment(Deployment),
+    StatefulSet(StatefulSet),
+    Job(Job),
+    Other,
+}
+
+/// Applies one child. A ServiceMonitor whose API is not installed is skipped with a note.
+async fn apply_child(
+    client: &Client,
+    ns: &str,
+    child: &Child,
+    notes: &mut Vec<Note>,
+) -> Result<Applied, Error> {
+    match child {
+        Child::ServiceAccount(o) => apply(client, ns, o).await.map(|_| Applied::Other),
+        Child::ConfigMap(o) => apply(client, ns, o).await.map(|_| Applied::Other),
+        Child::Service(o) => apply(client, ns, o).await.map(|_| Applied::Other),
+        Child::Deployment(o) => apply(client, ns, o).await.map(Applied::Deployment),
+        Child::StatefulSet(o) => apply(client, ns, o).await.map(Applied::StatefulSet),
+        Child::Job(o) => apply(client, ns, o).await.map(Applied::Job),
+        Child::PodDisruptionBudget(o) => apply(client, ns, o).await.map(|_| Applied::Other),
+        Child::NetworkPolicy(o) => apply(client, ns, o).await.map(|_| Applied::Other),
+        Child::ServiceMonitor(o) => {
+            let ar = crate::render::service_monitor_resource();
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+            let name = child.name().to_owned();
+            match api
+                .patch(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(o),
+                )
+                .await
+            {
+                Ok(_) => Ok(Applied::Other),
+                Err(kube::Error::Api(e)) if e.code == 404 => {
+                    notes.push(Note::warning(
+                        "ServiceMonitorUnavailable",
+                        "ApplyServiceMonitor",
+                        "observability.serviceMonitor is on but the monitoring.coreos.com/v1 API is not \
+                         installed; the metrics Service is there for any other scraper"
+                            .into(),
+                    ));
+                    Ok(Applied::Other)
+                }
+                Err(source) => Err(Error::Apply {
+                    kind: "ServiceMonitor".into(),
+                    name,
+                    source,
+                }),
+            }
+        }
+    }
+}
+
+/// GET a pod's `/metrics` through the API server's pod proxy.
+async fn scrape(client: &Client, ns: &str, pod: &str) -> Option<String> {
+    let url = format!("/api/v1/namespaces/{ns}/pods/{pod}:{HEALTH_PORT}/proxy/metrics");
+    let request = http::Request::get(url).body(Vec::new()).ok()?;
+    match client.request_text(request).await {
+        Ok(text) => Some(text),
+        Err(e) => {
+            debug!(pod, error = %e, "could not read the pod's metrics");
+            None
+        }
+    }
+}
+
+fn component_of(p: &Pod) -> Option<&str> {
+    p.metadata
+        .labels
+        .as_ref()?
+        .get(COMPONENT_LABEL)
+        .map(String::as_str)
+}
+
+/// Figures read from the pods' metrics.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Figures {
+    players: Option<i64>,
+    restored: Option<i64>,
+    reconciliation_seconds: Option<f64>,
+    gateway_connections: Option<i64>,
+}
+
+async fn read_figures(
+    client: &Client,
+    ns: &str,
+    game_pods: &[&Pod],
+    gateway_pods: &[&Pod],
+    game_revision: &str,
+) -> Figures {
+    let mut f = Figures::default();
+    let ready_game = game_pods
+        .iter()
+        .filter(|p| pod_ready(p) && !pod_terminating(p))
+        .max_by_key(|p| pod_revision(p) == Some(game_revision));
+    if let Some(pod) = ready_game
+        && let Some(text) = scrape(client, ns, &pod_name(pod)).await
+    {
+        f.players = metric_sum(&text, "mush_game_logged_in_players").map(|v| v as i64);
+        f.restored = metric_sum(&text, "mush_game_restored_connections").map(|v| v as i64);
+        f.reconciliation_seconds = metric_sum(&text, "mush_game_reconciliation_seconds");
+    }
+    let ready_gateways: Vec<&&Pod> = gateway_pods.iter().filter(|p| pod_ready(p)).collect();
+    if !ready_gateways.is_empty() {
+        let mut total = Some(0i64);
+        for pod in ready_gateways {
+            let n = scrape(client, ns, &pod_name(pod))
+                .await
+                .and_then(|t| metric_sum(&t, "mush_gateway_connections"));
+            total = match (total, n) {
+                (Some(t), Some(n)) => Some(t + n as i64),
+                _ => None,
+            };
+        }
+        f.gateway_connections = total;
+    }
+    f
+}
+
+/// One reconciliation of one MushGame.
+pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.start();
+    let ns = game.namespace().ok_or(Error::MissingNamespace)?;
+    let name = game.name_any();
+    if game.metadata.deletion_timestamp.is_some() {
+        // Owner references let the garbage collector remove the children.
+        return Ok(Action::await_change());
+    }
+    let now = ctx.clock.now();
+    let names = Names::new(&name);
+    let previous = game.status.as_ref();
+    let client = &ctx.client;
+
+    let mut problems: Vec<Problem> = spec_errors(&game.spec)
+        .into_iter()
+        .map(|m| Problem::new("InvalidSpec", m))
+        .collect();
+    let rendered: Option<Rendered> = if problems.is_empty() {
+        Some(render(&game).expect("spec checked above"))
+    } else {
+        None
+    };
+    let mut observed = observe(
+        client,
+        &game,
+        &ns,
+        &names,
+        rendered.as_ref().and_then(|r| r.topics_job.as_deref()),
+    )
+    .await?;
+    for missing in &observed.missing_secrets {
+        problems.push(Problem::new(
+            "SecretMissing",
+            format!("Secret {missing} named in the spec does not exist in namespace {ns}"),
+        ));
+    }
+
+    let redis = status::redis_state(
+        &game.spec,
+        &names,
+        observed.redis.as_ref(),
+        &observed.missing_secrets,
+    );
+    let kafka = status::kafka_state(
+        &game.spec,
+        &names,
+        observed.kafka.as_ref(),
+        observed.topics.as_ref(),
+        &observed.missing_secrets,
+    );
+    let dependencies = {
+        let mut waiting = Vec::new();
+        if !redis.ready {
+            waiting.push(format!("Redis is not ready ({})", redis.message));
+        }
+        if !kafka.ready {
+            waiting.push(format!("Kafka is not ready ({})", kafka.message));
+        }
+        if waiting.is_empty() {
+            Ok(())
+        } else {
+            Err(waiting.join(", "))
+        }
+    };
+
+    let pods = std::mem::take(&mut observed.pods);
+    let of = |c: Component| -> Vec<&Pod> {
+        pods.iter()
+            .filter(|p| component_of(p) == Some(c.as_str()))
+            .collect()
+    };
+    let game_pods = of(Component::Game);
+    let gateway_pods = of(Component::Gateway);
+    // With an invalid spec nothing is applied: keep describing the game-server that runs.
+    let live_game_revision = observed
+        .game
+        .as_ref()
+        .and_then(|d| d.spec.as_ref()?.template.metadata.as_ref()?.annotations.as_ref())
+        .and_then(|a| a.get(REVISION_ANNOTATION).cloned());
+    let game_revision = match &rendered {
+        Some(r) => r.game_revision.clone(),
+        None => live_game_revision.unwrap_or_default(),
+    };
+    let gateway_revision = rendered
+        .as_ref()
+        .map(|r| r.gateway_revision.clone())
+        .unwrap_or_default();
+
+    let figures = if ctx.scrape_pod_metrics {
+        read_figures(client, &ns, &game_pods, &gateway_pods, &game_revision).await
+    } else {
+        Figures::default()
+    };
+
+    let previously_refused =
+        status::condition(previous, PROGRESSING).is_some_and(|c| c.reason == DEPENDENCIES_NOT_READY);
+    let token = crate::render::restart_token(&game);
+    let mut decision = rollout::game(&GameInputs {
+        desired_revision: &game_revision,
+        desired_image: &game.spec.game_server.image,
+        desired_token: &token,
+        live: observed.game.as_ref(),
+        pods: &game_pods,
+        dependencies,
+        previous: previous.and_then(|s| s.game_server.as_ref()),
+        previously_refused,
+        now,
+        restored_connections: figures.restored,
+    });
+    if figures.restored.is_some() {
+        decision.status.restored_connections = figures.restored;
+    }
+    if figures.reconciliation_seconds.is_some() {
+        decision.status.reconciliation_seconds = figures.reconciliation_seconds;
+    }
+
+    let mut notes = Vec::new();
+    // A child the API server refuses (e.g. an immutable field changed) does not stop the others;
+    // it is reported in status and as an Event, and the reconciliation counts as failed.
+    let mut refused: Vec<Error> = Vec::new();
+    if let Some(rendered) = &rendered {
+        let game_deployment = names.game_server();
+        for child in &rendered.children {
+            if !decision.apply && child.kind() == "Deployment" && child.name() == game_deployment {
+                continue;
+            }
+            let applied = match apply_child(client, &ns, child, &mut notes).await {
+                Ok(applied) => applied,
+                Err(e) => {
+                    problems.push(Problem::new("ApplyFailed", e.to_string()));
+                    notes.push(Note::warning("ApplyFailed", "Reconcile", e.to_string()));
+                    refused.push(e);
+                    continue;
+                }
+            };
+            // The answers are the freshest view of the workloads: report from them.
+            match applied {
+                Applied::Deployment(d) if child.name() == names.gateway() => observed.gateway = Some(d),
+                Applied::Deployment(d) => observed.game = Some(d),
+                Applied::StatefulSet(s) if child.name() == names.redis() => observed.redis = Some(s),
+                Applied::StatefulSet(s) => observed.kafka = Some(s),
+                Applied::Job(j) => observed.topics = Some(j),
+                Applied::Other => {}
+            }
+        }
+        if previous.is_none() {
+            notes.push(Note::normal(
+                "Created",
+                "Reconcile",
+                format!(
+                    "applied {} objects: {}",
+                    rendered.children.len(),
+                    rendered
+                        .children
+                        .iter()
+                        .map(|c| format!("{} {}", c.kind(), c.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    } else if status::condition(previous, READY).is_none_or(|c| c.reason != "InvalidSpec") {
+        let message = problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        notes.push(Note::warning("InvalidSpec", "Reconcile", message));
+    }
+    if decision.notes.iter().any(|n| n.reason == "RestartStarted") {
+        ctx.metrics.restarts_started.inc();
+    }
+    if decision
+        .progressing
+        .as_ref()
+        .is_some_and(|c| c.reason == DEPENDENCIES_NOT_READY)
+    {
+        ctx.metrics.restarts_refused.inc();
+    }
+
+    let desired_gateways = game.spec.connection_server.replicas;
+    let gateways = status::gateway_pods(desired_gateways, &gateway_revision, &gateway_pods);
+    let (gateway_rollout, gateway_notes) = if rendered.is_some() {
+        rollout::gateways(
+            previous.and_then(|s| s.gateways.as_ref()),
+            &gateway_revision,
+            &gateways,
+            now,
+        )
+    } else {
+        (
+            previous
+                .and_then(|s| s.gateways.as_ref())
+                .and_then(|g| g.rollout.clone()),
+            Vec::new(),
+        )
+    };
+
+    let redis = status::redis_state(
+        &game.spec,
+        &names,
+        observed.redis.as_ref(),
+        &observed.missing_secrets,
+    );
+    let kafka = status::kafka_state(
+        &game.spec,
+        &names,
+        observed.kafka.as_ref(),
+        observed.topics.as_ref(),
+        &observed.missing_secrets,
+    );
+    let new_status = status::compute(&StatusInputs {
+        previous,
+        generation: game.metadata.generation,
+        now,
+        names: &names,
+        problems: &problems,
+        redis: &redis,
+        kafka: &kafka,
+        gateway_deployment: observed.gateway.as_ref(),
+        gateways: &gateways,
+        gateway_revision: &gateway_revision,
+        gateway_rollout,
+        gateway_connections: figures.gateway_connections,
+        game: &decision,
+        players: figures.players,
+    });
+    // Writing an unchanged status would only wake the watch on MushGames again.
+    if previous != Some(&new_status) {
+        patch_status(client, &ns, &name, &new_status).await?;
+    }
+
+    notes.extend(decision.notes.iter().cloned());
+    notes.extend(gateway_notes);
+    publish(&ctx, &game, &notes).await;
+
+    if let Some(e) = refused.into_iter().next() {
+        return Err(e);
+    }
+    let ready = status::condition(Some(&new_status), READY).is_some_and(|c| c.status == "True");
+    let rolling = new_status
+        .gateways
+        .as_ref()
+        .and_then(|g| g.rollout.as_ref())
+        .is_some_and(|r| r.phase == rollout::IN_PROGRESS);
+    if decision.busy || rolling || !ready {
+        Ok(Action::requeue(REQUEUE_BUSY))
+    } else {
+        Ok(Action::requeue(REQUEUE_IDLE))
+    }
+}
+
+async fn patch_status(client: &Client, ns: &str, name: &str, status: &MushGameStatus) -> Result<(), Error> {
+    let patch = serde_json::json!({ "apiVersion": API_VERSION, "kind": KIND, "status": status });
+    Api::<MushGame>::namespaced(client.clone(), ns)
+        .patch_status(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|source| Error::Status {
+            name: name.to_owned(),
+            source,
+        })?;
+    Ok(())
+}
+
+async fn publish(ctx: &Context, game: &MushGame, notes: &[Note]) {
+    let reference = game.object_ref(&());
+    for note in notes {
+        info!(reason = note.reason, message = %note.message, "event");
+        let event = Event {
+            type_: if note.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: note.reason.into(),
+            note: Some(note.message.chars().take(1000).collect()),
+            action: note.action.into(),
+            secondary: None,
+        };
+        if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+            warn!(reason = note.reason, error = %e, "could not publish an event");
+        }
+    }
+}
+
+pub fn error_policy(game: Arc<MushGame>, error: &Error, ctx: Arc<Context>) -> Action {
+    warn!(game = %game.name_any(), error = %error, "reconcile failed");
+    ctx.metrics
+        .failures
+        .with_label_values(&[error.metric_label()])
+        .inc();
+    Action::requeue(REQUEUE_ERROR)
+}
+
+/// Runs the controller until `shutdown` completes. `namespace`: watch one namespace, or all.
+pub async fn run(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+    {
+        match ns {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+    let ours = || watcher::Config::default().labels("app.kubernetes.io/managed-by=mush-operator");
+    Controller::new(
+        api::<MushGame>(&client, &namespace),
+        watcher::Config::default().any_semantic(),
+    )
+    .owns(api::<Deployment>(&client, &namespace), ours())
+    .owns(api::<StatefulSet>(&client, &namespace), ours())
+    .owns(api::<Service>(&client, &namespace), ours())
+    .owns(api::<ConfigMap>(&client, &namespace), ours())
+    .owns(api::<ServiceAccount>(&client, &namespace), ours())
+    .owns(api::<Job>(&client, &namespace), ours())
+    .owns(api::<PodDisruptionBudget>(&client, &namespace), ours())
+    .owns(api::<NetworkPolicy>(&client, &namespace), ours())
+    // Pods are not owned directly (ReplicaSets are); watch them for readiness and draining.
+    .watches(api::<Pod>(&client, &namespace), ours(), |pod: Pod| {
+        let game = pod.labels().get(GAME_LABEL).cloned();
+        let ns = pod.namespace();
+        game.zip(ns)
+            .map(|(g, ns)| ObjectRef::<MushGame>::new(&g).within(&ns))
+    })
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile, error_policy, ctx)
+    .for_each(|result| async move {
+        match result {
+            Ok((obj, _)) => debug!(game = %obj, "reconciled"),
+            Err(e) => warn!(error = %e, "reconcile error"),
+        }
+    })
+    .await;
+}

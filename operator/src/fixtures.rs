@@ -1,0 +1,389 @@
+//! Test support: a small in-memory Kubernetes API server behind `tower_test::mock::pair`.
+//!
+//! It plays the API server for a `kube::Client` (the ApiServerVerifier pattern), answering GET,
+//! LIST, server-side-apply PATCH (objects and `/status`), POST, PUT and DELETE from a map of
+//! objects keyed by their URL path, and records every request so a test can assert the
+//! conversation: what was read, what was applied (and what was not), which status was written and
+//! which Events were published.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use http::{Method, Request, Response, StatusCode};
+use k8s_openapi::jiff::Timestamp;
+use kube::client::Body;
+use kube::{Client, Resource};
+use prometheus::Registry;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::controller::{Clock, Context};
+use crate::crd::MushGame;
+use crate::metrics::OperatorMetrics;
+
+pub const NS: &str = "games";
+
+/// One request the fake API server received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub body: Option<Value>,
+}
+
+impl Recorded {
+    pub fn is_apply(&self) -> bool {
+        self.method == Method::PATCH && self.query.contains("fieldManager=mush-operator")
+    }
+}
+
+#[derive(Default)]
+struct State {
+    objects: BTreeMap<String, Value>,
+    /// Prometheus text served for `GET …/pods/<name>:9100/proxy/metrics`.
+    metrics: BTreeMap<String, String>,
+    log: Vec<Recorded>,
+    resource_version: u64,
+    /// Object paths whose server-side apply is answered 422, with this message.
+    refuse: BTreeMap<String, String>,
+}
+
+/// The fake API server, shared between the test and the task answering requests.
+#[derive(Clone, Default)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+}
+
+fn not_found(path: &str) -> (StatusCode, Value) {
+    (
+        StatusCode::NOT_FOUND,
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("{path} not found"), "reason": "NotFound", "code": 404
+        }),
+    )
+}
+
+fn conflict(path: &str) -> (StatusCode, Value) {
+    (
+        StatusCode::CONFLICT,
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("{path}: conflict"), "reason": "Conflict", "code": 409
+        }),
+    )
+}
+
+/// Path of the object a typed value would live at.
+pub fn path_of<K: Resource<DynamicType = ()>>(name: &str) -> String {
+    let url = K::url_path(&(), Some(NS));
+    format!("{url}/{name}")
+}
+
+impl FakeApi {
+    /// A client wired to a new fake API server; the server task runs until the client is dropped.
+    pub fn start() -> (Client, FakeApi) {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let fake = FakeApi::default();
+        let server = fake.clone();
+        tokio::spawn(async move {
+            while let Some((request, send)) = handle.next_request().await {
+                let response = server.handle(request).await;
+                send.send_response(response);
+            }
+        });
+        (Client::new(service, NS), fake)
+    }
+
+    /// Stores `obj` as if it existed in the cluster.
+    pub fn put<K: Resource<DynamicType = ()> + Serialize>(&self, obj: &K) {
+        let name = obj.meta().name.clone().expect("named object");
+        let mut value = serde_json::to_value(obj).expect("serializable");
+        value["metadata"]["namespace"] = json!(NS);
+        self.state
+            .lock()
+            .unwrap()
+            .objects
+            .insert(path_of::<K>(&name), value);
+    }
+
+    pub fn put_value(&self, path: &str, value: Value) {
+        self.state.lock().unwrap().objects.insert(path.to_owned(), value);
+    }
+
+    pub fn remove(&self, path: &str) {
+        self.state.lock().unwrap().objects.remove(path);
+    }
+
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.state.lock().unwrap().objects.get(path).cloned()
+    }
+
+    /// The stored object of type `K`.
+    pub fn get_typed<K: Resource<DynamicType = ()> + serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Option<K> {
+        self.get(&path_of::<K>(name))
+            .map(|v| serde_json::from_value(v).expect("stored object parses"))
+    }
+
+    /// Answers every apply of `path` with 422 Invalid and `message`.
+    pub fn refuse_apply(&self, path: &str, message: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .refuse
+            .insert(path.to_owned(), message.to_owned());
+    }
+
+    pub fn set_metrics(&self, pod: &str, text: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .metrics
+            .insert(pod.to_owned(), text.to_owned());
+    }
+
+    /// Every request so far.
+    pub fn log(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    pub fn clear_log(&self) {
+        self.state.lock().unwrap().log.clear();
+    }
+
+    /// Server-side applies of children so far (status writes excluded), as object paths.
+    pub fn applied_paths(&self) -> Vec<String> {
+        self.log()
+            .into_iter()
+            .filter(|r| r.is_apply() && !r.path.ends_with("/status"))
+            .map(|r| r.path)
+            .collect()
+    }
+
+    /// The Events published so far, as (type, reason, note).
+    pub fn events(&self) -> Vec<(String, String, String)> {
+        self.log()
+            .into_iter()
+            .filter(|r| r.method == Method::POST && r.path.ends_with("/events"))
+            .filter_map(|r| r.body)
+            .map(|b| {
+                let s = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
+                (s("type"), s("reason"), s("note"))
+            })
+            .collect()
+    }
+
+    /// The MushGame as stored (status included), to feed into the next reconciliation.
+    pub fn game(&self, name: &str) -> MushGame {
+        self.get_typed::<MushGame>(name).expect("the MushGame is stored")
+    }
+
+    async fn handle(&self, request: Request<Body>) -> Response<Body> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let bytes = request.into_body().collect_bytes().await.expect("request body");
+        let body: Option<Value> = if bytes.is_empty() {
+            None
+        } else {
+            Some(serde_json::from_slice(&bytes).expect("request bodies are JSON"))
+        };
+        let (status, value, text) = {
+            let mut st = self.state.lock().unwrap();
+            st.log.push(Recorded {
+                method: method.clone(),
+                path: path.clone(),
+                query: query.clone(),
+                body: body.clone(),
+            });
+            if let Some(pod) = path.strip_suffix(":9100/proxy/metrics") {
+                let pod = pod.rsplit('/').next().unwrap_or_default();
+                match st.metrics.get(pod) {
+                    Some(text) => (StatusCode::OK, Value::Null, Some(text.clone())),
+                    None => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"kind": "Status", "code": 503}),
+                        None,
+                    ),
+                }
+            } else {
+                let (s, v) = st.answer(&method, &path, body);
+                (s, v, None)
+            }
+        };
+        let bytes = match text {
+            Some(t) => t.into_bytes(),
+            None => serde_json::to_vec(&value).expect("JSON"),
+        };
+        Response::builder()
+            .status(status)
+            .body(Body::from(bytes))
+            .expect("response")
+    }
+}
+
+impl State {
+    fn next_version(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    fn answer(&mut self, method: &Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        // `/api/v1/namespaces/<ns>/<plural>[/<name>[/<sub>]]` or `/apis/<g>/<v>/namespaces/…`.
+        let after_ns: Vec<&str> = path
+            .split("/namespaces/")
+            .nth(1)
+            .map(|rest| rest.split('/').collect())
+            .unwrap_or_default();
+        let is_collection = after_ns.len() == 2;
+        let is_status = after_ns.len() == 4 && after_ns[3] == "status";
+        let object_path = if is_status {
+            path.trim_end_matches("/status").to_owned()
+        } else {
+            path.to_owned()
+        };
+        match *method {
+            Method::GET if is_collection => {
+                let prefix = format!("{path}/");
+                let items: Vec<Value> = self
+                    .objects
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                let kind = after_ns[1];
+                (
+                    StatusCode::OK,
+                    json!({ "apiVersion": "v1", "kind": format!("{kind}List"),
+                            "metadata": { "resourceVersion": "1" }, "items": items }),
+                )
+            }
+            Method::GET => match self.objects.get(&object_path) {
+                Some(v) => (StatusCode::OK, v.clone()),
+                None => not_found(path),
+            },
+            Method::PATCH if self.refuse.contains_key(&object_path) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": self.refuse[&object_path], "reason": "Invalid", "code": 422
+                }),
+            ),
+            Method::PATCH => {
+                let body = body.unwrap_or_default();
+                let version = self.next_version();
+                let existing = self.objects.get(&object_path).cloned();
+                let stored = if is_status {
+                    let Some(mut obj) = existing else {
+                        return not_found(path);
+                    };
+                    obj["status"] = body["status"].clone();
+                    obj
+                } else {
+                    let mut obj = body;
+                    let generation = match &existing {
+                        Some(old) if old.get("spec") == obj.get("spec") => {
+                            old["metadata"]["generation"].clone()
+                        }
+                        Some(old) => json!(old["metadata"]["generation"].as_i64().unwrap_or(1) + 1),
+                        None => json!(1),
+                    };
+                    obj["metadata"]["generation"] = generation;
+                    obj["metadata"]["uid"] = existing
+                        .as_ref()
+                        .map(|o| o["metadata"]["uid"].clone())
+                        .unwrap_or_else(|| json!(format!("uid-{version}")));
+                    if let Some(status) = existing.as_ref().and_then(|o| o.get("status")) {
+                        obj["status"] = status.clone();
+                    }
+                    obj
+                };
+                let mut stored = stored;
+                stored["metadata"]["resourceVersion"] = json!(version);
+                self.objects.insert(object_path, stored.clone());
+                (StatusCode::OK, stored)
+            }
+            Method::POST => {
+                let mut obj = body.unwrap_or_default();
+                if path.ends_with("/events") {
+                    return (StatusCode::CREATED, obj);
+                }
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                let key = format!("{path}/{name}");
+                if self.objects.contains_key(&key) {
+                    return conflict(path);
+                }
+                obj["metadata"]["resourceVersion"] = json!(self.next_version());
+                self.objects.insert(key, obj.clone());
+                (StatusCode::CREATED, obj)
+            }
+            Method::PUT => {
+                let mut obj = body.unwrap_or_default();
+                let Some(existing) = self.objects.get(&object_path) else {
+                    return not_found(path);
+                };
+                if obj["metadata"]["resourceVersion"] != existing["metadata"]["resourceVersion"] {
+                    return conflict(path);
+                }
+                obj["metadata"]["resourceVersion"] = json!(self.next_version());
+                self.objects.insert(object_path, obj.clone());
+                (StatusCode::OK, obj)
+            }
+            Method::DELETE => match self.objects.remove(&object_path) {
+                Some(v) => (StatusCode::OK, v),
+                None => not_found(path),
+            },
+            _ => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"kind": "Status", "code": 405}),
+            ),
+        }
+    }
+}
+
+/// A settable clock for tests.
+#[derive(Clone)]
+pub struct TestClock(Arc<Mutex<Timestamp>>);
+
+impl TestClock {
+    pub fn at(second: i64) -> Self {
+        Self(Arc::new(Mutex::new(
+            Timestamp::from_second(1_800_000_000 + second).unwrap(),
+        )))
+    }
+    pub fn set(&self, second: i64) {
+        *self.0.lock().unwrap() = Timestamp::from_second(1_800_000_000 + second).unwrap();
+    }
+    pub fn clock(&self) -> Clock {
+        let t = self.0.clone();
+        Clock::from_fn(move || *t.lock().unwrap())
+    }
+}
+
+/// A controller Context wired to a fake API server, with its own metrics registry.
+pub fn test_context(scrape: bool) -> (Arc<Context>, FakeApi, TestClock, Registry) {
+    let (client, fake) = FakeApi::start();
+    let registry = Registry::new();
+    let clock = TestClock::at(0);
+    let mut ctx = Context::new(
+        client,
+        OperatorMetrics::new(&registry),
+        Some("test".into()),
+        scrape,
+    );
+    ctx.clock = clock.clock();
+    (Arc::new(ctx), fake, clock, registry)
+}
+
+/// The example game `tavern` in namespace `games`, as the API server would hand it over.
+pub fn tavern() -> MushGame {
+    let mut g = MushGame::new("tavern", Default::default());
+    g.metadata.namespace = Some(NS.into());
+    g.metadata.uid = Some("0b6f1a6e-game".into());
+    g.metadata.generation = Some(1);
+    g
+}

@@ -1,0 +1,130 @@
+//! The game-server: a Deployment with the `Recreate` strategy, so an old game-server has exited
+//! before a new one is created. The leadership lease (with fencing) inside the game-server is the
+//! hard guarantee against two active writers; `Recreate` keeps the restart orderly. With `standby`
+//! a second pod waits, live but not ready, to take over the lease if the active one dies.
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::core::v1::{ConfigMapVolumeSource, Container, ContainerPort, PodTemplateSpec, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use kube::ResourceExt;
+
+use super::config::{WELCOME_DIR, WELCOME_KEY, shared_env};
+use super::{
+    Component, Ctx, HEALTH_PORT, METRICS_LABEL, MUSH_UID, REVISION_ANNOTATION, container_security, env,
+    env_field, hash_json, http_probe, mount,
+};
+use crate::crd::{MushGame, RESTART_ANNOTATION};
+
+/// Annotation on the game-server's pod template carrying the restart request it was started for.
+pub const RESTART_TOKEN_ANNOTATION: &str = "mush.dev/restart-token";
+
+/// The restart request in force: `spec.gameServer.restartRequest` and the MushGame's
+/// `mush.dev/restart-request` annotation. A change in either restarts the game-server.
+pub fn restart_token(game: &MushGame) -> String {
+    let spec = game
+        .spec
+        .game_server
+        .restart_request
+        .as_deref()
+        .unwrap_or_default();
+    let annotation = game
+        .annotations()
+        .get(RESTART_ANNOTATION)
+        .map(String::as_str)
+        .unwrap_or_default();
+    if annotation.is_empty() {
+        spec.to_owned()
+    } else {
+        format!("{spec}/{annotation}")
+    }
+}
+
+pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
+    let gs = &ctx.spec.game_server;
+    let shared = shared_env(ctx);
+    let mut env_vars = vec![
+        env_field("MUSH_INSTANCE_NAME", "metadata.name"),
+        env("MUSH_WELCOME_FILE", format!("{WELCOME_DIR}/{WELCOME_KEY}")),
+        env("MUSH_LEASE_TTL_MS", gs.lease_ttl_ms.to_string()),
+    ];
+    env_vars.extend(shared.env);
+    let mut mounts = vec![mount("tmp", "/tmp"), {
+        let mut m = mount("welcome", WELCOME_DIR);
+        m.read_only = Some(true);
+        m
+    }];
+    mounts.extend(shared.mounts);
+    let mut volumes = vec![Volume {
+        name: "welcome".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: ctx.names.welcome(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    volumes.extend(shared.volumes);
+
+    let container = Container {
+        name: "game-server".into(),
+        image: Some(gs.image.clone()),
+        ports: Some(vec![ContainerPort {
+            name: Some("health".into()),
+            container_port: HEALTH_PORT,
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        env_from: Some(shared.env_from),
+        env: Some(env_vars),
+        // Ready only once it holds the lease and has rebuilt its connection view from Redis.
+        readiness_probe: Some(http_probe("/readyz", 2, 1)),
+        liveness_probe: Some(http_probe("/livez", 10, 3)),
+        resources: Some(gs.resources.clone()),
+        security_context: Some(container_security()),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    };
+    let mut pod = ctx.pod_spec(MUSH_UID, vec![container], volumes);
+    // On SIGTERM it stops taking input, finishes, commits, releases the lease and exits.
+    pod.termination_grace_period_seconds = Some(30);
+
+    let mut labels = ctx.pod_labels(Component::Game);
+    labels.insert(METRICS_LABEL.into(), "true".into());
+    let mut annotations = ctx.pod_annotations().unwrap_or_default();
+    annotations.insert("mush.dev/settings-hash".into(), settings_hash.to_owned());
+    annotations.insert(RESTART_TOKEN_ANNOTATION.into(), restart_token(ctx.game));
+    let mut template = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..Default::default()
+        }),
+        spec: Some(pod),
+    };
+    let revision = hash_json(&template);
+    if let Some(a) = template.metadata.as_mut().and_then(|m| m.annotations.as_mut()) {
+        a.insert(REVISION_ANNOTATION.into(), revision.clone());
+    }
+
+    let mut metadata = ctx.meta(ctx.names.game_server(), Component::Game);
+    metadata.annotations = Some([(REVISION_ANNOTATION.to_owned(), revision)].into());
+    Deployment {
+        metadata,
+        spec: Some(DeploymentSpec {
+            replicas: Some(if gs.standby { 2 } else { 1 }),
+            selector: LabelSelector {
+                match_labels: Some(ctx.selector(Component::Game)),
+                ..Default::default()
+            },
+            strategy: Some(DeploymentStrategy {
+                type_: Some("Recreate".into()),
+                rolling_update: None,
+            }),
+            // A new version not ready within this is reported as failed (ProgressDeadlineExceeded).
+            progress_deadline_seconds: Some(300),
+            revision_history_limit: Some(5),
+            template,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,540 @@
+//! Pure rendering: one `MushGame` in, every child object the operator wants to exist out.
+//!
+//! Nothing here talks to a cluster, so the same code backs the controller, the `render`
+//! subcommand and the golden tests. One file per child kind; this file holds the names, labels,
+//! owner reference and pod hardening they all share.
+
+mod config;
+mod game;
+mod gateway;
+mod kafka;
+mod observability;
+mod policy;
+mod redis;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretKeySelector,
+    SecurityContext, Service, ServiceAccount, Volume, VolumeMount,
+};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::ResourceExt;
+use kube::api::DynamicObject;
+use serde::Serialize;
+
+use crate::crd::{MushGame, MushGameSpec, SecretKeyRef};
+
+pub use game::{RESTART_TOKEN_ANNOTATION, restart_token};
+pub use kafka::redpanda_memory_flag;
+pub use observability::service_monitor_resource;
+
+/// Field manager for every server-side apply the operator makes.
+pub const FIELD_MANAGER: &str = "mush-operator";
+/// Label carrying the owning MushGame's name, on every child and pod.
+pub const GAME_LABEL: &str = "mush.dev/game";
+pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+/// Hash of a pod template (before this annotation is added), on the workload and its template.
+pub const REVISION_ANNOTATION: &str = "mush.dev/revision";
+/// Marks the pods whose port 9100 the metrics Service selects.
+pub const METRICS_LABEL: &str = "mush.dev/metrics";
+
+pub const HEALTH_PORT: i32 = 9100;
+pub const TELNET_PORT: i32 = 4201;
+pub const REDIS_PORT: i32 = 6379;
+pub const KAFKA_PORT: i32 = 9092;
+
+/// The parts of a MushGame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Gateway,
+    Game,
+    Redis,
+    Kafka,
+    Topics,
+    Metrics,
+}
+
+impl Component {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Gateway => "gateway",
+            Component::Game => "game",
+            Component::Redis => "redis",
+            Component::Kafka => "kafka",
+            Component::Topics => "topics",
+            Component::Metrics => "metrics",
+        }
+    }
+}
+
+/// Names of the children, derived from the MushGame's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    pub game: String,
+}
+
+impl Names {
+    pub fn new(game: &str) -> Self {
+        Self {
+            game: game.to_owned(),
+        }
+    }
+    pub fn of(&self, c: Component) -> String {
+        format!("{}-{}", self.game, c.as_str())
+    }
+    pub fn gateway(&self) -> String {
+        self.of(Component::Gateway)
+    }
+    pub fn game_server(&self) -> String {
+        self.of(Component::Game)
+    }
+    pub fn redis(&self) -> String {
+        self.of(Component::Redis)
+    }
+    pub fn kafka(&self) -> String {
+        self.of(Component::Kafka)
+    }
+    pub fn metrics(&self) -> String {
+        self.of(Component::Metrics)
+    }
+    pub fn settings(&self) -> String {
+        format!("{}-settings", self.game)
+    }
+    pub fn welcome(&self) -> String {
+        format!("{}-welcome", self.game)
+    }
+    pub fn dashboards(&self) -> String {
+        format!("{}-dashboards", self.game)
+    }
+    pub fn backends_policy(&self) -> String {
+        format!("{}-backends", self.game)
+    }
+    pub fn service_account(&self) -> String {
+        self.game.clone()
+    }
+}
+
+/// One object the operator applies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Child {
+    ServiceAccount(ServiceAccount),
+    ConfigMap(ConfigMap),
+    Service(Service),
+    Deployment(Deployment),
+    StatefulSet(StatefulSet),
+    Job(Job),
+    PodDisruptionBudget(PodDisruptionBudget),
+    NetworkPolicy(NetworkPolicy),
+    /// `monitoring.coreos.com/v1` ServiceMonitor (a CRD of the Prometheus Operator).
+    ServiceMonitor(DynamicObject),
+}
+
+impl Child {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Child::ServiceAccount(_) => "ServiceAccount",
+            Child::ConfigMap(_) => "ConfigMap",
+            Child::Service(_) => "Service",
+            Child::Deployment(_) => "Deployment",
+            Child::StatefulSet(_) => "StatefulSet",
+            Child::Job(_) => "Job",
+            Child::PodDisruptionBudget(_) => "PodDisruptionBudget",
+            Child::NetworkPolicy(_) => "NetworkPolicy",
+            Child::ServiceMonitor(_) => "ServiceMonitor",
+        }
+    }
+
+    pub fn meta(&self) -> &ObjectMeta {
+        match self {
+            Child::ServiceAccount(o) => &o.metadata,
+            Child::ConfigMap(o) => &o.metadata,
+            Child::Service(o) => &o.metadata,
+            Child::Deployment(o) => &o.metadata,
+            Child::StatefulSet(o) => &o.metadata,
+            Child::Job(o) => &o.metadata,
+            Child::PodDisruptionBudget(o) => &o.metadata,
+            Child::NetworkPolicy(o) => &o.metadata,
+            Child::ServiceMonitor(o) => &o.metadata,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.meta().name.as_deref().unwrap_or_default()
+    }
+
+    /// The object as JSON, with `apiVersion` and `kind`.
+    pub fn to_json(&self) -> serde_json::Value {
+        fn j<T: Serialize>(t: &T) -> serde_json::Value {
+            serde_json::to_value(t).expect("Kubernetes objects serialize")
+        }
+        match self {
+            Child::ServiceAccount(o) => j(o),
+            Child::ConfigMap(o) => j(o),
+            Child::Service(o) => j(o),
+            Child::Deployment(o) => j(o),
+            Child::StatefulSet(o) => j(o),
+            Child::Job(o) => j(o),
+            Child::PodDisruptionBudget(o) => j(o),
+            Child::NetworkPolicy(o) => j(o),
+            Child::ServiceMonitor(o) => j(o),
+        }
+    }
+
+    /// The object as one YAML document (`apiVersion` and `kind` first, as people write them).
+    pub fn to_yaml(&self) -> String {
+        fn y<T: Serialize>(t: &T) -> String {
+            serde_yaml::to_string(t).expect("Kubernetes objects serialize")
+        }
+        match self {
+            Child::ServiceAccount(o) => y(o),
+            Child::ConfigMap(o) => y(o),
+            Child::Service(o) => y(o),
+            Child::Deployment(o) => y(o),
+            Child::StatefulSet(o) => y(o),
+            Child::Job(o) => y(o),
+            Child::PodDisruptionBudget(o) => y(o),
+            Child::NetworkPolicy(o) => y(o),
+            Child::ServiceMonitor(o) => y(o),
+        }
+    }
+}
+
+/// Everything rendered for one MushGame, plus the figures the controller compares with the cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub children: Vec<Child>,
+    /// Revision (pod template hash) of the gateways.
+    pub gateway_revision: String,
+    /// Revision (pod template hash) of the game-server.
+    pub game_revision: String,
+    /// Name of the topic-creation Job, when Kafka is managed.
+    pub topics_job: Option<String>,
+}
+
+impl Rendered {
+    pub fn find(&self, kind: &str, name: &str) -> Option<&Child> {
+        self.children
+            .iter()
+            .find(|c| c.kind() == kind && c.name() == name)
+    }
+
+    /// All children as one multi-document YAML stream.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for child in &self.children {
+            out.push_str("---\n");
+            out.push_str(&child.to_yaml());
+        }
+        out
+    }
+}
+
+/// Spec problems the API server would have refused (the CRD's CEL rules), checked again here for
+/// offline rendering and as a guard in the controller.
+pub fn spec_errors(spec: &MushGameSpec) -> Vec<String> {
+    let mut errors = Vec::new();
+    if spec.kafka.managed.is_some() == spec.kafka.external.is_some() {
+        errors.push(
+            "set exactly one of kafka.managed (a Redpanda broker run by the operator) or kafka.external \
+             (your own Kafka cluster)"
+                .to_owned(),
+        );
+    }
+    if spec.redis.managed.is_some() == spec.redis.external.is_some() {
+        errors.push(
+            "set exactly one of redis.managed (a Redis run by the operator) or redis.external (your own \
+             Redis, URL from a Secret)"
+                .to_owned(),
+        );
+    }
+    let cs = &spec.connection_server;
+    if cs.replicas + cs.max_surge > spec.kafka.output_partitions {
+        errors.push(format!(
+            "kafka.outputPartitions ({}) must be at least connectionServer.replicas + connectionServer.maxSurge \
+             ({}): every gateway alive during a rollout reads its own output partition",
+            spec.kafka.output_partitions,
+            cs.replicas + cs.max_surge
+        ));
+    }
+    errors
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("invalid MushGame spec: {}", .0.join("; "))]
+    InvalidSpec(Vec<String>),
+}
+
+/// Renders every child of `game`. Owner references are set when the game has a uid (it came
+/// from a cluster); offline renders have none.
+pub fn render(game: &MushGame) -> Result<Rendered, RenderError> {
+    let errors = spec_errors(&game.spec);
+    if !errors.is_empty() {
+        return Err(RenderError::InvalidSpec(errors));
+    }
+    let ctx = Ctx::new(game);
+    let mut children = Vec::new();
+    children.push(Child::ServiceAccount(policy::service_account(&ctx)));
+    let settings = config::settings(&ctx);
+    let settings_hash = hash_json(&settings.data);
+    children.push(Child::ConfigMap(settings));
+    children.push(Child::ConfigMap(config::welcome(&ctx)));
+
+    let mut topics_job = None;
+    if let Some(redis) = &game.spec.redis.managed {
+        children.push(Child::Service(redis::service(&ctx)));
+        children.push(Child::StatefulSet(redis::stateful_set(&ctx, redis)));
+    }
+    if let Some(kafka) = &game.spec.kafka.managed {
+        children.push(Child::Service(kafka::service(&ctx)));
+        children.push(Child::StatefulSet(kafka::stateful_set(&ctx, kafka)));
+        let job = kafka::topics_job(&ctx, kafka);
+        topics_job = job.metadata.name.clone();
+        children.push(Child::Job(job));
+    }
+
+    let gateway = gateway::deployment(&ctx, &settings_hash);
+    let gateway_revision = revision_of(&gateway);
+    children.push(Child::Deployment(gateway));
+    children.push(Child::Service(gateway::service(&ctx)));
+    let game_deploy = game::deployment(&ctx, &settings_hash);
+    let game_revision = revision_of(&game_deploy);
+    children.push(Child::Deployment(game_deploy));
+    children.push(Child::Service(observability::metrics_service(&ctx)));
+
+    children.push(Child::PodDisruptionBudget(policy::pdb(&ctx, Component::Gateway)));
+    children.push(Child::PodDisruptionBudget(policy::pdb(&ctx, Component::Game)));
+    if let Some(np) = policy::backends_network_policy(&ctx) {
+        children.push(Child::NetworkPolicy(np));
+    }
+    if game.spec.observability.service_monitor {
+        children.push(Child::ServiceMonitor(observability::service_monitor(&ctx)));
+    }
+    if game.spec.observability.dashboards {
+        children.push(Child::ConfigMap(observability::dashboards(&ctx)));
+    }
+    Ok(Rendered {
+        children,
+        gateway_revision,
+        game_revision,
+        topics_job,
+    })
+}
+
+fn revision_of(d: &Deployment) -> String {
+    d.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REVISION_ANNOTATION))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// What every renderer needs: the spec, names, namespace and owner reference.
+pub(crate) struct Ctx<'a> {
+    pub game: &'a MushGame,
+    pub spec: &'a MushGameSpec,
+    pub names: Names,
+    pub namespace: String,
+    owner: Option<OwnerReference>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(game: &'a MushGame) -> Self {
+        let owner = game.metadata.uid.as_ref().map(|uid| OwnerReference {
+            api_version: crate::crd::API_VERSION.to_owned(),
+            kind: crate::crd::KIND.to_owned(),
+            name: game.name_any(),
+            uid: uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        });
+        Self {
+            game,
+            spec: &game.spec,
+            names: Names::new(&game.name_any()),
+            namespace: game.namespace().unwrap_or_else(|| "default".to_owned()),
+            owner,
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        self.spec
+            .display_name
+            .clone()
+            .unwrap_or_else(|| self.names.game.clone())
+    }
+
+    /// Labels that select one component's pods (kept small: selectors are immutable).
+    pub fn selector(&self, c: Component) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (GAME_LABEL.to_owned(), self.names.game.clone()),
+            (COMPONENT_LABEL.to_owned(), c.as_str().to_owned()),
+        ])
+    }
+
+    /// Labels on every child object of one component.
+    pub fn labels(&self, c: Component) -> BTreeMap<String, String> {
+        let mut l = self.selector(c);
+        l.insert("app.kubernetes.io/name".into(), "mush".into());
+        l.insert("app.kubernetes.io/instance".into(), self.names.game.clone());
+        l.insert("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into());
+        l.insert("app.kubernetes.io/part-of".into(), "mush".into());
+        l
+    }
+
+    /// Labels on pods: the user's extra labels, then ours (ours win).
+    pub fn pod_labels(&self, c: Component) -> BTreeMap<String, String> {
+        let mut l = self.spec.pod_template.labels.clone();
+        l.extend(self.labels(c));
+        l
+    }
+
+    pub fn pod_annotations(&self) -> Option<BTreeMap<String, String>> {
+        let a = &self.spec.pod_template.annotations;
+        (!a.is_empty()).then(|| a.clone())
+    }
+
+    pub fn meta(&self, name: String, c: Component) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(self.labels(c)),
+            owner_references: self.owner.clone().map(|o| vec![o]),
+            ..Default::default()
+        }
+    }
+
+    /// The pod spec fields every pod shares: service account, scheduling and hardening.
+    pub fn pod_spec(&self, uid: i64, containers: Vec<Container>, mut volumes: Vec<Volume>) -> PodSpec {
+        let o = &self.spec.pod_template;
+        volumes.push(empty_dir("tmp"));
+        PodSpec {
+            service_account_name: Some(self.names.service_account()),
+            automount_service_account_token: Some(false),
+            enable_service_links: Some(false),
+            node_selector: (!o.node_selector.is_empty()).then(|| o.node_selector.clone()),
+            tolerations: (!o.tolerations.is_empty()).then(|| o.tolerations.clone()),
+            priority_class_name: o.priority_class_name.clone(),
+            security_context: Some(PodSecurityContext {
+                run_as_non_root: Some(true),
+                run_as_user: Some(uid),
+                run_as_group: Some(uid),
+                fs_group: Some(uid),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            containers,
+            volumes: Some(volumes),
+            ..Default::default()
+        }
+    }
+}
+
+/// Non-root user of the project's own images (distroless `nonroot`).
+pub const MUSH_UID: i64 = 65532;
+
+/// Hardening for every container: no privilege escalation, read-only root, no capabilities.
+pub fn container_security() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn empty_dir(name: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    }
+}
+
+pub fn mount(name: &str, path: &str) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        ..Default::default()
+    }
+}
+
+pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+pub fn env_field(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn env_secret(name: &str, r: &SecretKeyRef) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: r.name.clone(),
+                key: r.key.clone(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn http_probe(path: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("health".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(3),
+        ..Default::default()
+    }
+}
+
+/// FNV-1a over the JSON form: stable across builds and platforms (unlike std's hasher).
+pub fn hash_json<T: Serialize>(value: &T) -> String {
+    let bytes = serde_json::to_vec(value).expect("serializable");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:010x}", h & 0xff_ffff_ffff)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,540 @@
+//! The two rolling operations, as pure state machines driven by what the operator observes.
+//!
+//! **Game-server restart / upgrade.** A change of the game-server's pod template (new image, a new
+//! restart request, new settings) is a restart. The operator first checks Redis and Kafka; if either
+//! is not ready it refuses (`Progressing=False`, reason `DependenciesNotReady`) and leaves the
+//! running game-server untouched. Otherwise it applies the new template; the Deployment's
+//! `Recreate` strategy stops the old game-server (which commits and releases its lease on
+//! SIGTERM) before the new one is created, and the new one reports ready only once it holds the
+//! lease and has rebuilt its connection view from Redis. The restart record in status goes
+//! `InProgress` → `Succeeded` (with start, end, how long input waited and how many connections
+//! were restored) or `Failed` (crash loop, image pull error, or the Deployment's progress
+//! deadline), reported once with a Warning event and `Degraded=True`, never retried in a loop:
+//! the next change of the spec starts a new restart.
+//!
+//! **Gateway rollout.** The Deployment does the pod work (`maxUnavailable: 0`, so new gateways
+//! are ready before old ones leave; each old one drains on SIGTERM within its grace period).
+//! Here we follow it from the pods: new ready, old serving, old draining, and report it.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::crd::{GameServerStatus, GatewayRollout, GatewaysStatus, RestartRecord};
+use crate::render::RESTART_TOKEN_ANNOTATION;
+use crate::render::REVISION_ANNOTATION;
+use crate::status::{
+    Cond, DEGRADED, DEPENDENCIES_NOT_READY, GAME_READY, GatewayPods, PROGRESSING, gateway_progress,
+    pod_failure, pod_ready, pod_revision, pod_terminating,
+};
+
+pub const IN_PROGRESS: &str = "InProgress";
+pub const SUCCEEDED: &str = "Succeeded";
+pub const FAILED: &str = "Failed";
+pub const COMPLETE: &str = "Complete";
+
+/// An Event the controller publishes on the MushGame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: &'static str,
+    pub action: &'static str,
+    pub message: String,
+}
+
+impl Note {
+    pub fn normal(reason: &'static str, action: &'static str, message: String) -> Self {
+        Self {
+            warning: false,
+            reason,
+            action,
+            message,
+        }
+    }
+    pub fn warning(reason: &'static str, action: &'static str, message: String) -> Self {
+        Self {
+            warning: true,
+            reason,
+            action,
+            message,
+        }
+    }
+}
+
+/// What the game-server state machine sees.
+pub struct GameInputs<'a> {
+    pub desired_revision: &'a str,
+    pub desired_image: &'a str,
+    pub desired_token: &'a str,
+    /// The game-server Deployment in the cluster, if any.
+    pub live: Option<&'a Deployment>,
+    /// The game-server pods.
+    pub pods: &'a [&'a Pod],
+    /// `Err(what is not ready)` when Redis or Kafka is not ready.
+    pub dependencies: Result<(), String>,
+    pub previous: Option<&'a GameServerStatus>,
+    /// The previous status already carried `Progressing=False/DependenciesNotReady`.
+    pub previously_refused: bool,
+    pub now: Timestamp,
+    /// `mush_game_restored_connections` of the ready game-server, when read.
+    pub restored_connections: Option<i64>,
+}
+
+/// What to do, and what to report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GameDecision {
+    /// Apply the rendered game-server Deployment now (false: a restart is being refused).
+    pub apply: bool,
+    pub status: GameServerStatus,
+    pub ready: Cond,
+    /// The game-server's say on `Progressing`, if it has one.
+    pub progressing: Option<Cond>,
+    /// The game-server's say on `Degraded`, if it has one.
+    pub degraded: Option<Cond>,
+    pub notes: Vec<Note>,
+    /// Something is moving: look again soon.
+    pub busy: bool,
+}
+
+fn template_annotation<'a>(d: &'a Deployment, key: &str) -> Option<&'a str> {
+    d.spec
+        .as_ref()?
+        .template
+        .metadata
+        .as_ref()?
+        .annotations
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
+}
+
+fn live_image(d: &Deployment) -> Option<&str> {
+    d.spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .first()?
+        .image
+        .as_deref()
+}
+
+fn seconds_between(from: &Time, to: Timestamp) -> i64 {
+    (to.as_second() - from.0.as_second()).max(0)
+}
+
+/// Why the game-server is being restarted: `image`, `restartRequest` or `config`.
+fn restart_reason(live: &Deployment, desired_image: &str, desired_token: &str) -> &'static str {
+    if live_image(live) != Some(desired_image) {
+        "image"
+    } else if template_annotation(live, RESTART_TOKEN_ANNOTATION).unwrap_or_default() != desired_token {
+        "restartRequest"
+    } else {
+        "config"
+    }
+}
+
+fn progress_deadline_exceeded(d: &Deployment) -> bool {
+    d.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.type_ == "Progressing"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+            })
+        })
+}
+
+pub fn game(i: &GameInputs) -> GameDecision {
+    let mut notes = Vec::new();
+    let mut record: Option<RestartRecord> = i.previous.and_then(|p| p.last_restart.clone());
+    let mut refused: Option<Cond> = None;
+    let apply;
+
+    let live_revision = i
+        .live
+        .map(|d| template_annotation(d, REVISION_ANNOTATION).unwrap_or_default());
+    match (i.live, live_revision) {
+        (Some(live), Some(live_rev)) if live_rev != i.desired_revision => {
+            let reason = restart_reason(live, i.desired_image, i.desired_token);
+            match &i.dependencies {
+                Err(what) => {
+                    apply = false;
+                    let message = format!(
+                        "game-server restart ({reason}, revision {live_rev} -> {}) refused: {what}; \
+                         the running game-server was not touched and the restart starts once they are ready",
+                        i.desired_revision
+                    );
+                    if !i.previously_refused {
+                        notes.push(Note::warning(
+                            "RestartRefused",
+                            "RestartGameServer",
+                            message.clone(),
+                        ));
+                    }
+                    refused = Some(Cond::new(PROGRESSING, false, DEPENDENCIES_NOT_READY, message));
+                }
+                Ok(()) => {
+                    apply = true;
+                    notes.push(Note::normal(
+                        "RestartStarted",
+                        "RestartGameServer",
+                        format!(
+                            "restarting the game-server ({reason}): revision {live_rev} -> {}; Redis and Kafka \
+                             are ready, the old game-server stops before the new one starts",
+                            i.desired_revision
+                        ),
+                    ));
+                    record = Some(RestartRecord {
+                        phase: IN_PROGRESS.into(),
+                        reason: reason.into(),
+                        from_revision: live_rev.to_owned(),
+                        to_revision: i.desired_revision.to_owned(),
+                        started_at: Time(i.now),
+                        ended_at: None,
+                        duration_seconds: None,
+                        input_wait_seconds: None,
+                        input_paused_at: None,
+                        restored_connections: None,
+                        message: None,
+                    });
+                }
+            }
+        }
+        // Creation, or the template is already the wanted one (re-applied to undo drift).
+        _ => apply = true,
+    }
+
+    let alive: Vec<&&Pod> = i.pods.iter().filter(|p| !pod_terminating(p)).collect();
+    let ready_pods = alive.iter().filter(|p| pod_ready(p)).count() as i32;
+    let new_ready = alive
+        .iter()
+        .any(|p| pod_ready(p) && pod_revision(p) == Some(i.desired_revision));
+    let old_left = i.pods.iter().any(|p| pod_revision(p) != Some(i.desired_revision));
+    let new_failure = alive
+        .iter()
+        .filter(|p| pod_revision(p) == Some(i.desired_revision))
+        .find_map(|p| pod_failure(p));
+    let any_failure = alive.iter().find_map(|p| pod_failure(p));
+    let deadline = i.live.is_some_and(progress_deadline_exceeded);
+
+    let mut busy = false;
+    if let Some(r) = record.as_mut()
+        && r.to_revision == i.desired_revision
+        && (r.phase == IN_PROGRESS || r.phase == FAILED)
+        && apply
+    {
+        if new_ready && !old_left {
+            let paused = r.input_paused_at.clone().unwrap_or_else(|| r.started_at.clone());
+            r.phase = SUCCEEDED.into();
+            r.ended_at = Some(Time(i.now));
+            r.duration_seconds = Some(seconds_between(&r.started_at, i.now));
+            r.input_wait_seconds = Some(seconds_between(&paused, i.now));
+            r.restored_connections = i.restored_connections;
+            r.message = None;
+            notes.push(Note::normal(
+                "RestartCompleted",
+                "RestartGameServer",
+                format!(
+                    "game-server revision {} ready after {}s; input waited about {}s{}",
+                    r.to_revision,
+                    r.duration_seconds.unwrap_or_default(),
+                    r.input_wait_seconds.unwrap_or_default(),
+                    match i.restored_connections {
+                        Some(n) => format!("; {n} connections restored"),
+                        None => String::new(),
+                    }
+                ),
+            ));
+        } else if let Some(why) = new_failure.or_else(|| {
+            deadline
+                .then(|| "the new game-server was not ready within the progress deadline (300s)".to_owned())
+        }) {
+            if r.phase != FAILED {
+                notes.push(Note::warning(
+                    "RestartFailed",
+                    "RestartGameServer",
+                    format!("game-server revision {} failed: {why}", r.to_revision),
+                ));
+            }
+            r.phase = FAILED.into();
+            r.message = Some(why);
+            busy = true;
+        } else {
+            if ready_pods == 0 && r.input_paused_at.is_none() {
+                r.input_paused_at = Some(Time(i.now));
+            }
+            busy = true;
+        }
+    }
+
+    let phase = record
+        .as_ref()
+        .filter(|r| r.to_revision == i.desired_revision || refused.is_some())
+        .map(|r| r.phase.as_str());
+    let state = match phase {
+        Some(IN_PROGRESS) => "Restarting",
+        Some(FAILED) => "Failed",
+        _ if ready_pods >= 1 => "Running",
+        _ if i.live.is_none() || alive.is_empty() => "Waiting",
+        _ => "Starting",
+    };
+
+    let ready = if ready_pods >= 1 {
+        Cond::new(
+            GAME_READY,
+            true,
+            "Running",
+            format!("{ready_pods} game-server ready (holds the lease)"),
+        )
+    } else if i.live.is_none() {
+        Cond::new(
+            GAME_READY,
+            false,
+            "WaitingForPods",
+            "the game-server Deployment does not exist yet",
+        )
+    } else if alive.is_empty() {
+        Cond::new(
+            GAME_READY,
+            false,
+            "WaitingForPods",
+            "no game-server pod exists yet (can the cluster schedule pods?)",
+        )
+    } else {
+        Cond::new(
+            GAME_READY,
+            false,
+            "WaitingForPods",
+            "waiting for the game-server to be ready (it takes the lease and rebuilds its view from Redis)",
+        )
+    };
+
+    let progressing = refused.clone().or_else(|| match phase {
+        Some(IN_PROGRESS) => Some(Cond::new(
+            PROGRESSING,
+            true,
+            "GameServerRestarting",
+            if old_left {
+                "restarting the game-server: waiting for the old one to stop"
+            } else {
+                "restarting the game-server: waiting for the new one to be ready"
+            },
+        )),
+        Some(FAILED) => Some(Cond::new(
+            PROGRESSING,
+            false,
+            "GameServerRestartFailed",
+            record
+                .as_ref()
+                .and_then(|r| r.message.clone())
+                .unwrap_or_default(),
+        )),
+        _ => None,
+    });
+    let degraded = match phase {
+        Some(FAILED) => Some(Cond::new(
+            DEGRADED,
+            true,
+            "GameServerRestartFailed",
+            format!(
+                "the new game-server does not start: {}; fix the spec (e.g. the image) to try again",
+                record
+                    .as_ref()
+                    .and_then(|r| r.message.clone())
+                    .unwrap_or_default()
+            ),
+        )),
+        _ => any_failure.map(|why| Cond::new(DEGRADED, true, "GameServerFailing", why)),
+    };
+
+    let revision = if apply {
+        i.desired_revision.to_owned()
+    } else {
+        live_revision.unwrap_or_default().to_owned()
+    };
+    GameDecision {
+        apply,
+        status: GameServerStatus {
+            state: state.into(),
+            ready_replicas: ready_pods,
+            revision,
+            restored_connections: i.previous.and_then(|p| p.restored_connections),
+            reconciliation_seconds: i.previous.and_then(|p| p.reconciliation_seconds),
+            last_restart: record,
+        },
+        ready,
+        progressing,
+        degraded,
+        notes,
+        busy: busy || refused.is_some(),
+    }
+}
+
+/// Follows a gateway rollout: starts one when the wanted revision changes, completes it when only
+/// new, ready gateways remain and none is draining.
+pub fn gateways(
+    previous: Option<&GatewaysStatus>,
+    revision: &str,
+    pods: &GatewayPods,
+    now: Timestamp,
+) -> (Option<GatewayRollout>, Vec<Note>) {
+    let mut notes = Vec::new();
+    let previous_revision = previous.map(|p| p.revision.as_str()).unwrap_or_default();
+    let mut rollout = previous.and_then(|p| p.rollout.clone());
+    if !previous_revision.is_empty() && previous_revision != revision {
+        notes.push(Note::normal(
+            "GatewayRolloutStarted",
+            "RollOutGateways",
+            format!(
+                "rolling out gateways {previous_revision} -> {revision}: new gateways start first, each old one \
+                 drains its players before it stops"
+            ),
+        ));
+        rollout = Some(GatewayRollout {
+            phase: IN_PROGRESS.into(),
+            revision: revision.to_owned(),
+            started_at: Time(now),
+            ended_at: None,
+            progress: String::new(),
+        });
+    }
+    if let Some(r) = rollout.as_mut()
+        && r.phase == IN_PROGRESS
+        && r.revision == revision
+    {
+        r.progress = gateway_progress(pods);
+        if pods.updated_ready >= pods.desired && pods.old == 0 && pods.draining.is_empty() {
+            r.phase = COMPLETE.into();
+            r.ended_at = Some(Time(now));
+            notes.push(Note::normal(
+                "GatewayRolloutComplete",
+                "RollOutGateways",
+                format!(
+                    "gateways at revision {revision}: {}/{} ready, none draining",
+                    pods.updated_ready, pods.desired
+                ),
+            ));
+        }
+    }
+    (rollout, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    fn live(revision: &str, image: &str, conditions: serde_json::Value) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "g-game"},
+            "spec": {"selector": {}, "template": {
+                "metadata": {"annotations": {"mush.dev/revision": revision, "mush.dev/restart-token": ""}},
+                "spec": {"containers": [{"name": "game-server", "image": image}]}}},
+            "status": {"conditions": conditions}
+        }))
+        .unwrap()
+    }
+
+    fn inputs<'a>(
+        live: &'a Deployment,
+        previous: Option<&'a GameServerStatus>,
+        deps: Result<(), String>,
+    ) -> GameInputs<'a> {
+        GameInputs {
+            desired_revision: "new",
+            desired_image: "game:2",
+            desired_token: "",
+            live: Some(live),
+            pods: &[],
+            dependencies: deps,
+            previous,
+            previously_refused: false,
+            now: t(100),
+            restored_connections: None,
+        }
+    }
+
+    #[test]
+    fn a_template_change_with_dependencies_down_is_refused_and_nothing_is_applied() {
+        let d = live("old", "game:1", json!([]));
+        let decision = game(&inputs(&d, None, Err("Kafka is not ready (topics)".into())));
+        assert!(!decision.apply);
+        let p = decision.progressing.unwrap();
+        assert_eq!((p.status, p.reason.as_str()), (false, DEPENDENCIES_NOT_READY));
+        assert!(p.message.contains("image") && p.message.contains("Kafka is not ready"));
+        assert_eq!(decision.notes.len(), 1);
+        assert_eq!(decision.status.revision, "old", "status names what still runs");
+
+        let mut again = inputs(&d, None, Err("Kafka is not ready (topics)".into()));
+        again.previously_refused = true;
+        assert!(game(&again).notes.is_empty(), "refusal is announced once");
+    }
+
+    #[test]
+    fn a_new_version_past_its_progress_deadline_is_a_failed_restart() {
+        let before = live("old", "game:1", json!([]));
+        let started = game(&inputs(&before, None, Ok(())));
+        assert!(started.apply);
+        assert_eq!(started.status.last_restart.as_ref().unwrap().phase, IN_PROGRESS);
+
+        let stuck = live(
+            "new",
+            "game:2",
+            json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]),
+        );
+        let failed = game(&inputs(&stuck, Some(&started.status), Ok(())));
+        let record = failed.status.last_restart.unwrap();
+        assert_eq!(record.phase, FAILED);
+        assert!(record.message.unwrap().contains("progress deadline"));
+        assert_eq!(failed.degraded.unwrap().reason, "GameServerRestartFailed");
+        assert_eq!(
+            failed
+                .notes
+                .iter()
+                .filter(|n| n.reason == "RestartFailed")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_gateway_rollout_is_complete_only_when_no_old_gateway_serves_or_drains() {
+        let previous = GatewaysStatus {
+            revision: "a".into(),
+            ..Default::default()
+        };
+        let pods = |updated_ready, old, draining: &[&str]| GatewayPods {
+            desired: 2,
+            updated_ready,
+            old,
+            draining: draining.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let (r, notes) = gateways(Some(&previous), "b", &pods(0, 2, &[]), t(0));
+        let r = r.unwrap();
+        assert_eq!(
+            (r.phase.as_str(), notes[0].reason),
+            (IN_PROGRESS, "GatewayRolloutStarted")
+        );
+        let started = GatewaysStatus {
+            revision: "b".into(),
+            rollout: Some(r),
+            ..Default::default()
+        };
+        let (r, _) = gateways(Some(&started), "b", &pods(2, 0, &["g-gateway-old"]), t(30));
+        assert_eq!(r.unwrap().phase, IN_PROGRESS, "still draining");
+        let (r, notes) = gateways(Some(&started), "b", &pods(2, 0, &[]), t(60));
+        let r = r.unwrap();
+        assert_eq!((r.phase.as_str(), r.ended_at), (COMPLETE, Some(Time(t(60)))));
+        assert_eq!(notes[0].reason, "GatewayRolloutComplete");
+    }
+}

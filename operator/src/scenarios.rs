@@ -1,0 +1,643 @@
+//! Reconciler conversations against the fake API server (`fixtures`): what the operator reads,
+//! applies and reports, step by step, for the situations users rely on.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::runtime::controller::Action;
+use serde_json::json;
+
+use crate::controller::{REQUEUE_BUSY, REQUEUE_IDLE, error_policy, reconcile};
+use crate::crd::{ExternalRedis, MushGame, MushGameStatus, SecretKeyRef};
+use crate::fixtures::{FakeApi, NS, path_of, tavern, test_context};
+use crate::render::{Child, Rendered, render};
+use crate::status::{DEPENDENCIES_NOT_READY, condition};
+
+fn child_path(c: &Child) -> String {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let n = c.name();
+    match c {
+        Child::ServiceAccount(_) => path_of::<ServiceAccount>(n),
+        Child::ConfigMap(_) => path_of::<ConfigMap>(n),
+        Child::Service(_) => path_of::<Service>(n),
+        Child::Deployment(_) => path_of::<Deployment>(n),
+        Child::StatefulSet(_) => path_of::<StatefulSet>(n),
+        Child::Job(_) => path_of::<Job>(n),
+        Child::PodDisruptionBudget(_) => path_of::<PodDisruptionBudget>(n),
+        Child::NetworkPolicy(_) => path_of::<NetworkPolicy>(n),
+        Child::ServiceMonitor(_) => {
+            format!("/apis/monitoring.coreos.com/v1/namespaces/{NS}/servicemonitors/{n}")
+        }
+    }
+}
+
+fn cond<'a>(s: &'a MushGameStatus, t: &str) -> (&'a str, &'a str, &'a str) {
+    let c = condition(Some(s), t).unwrap_or_else(|| panic!("condition {t} present"));
+    (c.status.as_str(), c.reason.as_str(), c.message.as_str())
+}
+
+fn status_of(fake: &FakeApi) -> MushGameStatus {
+    fake.game("tavern").status.expect("status written")
+}
+
+/// A pod of `component` created from `revision`.
+fn pod(name: &str, component: &str, revision: &str, ready: bool) -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": name, "namespace": NS,
+            "labels": { "mush.dev/game": "tavern", "app.kubernetes.io/component": component,
+                        "app.kubernetes.io/managed-by": "mush-operator" },
+            "annotations": { "mush.dev/revision": revision },
+        },
+        "status": { "conditions": [{ "type": "Ready", "status": if ready { "True" } else { "False" } }] }
+    }))
+    .unwrap()
+}
+
+fn terminating(mut p: Pod) -> Pod {
+    p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+    ));
+    p
+}
+
+fn crash_looping(mut p: Pod) -> Pod {
+    let status = p.status.get_or_insert_default();
+    status.container_statuses = Some(vec![
+        serde_json::from_value(json!({
+            "name": "game-server", "ready": false, "restartCount": 4, "image": "x", "imageID": "",
+            "state": { "waiting": { "reason": "CrashLoopBackOff", "message": "back-off 40s restarting" } }
+        }))
+        .unwrap(),
+    ]);
+    p
+}
+
+/// Stores the managed Redis and Redpanda StatefulSets with `ready` pods, and the topic Job done.
+fn seed_dependencies(fake: &FakeApi, r: &Rendered, redis_ready: i32) {
+    for c in &r.children {
+        match c {
+            Child::StatefulSet(s) => {
+                let mut s = s.clone();
+                let ready = if s.metadata.name.as_deref() == Some("tavern-redis") {
+                    redis_ready
+                } else {
+                    1
+                };
+                s.status =
+                    Some(serde_json::from_value(json!({ "replicas": 1, "readyReplicas": ready })).unwrap());
+                fake.put(&s);
+            }
+            Child::Job(j) => {
+                let mut j = j.clone();
+                j.status = Some(serde_json::from_value(json!({ "succeeded": 1 })).unwrap());
+                fake.put(&j);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn deployment(r: &Rendered, name: &str) -> Deployment {
+    match r.find("Deployment", name) {
+        Some(Child::Deployment(d)) => d.clone(),
+        _ => panic!("{name} rendered"),
+    }
+}
+
+/// A game whose gateways and game-server run the rendered revisions, everything ready.
+fn seed_running(fake: &FakeApi, game: &MushGame) -> Rendered {
+    let r = render(game).unwrap();
+    seed_dependencies(fake, &r, 1);
+    fake.put(&deployment(&r, "tavern-gateway"));
+    fake.put(&deployment(&r, "tavern-game"));
+    fake.put(&pod("tavern-gateway-a", "gateway", &r.gateway_revision, true));
+    fake.put(&pod("tavern-gateway-b", "gateway", &r.gateway_revision, true));
+    fake.put(&pod("tavern-game-1", "game", &r.game_revision, true));
+    r
+}
+
+async fn run(ctx: &Arc<crate::controller::Context>, fake: &FakeApi, game: MushGame) -> Action {
+    fake.put(&game);
+    reconcile(Arc::new(game), ctx.clone())
+        .await
+        .expect("reconcile succeeds")
+}
+
+#[tokio::test]
+async fn create_applies_every_child_with_an_owner_reference_and_reports_what_it_waits_for() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    let game = tavern();
+    let action = run(&ctx, &fake, game.clone()).await;
+
+    let rendered = render(&game).unwrap();
+    let mut want: Vec<String> = rendered.children.iter().map(child_path).collect();
+    let mut applied = fake.applied_paths();
+    want.sort();
+    applied.sort();
+    assert_eq!(applied, want, "every rendered child is applied once");
+    for r in fake
+        .log()
+        .iter()
+        .filter(|r| r.is_apply() && !r.path.ends_with("/status"))
+    {
+        assert!(r.query.contains("force=true"), "{} applied with force", r.path);
+        let owner = &r.body.as_ref().unwrap()["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            owner["uid"], "0b6f1a6e-game",
+            "{} is owned by the MushGame",
+            r.path
+        );
+        assert_eq!(owner["kind"], "MushGame");
+        assert_eq!(owner["controller"], true);
+    }
+    // Nothing runs yet (no pods): the status says what it waits for, and keeps looking.
+    let s = status_of(&fake);
+    assert_eq!(s.observed_generation, Some(1));
+    let (ready, reason, message) = cond(&s, "Ready");
+    assert_eq!((ready, reason), ("False", "Waiting"));
+    assert!(message.contains("Redis (0/1 Redis pods ready"), "{message}");
+    assert!(message.contains("Gateways (0/2 gateways ready"), "{message}");
+    assert_eq!(cond(&s, "Progressing").0, "True");
+    assert_eq!(cond(&s, "Degraded").0, "False");
+    assert_eq!(s.game_server.as_ref().unwrap().state, "Waiting");
+    assert_eq!(s.gateways.as_ref().unwrap().summary, "0/2");
+    assert_eq!(action, Action::requeue(REQUEUE_BUSY));
+    let events = fake.events();
+    assert!(
+        events
+            .iter()
+            .any(|(t, reason, _)| t == "Normal" && reason == "Created"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_or_hand_edited_child_is_restored_on_the_next_reconcile() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    let game = tavern();
+    run(&ctx, &fake, game).await;
+
+    // Someone deletes the players' Service and scales the gateways by hand.
+    let service = path_of::<Service>("tavern-gateway");
+    fake.remove(&service);
+    let deploy = path_of::<Deployment>("tavern-gateway");
+    let mut edited = fake.get(&deploy).unwrap();
+    edited["spec"]["replicas"] = json!(5);
+    edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("evil:latest");
+    fake.put_value(&deploy, edited);
+    fake.clear_log();
+
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert!(fake.get(&service).is_some(), "the Service is back");
+    let d: Deployment = fake.get_typed("tavern-gateway").unwrap();
+    let spec = d.spec.unwrap();
+    assert_eq!(spec.replicas, Some(2));
+    assert_eq!(
+        spec.template.spec.unwrap().containers[0].image.as_deref(),
+        Some(crate::crd::DEFAULT_GATEWAY_IMAGE)
+    );
+    assert!(
+        !fake.events().iter().any(|(_, r, _)| r == "RestartStarted"),
+        "repairing drift is not a restart"
+    );
+}
+
+#[tokio::test]
+async fn a_running_game_reports_ready_with_players_and_connections_from_the_metrics() {
+    let (ctx, fake, _clock, _) = test_context(true);
+    let game = tavern();
+    seed_running(&fake, &game);
+    fake.set_metrics(
+        "tavern-game-1",
+        "# TYPE mush_game_logged_in_players gauge\nmush_game_logged_in_players 42\n\
+         mush_game_restored_connections 40\nmush_game_reconciliation_seconds 0.25\n",
+    );
+    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections{gateway=\"a\"} 20\n");
+    fake.set_metrics("tavern-gateway-b", "mush_gateway_connections{gateway=\"b\"} 25\n");
+
+    let action = run(&ctx, &fake, game).await;
+    let s = status_of(&fake);
+    for t in ["Ready", "RedisReady", "KafkaReady", "GatewaysReady", "GameReady"] {
+        assert_eq!(cond(&s, t).0, "True", "{t}: {:?}", cond(&s, t));
+    }
+    assert_eq!(
+        cond(&s, "Progressing"),
+        ("False", "Complete", "nothing in progress")
+    );
+    assert_eq!(cond(&s, "Degraded").0, "False");
+    assert_eq!(s.players, Some(42));
+    let gw = s.gateways.unwrap();
+    assert_eq!((gw.summary.as_str(), gw.connections), ("2/2", Some(45)));
+    let gs = s.game_server.unwrap();
+    assert_eq!(gs.state, "Running");
+    assert_eq!(gs.restored_connections, Some(40));
+    assert_eq!(gs.reconciliation_seconds, Some(0.25));
+    assert_eq!(action, Action::requeue(REQUEUE_IDLE));
+
+    // Nothing changed: the status is not written again (a write would wake the watch for nothing).
+    fake.clear_log();
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert!(
+        !fake.log().iter().any(|r| r.path.ends_with("/status")),
+        "no status write"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_for_external_redis_is_reported_as_not_ready_with_the_reason() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    let mut game = tavern();
+    game.spec.redis.managed = None;
+    game.spec.redis.external = Some(ExternalRedis {
+        url_secret: SecretKeyRef {
+            name: "tavern-redis-url".into(),
+            key: "url".into(),
+        },
+    });
+    run(&ctx, &fake, game).await;
+    let s = status_of(&fake);
+    let (ready, reason, message) = cond(&s, "Ready");
+    assert_eq!((ready, reason), ("False", "SecretMissing"));
+    assert!(message.contains("tavern-redis-url"), "{message}");
+    assert_eq!(cond(&s, "RedisReady").1, "SecretMissing");
+    assert_eq!(cond(&s, "Degraded").0, "True");
+    assert!(
+        !fake
+            .applied_paths()
+            .iter()
+            .any(|p| p.ends_with("/statefulsets/tavern-redis")),
+        "no managed Redis for an external one"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_spec_applies_nothing_and_says_what_to_fix() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    let mut game = tavern();
+    game.spec.kafka.output_partitions = 2; // fewer than replicas (2) + maxSurge (1)
+    run(&ctx, &fake, game).await;
+    assert!(
+        fake.applied_paths().is_empty(),
+        "nothing applied: {:?}",
+        fake.applied_paths()
+    );
+    let s = status_of(&fake);
+    let (ready, reason, message) = cond(&s, "Ready");
+    assert_eq!((ready, reason), ("False", "InvalidSpec"));
+    assert!(message.contains("kafka.outputPartitions (2)"), "{message}");
+    assert!(
+        fake.events()
+            .iter()
+            .any(|(t, r, _)| t == "Warning" && r == "InvalidSpec")
+    );
+
+    // A running game with a spec made invalid keeps running, untouched and not "restarting".
+    let (ctx, fake, _clock, _) = test_context(false);
+    seed_running(&fake, &tavern());
+    let mut game = tavern();
+    game.spec.redis.managed = None;
+    run(&ctx, &fake, game).await;
+    assert!(fake.applied_paths().is_empty());
+    let s = status_of(&fake);
+    assert_eq!(cond(&s, "Ready").1, "InvalidSpec");
+    assert_ne!(cond(&s, "Progressing").1, DEPENDENCIES_NOT_READY);
+    assert_eq!(s.game_server.unwrap().state, "Running");
+    assert!(!fake.events().iter().any(|(_, r, _)| r.starts_with("Restart")));
+}
+
+#[tokio::test]
+async fn a_child_the_api_server_refuses_is_reported_and_the_others_are_still_applied() {
+    let (ctx, fake, _clock, registry) = test_context(false);
+    fake.refuse_apply(
+        &path_of::<StatefulSet>("tavern-redis"),
+        "spec: Forbidden: updates to statefulset spec for fields other than 'replicas' are forbidden",
+    );
+    let game = tavern();
+    fake.put(&game);
+    let err = reconcile(Arc::new(game.clone()), ctx.clone()).await.unwrap_err();
+    assert_eq!(err.metric_label(), "apply");
+    error_policy(Arc::new(game), &err, ctx);
+    assert!(
+        fake.applied_paths()
+            .contains(&path_of::<Deployment>("tavern-gateway")),
+        "the others went on"
+    );
+    let s = status_of(&fake);
+    let (ready, reason, message) = cond(&s, "Ready");
+    assert_eq!((ready, reason), ("False", "ApplyFailed"));
+    assert!(
+        message.contains("StatefulSet tavern-redis") && message.contains("Forbidden"),
+        "{message}"
+    );
+    assert!(
+        fake.events()
+            .iter()
+            .any(|(t, r, _)| t == "Warning" && r == "ApplyFailed")
+    );
+    let failures = registry
+        .gather()
+        .into_iter()
+        .find(|f| f.name() == "mush_operator_reconcile_failures_total")
+        .unwrap();
+    assert_eq!(failures.get_metric()[0].get_label()[0].value(), "apply");
+}
+
+#[tokio::test]
+async fn restart_is_refused_while_redis_is_not_ready_and_starts_once_it_is() {
+    let (ctx, fake, clock, _) = test_context(false);
+    let old = tavern();
+    let r = seed_running(&fake, &old);
+    seed_dependencies(&fake, &r, 0); // Redis pod not ready
+    let old_game_deployment = fake.get(&path_of::<Deployment>("tavern-game")).unwrap();
+
+    let mut new = tavern();
+    new.spec.game_server.image = "ghcr.io/mush-dev/mush-game-server:0.2.0".into();
+    new.metadata.generation = Some(2);
+    run(&ctx, &fake, new.clone()).await;
+
+    let game_path = path_of::<Deployment>("tavern-game");
+    assert!(
+        !fake.applied_paths().contains(&game_path),
+        "the game-server is not touched"
+    );
+    assert_eq!(fake.get(&game_path).unwrap(), old_game_deployment);
+    assert!(
+        fake.applied_paths()
+            .contains(&path_of::<Deployment>("tavern-gateway")),
+        "the rest is reconciled"
+    );
+    let s = status_of(&fake);
+    let (progressing, reason, message) = cond(&s, "Progressing");
+    assert_eq!((progressing, reason), ("False", DEPENDENCIES_NOT_READY));
+    assert!(message.contains("Redis is not ready"), "{message}");
+    assert!(message.contains("image"), "{message}");
+    let refused = |f: &FakeApi| {
+        f.events()
+            .iter()
+            .filter(|(t, r, _)| t == "Warning" && r == "RestartRefused")
+            .count()
+    };
+    assert_eq!(refused(&fake), 1);
+
+    // Still not ready: refused again, but the Event is not repeated.
+    clock.set(30);
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert!(!fake.applied_paths().contains(&game_path));
+    assert_eq!(refused(&fake), 1);
+
+    // Redis comes up: the restart starts.
+    seed_dependencies(&fake, &r, 1);
+    clock.set(60);
+    fake.clear_log();
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert!(fake.applied_paths().contains(&game_path));
+    let d: Deployment = fake.get_typed("tavern-game").unwrap();
+    assert_eq!(
+        d.spec.unwrap().template.spec.unwrap().containers[0]
+            .image
+            .as_deref(),
+        Some("ghcr.io/mush-dev/mush-game-server:0.2.0")
+    );
+    let s = status_of(&fake);
+    let restart = s
+        .game_server
+        .clone()
+        .unwrap()
+        .last_restart
+        .expect("restart recorded");
+    assert_eq!(
+        (restart.phase.as_str(), restart.reason.as_str()),
+        ("InProgress", "image")
+    );
+    assert_eq!(cond(&s, "Progressing").1, "GameServerRestarting");
+    assert!(fake.events().iter().any(|(_, r, _)| r == "RestartStarted"));
+}
+
+#[tokio::test]
+async fn restart_sequence_records_start_pause_end_and_restored_connections() {
+    let (ctx, fake, clock, _) = test_context(true);
+    let old = tavern();
+    let r_old = seed_running(&fake, &old);
+
+    // t=0: a restart is requested.
+    let mut game = tavern();
+    game.spec.game_server.restart_request = Some("2026-11-24T10:00:00Z".into());
+    let r_new = render(&game).unwrap();
+    run(&ctx, &fake, game).await;
+    let s = status_of(&fake);
+    let rec = s.game_server.as_ref().unwrap().last_restart.clone().unwrap();
+    assert_eq!(rec.phase, "InProgress");
+    assert_eq!(rec.reason, "restartRequest");
+    assert_eq!(rec.from_revision, r_old.game_revision);
+    assert_eq!(rec.to_revision, r_new.game_revision);
+    assert_eq!(s.game_server.as_ref().unwrap().state, "Restarting");
+
+    // t=5: the old game-server is stopping (Recreate): input now waits in Kafka.
+    clock.set(5);
+    fake.put(&terminating(pod(
+        "tavern-game-1",
+        "game",
+        &r_old.game_revision,
+        false,
+    )));
+    run(&ctx, &fake, fake.game("tavern")).await;
+    let s = status_of(&fake);
+    let (p, reason, message) = cond(&s, "Progressing");
+    assert_eq!((p, reason), ("True", "GameServerRestarting"));
+    assert!(message.contains("old one to stop"), "{message}");
+    assert_eq!(cond(&s, "GameReady").0, "False");
+
+    // t=8: the old one is gone, the new one is starting (taking the lease, rebuilding from Redis).
+    clock.set(8);
+    fake.remove(&path_of::<Pod>("tavern-game-1"));
+    fake.put(&pod("tavern-game-2", "game", &r_new.game_revision, false));
+    run(&ctx, &fake, fake.game("tavern")).await;
+    let s = status_of(&fake);
+    assert!(cond(&s, "Progressing").2.contains("new one to be ready"));
+
+    // t=12: the new one is ready and says how many connections it restored.
+    clock.set(12);
+    fake.put(&pod("tavern-game-2", "game", &r_new.game_revision, true));
+    fake.set_metrics(
+        "tavern-game-2",
+        "mush_game_restored_connections 7\nmush_game_logged_in_players 5\n",
+    );
+    run(&ctx, &fake, fake.game("tavern")).await;
+    let s = status_of(&fake);
+    let rec = s.game_server.as_ref().unwrap().last_restart.clone().unwrap();
+    assert_eq!(rec.phase, "Succeeded");
+    assert_eq!(rec.duration_seconds, Some(12));
+    assert_eq!(rec.input_wait_seconds, Some(7), "paused from t=5 to t=12");
+    assert_eq!(rec.restored_connections, Some(7));
+    assert!(rec.ended_at.is_some());
+    assert_eq!(cond(&s, "Progressing").0, "False");
+    assert_eq!(cond(&s, "Ready").0, "True");
+    assert_eq!(s.players, Some(5));
+    let completed: Vec<_> = fake
+        .events()
+        .into_iter()
+        .filter(|(_, r, _)| r == "RestartCompleted")
+        .collect();
+    assert_eq!(completed.len(), 1);
+    assert!(
+        completed[0].2.contains("7 connections restored"),
+        "{:?}",
+        completed[0]
+    );
+
+    // Later reconciles keep the record as it is.
+    clock.set(400);
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert_eq!(status_of(&fake).game_server.unwrap().last_restart.unwrap(), rec);
+}
+
+#[tokio::test]
+async fn a_new_game_server_that_crash_loops_is_reported_once_not_looped_on() {
+    let (ctx, fake, clock, _) = test_context(false);
+    let r_old = seed_running(&fake, &tavern());
+    let mut game = tavern();
+    game.spec.game_server.image = "ghcr.io/mush-dev/mush-game-server:broken".into();
+    let r_new = render(&game).unwrap();
+    run(&ctx, &fake, game).await;
+
+    clock.set(20);
+    fake.remove(&path_of::<Pod>("tavern-game-1"));
+    fake.put(&crash_looping(pod(
+        "tavern-game-2",
+        "game",
+        &r_new.game_revision,
+        false,
+    )));
+    let mut failed_events = 0;
+    for t in [20, 40, 60] {
+        clock.set(t);
+        fake.clear_log();
+        run(&ctx, &fake, fake.game("tavern")).await;
+        failed_events += fake
+            .events()
+            .iter()
+            .filter(|(ty, r, _)| ty == "Warning" && r == "RestartFailed")
+            .count();
+        assert!(
+            !fake.events().iter().any(|(_, r, _)| r == "RestartStarted"),
+            "the failed version is not restarted again"
+        );
+    }
+    assert_eq!(failed_events, 1, "the failure is reported once");
+    let s = status_of(&fake);
+    let rec = s.game_server.as_ref().unwrap().last_restart.clone().unwrap();
+    assert_eq!(rec.phase, "Failed");
+    assert_eq!(rec.from_revision, r_old.game_revision);
+    assert!(rec.message.as_deref().unwrap().contains("CrashLoopBackOff"));
+    assert_eq!(s.game_server.as_ref().unwrap().state, "Failed");
+    assert_eq!(cond(&s, "Degraded").1, "GameServerRestartFailed");
+    assert_eq!(cond(&s, "Degraded").0, "True");
+    assert_eq!(cond(&s, "Progressing").1, "GameServerRestartFailed");
+    assert_eq!(cond(&s, "Ready").0, "False");
+}
+
+#[tokio::test]
+async fn gateway_rollout_progress_is_visible_in_status_until_complete() {
+    let (ctx, fake, clock, _) = test_context(false);
+    let r_old = seed_running(&fake, &tavern());
+    run(&ctx, &fake, tavern()).await; // status now records revision A
+    assert!(status_of(&fake).gateways.unwrap().rollout.is_none());
+
+    let mut game = fake.game("tavern");
+    game.spec.connection_server.image = "ghcr.io/mush-dev/mush-connection-server:0.2.0".into();
+    let r_new = render(&game).unwrap();
+    assert_ne!(r_old.gateway_revision, r_new.gateway_revision);
+    assert_eq!(
+        r_old.game_revision, r_new.game_revision,
+        "a gateway change does not restart the game"
+    );
+
+    // A surge gateway of the new revision starts; both old ones still serve.
+    clock.set(10);
+    fake.put(&pod(
+        "tavern-gateway-c",
+        "gateway",
+        &r_new.gateway_revision,
+        false,
+    ));
+    run(&ctx, &fake, game).await;
+    let s = status_of(&fake);
+    let rollout = s.gateways.as_ref().unwrap().rollout.clone().unwrap();
+    assert_eq!(rollout.phase, "InProgress");
+    assert_eq!(
+        rollout.progress,
+        "0/2 new gateways ready, 2 old serving, 0 draining"
+    );
+    assert_eq!(cond(&s, "Progressing").1, "GatewayRollout");
+    assert!(fake.events().iter().any(|(_, r, _)| r == "GatewayRolloutStarted"));
+    assert!(!fake.events().iter().any(|(_, r, _)| r == "RestartStarted"));
+
+    // The new one is ready; an old one drains its players.
+    clock.set(20);
+    fake.put(&pod("tavern-gateway-c", "gateway", &r_new.gateway_revision, true));
+    fake.put(&terminating(pod(
+        "tavern-gateway-a",
+        "gateway",
+        &r_old.gateway_revision,
+        false,
+    )));
+    fake.put(&pod(
+        "tavern-gateway-d",
+        "gateway",
+        &r_new.gateway_revision,
+        false,
+    ));
+    run(&ctx, &fake, fake.game("tavern")).await;
+    let s = status_of(&fake);
+    let gw = s.gateways.clone().unwrap();
+    assert_eq!(
+        gw.rollout.as_ref().unwrap().progress,
+        "1/2 new gateways ready, 1 old serving, 1 draining"
+    );
+    assert_eq!(gw.draining_pods, vec!["tavern-gateway-a".to_owned()]);
+    assert_eq!(gw.draining, 1);
+
+    // Both new gateways ready, the old ones gone.
+    clock.set(70);
+    for name in ["tavern-gateway-a", "tavern-gateway-b"] {
+        fake.remove(&path_of::<Pod>(name));
+    }
+    fake.put(&pod("tavern-gateway-d", "gateway", &r_new.gateway_revision, true));
+    run(&ctx, &fake, fake.game("tavern")).await;
+    let s = status_of(&fake);
+    let rollout = s.gateways.as_ref().unwrap().rollout.clone().unwrap();
+    assert_eq!(rollout.phase, "Complete");
+    assert!(rollout.ended_at.is_some());
+    assert_eq!(cond(&s, "Progressing").0, "False");
+    assert!(
+        fake.events()
+            .iter()
+            .any(|(_, r, _)| r == "GatewayRolloutComplete")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_reconcile_is_counted_by_reason() {
+    let (ctx, _fake, _clock, registry) = test_context(false);
+    let mut game = tavern();
+    game.metadata.namespace = None;
+    let game = Arc::new(game);
+    let err = reconcile(game.clone(), ctx.clone()).await.unwrap_err();
+    assert_eq!(err.metric_label(), "missing_namespace");
+    let action = error_policy(game, &err, ctx.clone());
+    assert_eq!(action, Action::requeue(crate::controller::REQUEUE_ERROR));
+    let families = registry.gather();
+    let failures = families
+        .iter()
+        .find(|f| f.name() == "mush_operator_reconcile_failures_total")
+        .expect("failure metric registered");
+    let m = &failures.get_metric()[0];
+    assert_eq!(m.get_label()[0].value(), "missing_namespace");
+    assert_eq!(m.get_counter().get_value(), 1.0);
+}

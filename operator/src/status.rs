@@ -1,0 +1,637 @@
+//! Pure: what the operator observed → `MushGame.status` (conditions and figures).
+//!
+//! Conditions follow the Kubernetes API conventions: one entry per type, `lastTransitionTime`
+//! kept while the status stays the same, and a reason and message that say what is being waited
+//! for. Nothing here assumes pods actually run: on a cluster that cannot schedule them, the
+//! status says so.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+
+use crate::crd::{GameServerStatus, GatewayRollout, GatewaysStatus, MushGameSpec, MushGameStatus};
+use crate::render::{Names, REVISION_ANNOTATION};
+
+pub const READY: &str = "Ready";
+pub const REDIS_READY: &str = "RedisReady";
+pub const KAFKA_READY: &str = "KafkaReady";
+pub const GATEWAYS_READY: &str = "GatewaysReady";
+pub const GAME_READY: &str = "GameReady";
+pub const PROGRESSING: &str = "Progressing";
+pub const DEGRADED: &str = "Degraded";
+
+/// Reason of `Progressing=False` when a restart waits for Redis or Kafka.
+pub const DEPENDENCIES_NOT_READY: &str = "DependenciesNotReady";
+
+/// A condition before timestamps are attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cond {
+    pub type_: &'static str,
+    pub status: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+impl Cond {
+    pub fn new(type_: &'static str, status: bool, reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            type_,
+            status,
+            reason: reason.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Something the user has to fix, with the condition reason that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+fn joined(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Whether Redis or Kafka can be relied on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub ready: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+impl Dependency {
+    fn new(ready: bool, reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            ready,
+            reason: reason.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+// ---- pods -------------------------------------------------------------------------------------
+
+pub fn pod_name(p: &Pod) -> String {
+    p.metadata.name.clone().unwrap_or_default()
+}
+
+pub fn pod_terminating(p: &Pod) -> bool {
+    p.metadata.deletion_timestamp.is_some()
+}
+
+pub fn pod_ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Revision (pod template hash) a pod was created from.
+pub fn pod_revision(p: &Pod) -> Option<&str> {
+    p.metadata
+        .annotations
+        .as_ref()?
+        .get(REVISION_ANNOTATION)
+        .map(String::as_str)
+}
+
+/// Why a pod cannot run, when a container is stuck in a state that will not heal by waiting.
+pub fn pod_failure(p: &Pod) -> Option<String> {
+    const STUCK: &[&str] = &[
+        "CrashLoopBackOff",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+    ];
+    let statuses = p.status.as_ref()?.container_statuses.as_ref()?;
+    statuses.iter().find_map(|cs| {
+        let waiting = cs.state.as_ref()?.waiting.as_ref()?;
+        let reason = waiting.reason.as_deref()?;
+        STUCK.contains(&reason).then(|| {
+            let detail = waiting.message.as_deref().unwrap_or("");
+            format!("pod {} container {}: {reason} {detail}", pod_name(p), cs.name)
+                .trim_end()
+                .to_owned()
+        })
+    })
+}
+
+// ---- dependencies -----------------------------------------------------------------------------
+
+fn sts_ready(sts: &StatefulSet) -> (i32, i32) {
+    let want = sts.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let ready = sts.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+    (ready, want)
+}
+
+/// Redis readiness. Managed: its pod is ready (`redis-cli ping` answers). External: the Secret with
+/// its URL exists; the connection itself is checked by the servers' own readiness.
+pub fn redis_state(
+    spec: &MushGameSpec,
+    names: &Names,
+    sts: Option<&StatefulSet>,
+    missing: &[String],
+) -> Dependency {
+    if let Some(ext) = &spec.redis.external {
+        return match missing.iter().find(|m| **m == ext.url_secret.name) {
+            Some(name) => Dependency::new(
+                false,
+                "SecretMissing",
+                format!("Secret {name} (redis.external.urlSecret) does not exist"),
+            ),
+            None => Dependency::new(
+                true,
+                "External",
+                "external Redis: the servers check the connection in their readiness",
+            ),
+        };
+    }
+    match sts {
+        None => Dependency::new(
+            false,
+            "Creating",
+            format!("StatefulSet {} does not exist yet", names.redis()),
+        ),
+        Some(sts) => match sts_ready(sts) {
+            (ready, want) if ready >= want => {
+                Dependency::new(true, "Ready", format!("{ready}/{want} Redis pods ready"))
+            }
+            (ready, want) => Dependency::new(
+                false,
+                "WaitingForPods",
+                format!("{ready}/{want} Redis pods ready (StatefulSet {})", names.redis()),
+            ),
+        },
+    }
+}
+
+/// Kafka readiness. Managed: the broker is ready and the topic Job has succeeded. External: the
+/// Secrets it names exist.
+pub fn kafka_state(
+    spec: &MushGameSpec,
+    names: &Names,
+    sts: Option<&StatefulSet>,
+    topics_job: Option<&Job>,
+    missing: &[String],
+) -> Dependency {
+    if let Some(ext) = &spec.kafka.external {
+        let mut refs: Vec<&str> = Vec::new();
+        if let Some(sasl) = &ext.sasl {
+            refs.push(&sasl.username_secret.name);
+            refs.push(&sasl.password_secret.name);
+        }
+        if let Some(tls) = &ext.tls {
+            refs.extend(tls.ca_secret.as_ref().map(|s| s.name.as_str()));
+            refs.extend(tls.client_cert_secret_name.as_deref());
+        }
+        return match refs.iter().find(|r| missing.iter().any(|m| m == *r)) {
+            Some(name) => Dependency::new(
+                false,
+                "SecretMissing",
+                format!("Secret {name} (kafka.external) does not exist"),
+            ),
+            None => Dependency::new(
+                true,
+                "External",
+                format!(
+                    "external Kafka at {}: the servers check the connection in their readiness",
+                    ext.bootstrap_servers
+                ),
+            ),
+        };
+    }
+    let Some(sts) = sts else {
+        return Dependency::new(
+            false,
+            "Creating",
+            format!("StatefulSet {} does not exist yet", names.kafka()),
+        );
+    };
+    let (ready, want) = sts_ready(sts);
+    if ready < want {
+        return Dependency::new(
+            false,
+            "WaitingForBroker",
+            format!(
+                "{ready}/{want} Redpanda pods ready (StatefulSet {})",
+                names.kafka()
+            ),
+        );
+    }
+    let Some(job) = topics_job else {
+        return Dependency::new(
+            false,
+            "CreatingTopics",
+            "the topic-creation Job does not exist yet",
+        );
+    };
+    let job_name = job.metadata.name.clone().unwrap_or_default();
+    let status = job.status.as_ref();
+    if status.and_then(|s| s.succeeded).unwrap_or(0) >= 1 {
+        return Dependency::new(true, "Ready", "broker ready, topics created");
+    }
+    let failed = status
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Failed" && c.status == "True"));
+    if failed {
+        return Dependency::new(
+            false,
+            "TopicsFailed",
+            format!("Job {job_name} failed to create the topics: see `kubectl logs job/{job_name}`"),
+        );
+    }
+    Dependency::new(
+        false,
+        "CreatingTopics",
+        format!("waiting for Job {job_name} to create the topics"),
+    )
+}
+
+// ---- gateways ---------------------------------------------------------------------------------
+
+/// The gateways as seen through their pods.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GatewayPods {
+    pub desired: i32,
+    /// Ready, not terminating (any revision).
+    pub ready: i32,
+    /// Ready, not terminating, current revision.
+    pub updated_ready: i32,
+    /// Not terminating, current revision (ready or not).
+    pub updated: i32,
+    /// Not terminating, older revision.
+    pub old: i32,
+    /// Terminating: draining their players.
+    pub draining: Vec<String>,
+    /// Pods stuck (crash loop, image pull).
+    pub failures: Vec<String>,
+    pub total: usize,
+}
+
+pub fn gateway_pods(desired: i32, revision: &str, pods: &[&Pod]) -> GatewayPods {
+    let mut g = GatewayPods {
+        desired,
+        total: pods.len(),
+        ..Default::default()
+    };
+    for p in pods {
+        if pod_terminating(p) {
+            g.draining.push(pod_name(p));
+            continue;
+        }
+        let current = pod_revision(p) == Some(revision);
+        let ready = pod_ready(p);
+        g.ready += i32::from(ready);
+        g.updated += i32::from(current);
+        g.updated_ready += i32::from(current && ready);
+        g.old += i32::from(!current);
+        g.failures.extend(pod_failure(p));
+    }
+    g.draining.sort();
+    g
+}
+
+pub fn gateway_progress(g: &GatewayPods) -> String {
+    format!(
+        "{}/{} new gateways ready, {} old serving, {} draining",
+        g.updated_ready,
+        g.desired,
+        g.old,
+        g.draining.len()
+    )
+}
+
+// ---- assembling -------------------------------------------------------------------------------
+
+/// Everything the status is computed from.
+pub struct StatusInputs<'a> {
+    pub previous: Option<&'a MushGameStatus>,
+    pub generation: Option<i64>,
+    pub now: Timestamp,
+    pub names: &'a Names,
+    /// Problems only the operator can see (missing Secrets, invalid combinations, objects the
+    /// API server refused), each with the reason reported in `Ready`.
+    pub problems: &'a [Problem],
+    pub redis: &'a Dependency,
+    pub kafka: &'a Dependency,
+    pub gateway_deployment: Option<&'a Deployment>,
+    pub gateways: &'a GatewayPods,
+    pub gateway_revision: &'a str,
+    pub gateway_rollout: Option<GatewayRollout>,
+    pub gateway_connections: Option<i64>,
+    pub game: &'a crate::rollout::GameDecision,
+    pub players: Option<i64>,
+}
+
+pub fn compute(i: &StatusInputs) -> MushGameStatus {
+    let g = i.gateways;
+    let gateways_cond = if g.ready >= g.desired && g.desired > 0 {
+        Cond::new(
+            GATEWAYS_READY,
+            true,
+            "AllReady",
+            format!("{}/{} gateways ready", g.ready, g.desired),
+        )
+    } else if g.total == 0 {
+        let why = match i.gateway_deployment {
+            None => format!("Deployment {} does not exist yet", i.names.gateway()),
+            Some(_) => format!(
+                "no gateway pods exist yet: waiting for Deployment {} to create them (can the cluster schedule pods?)",
+                i.names.gateway()
+            ),
+        };
+        Cond::new(
+            GATEWAYS_READY,
+            false,
+            "WaitingForPods",
+            format!("0/{} gateways ready: {why}", g.desired),
+        )
+    } else {
+        Cond::new(
+            GATEWAYS_READY,
+            false,
+            "WaitingForPods",
+            format!(
+                "{}/{} gateways ready ({})",
+                g.ready,
+                g.desired,
+                gateway_progress(g)
+            ),
+        )
+    };
+    let dep_cond = |t: &'static str, d: &Dependency| Cond::new(t, d.ready, &d.reason, d.message.clone());
+    let redis_cond = dep_cond(REDIS_READY, i.redis);
+    let kafka_cond = dep_cond(KAFKA_READY, i.kafka);
+    let game_cond = i.game.ready.clone();
+
+    let parts = [&redis_cond, &kafka_cond, &gateways_cond, &game_cond];
+    let ready_cond = if let Some(first) = i.problems.first() {
+        Cond::new(READY, false, first.reason, joined(i.problems))
+    } else if parts.iter().all(|c| c.status) {
+        Cond::new(
+            READY,
+            true,
+            "Ready",
+            format!("{}/{} gateways ready, game-server running", g.ready, g.desired),
+        )
+    } else {
+        let waiting: Vec<String> = parts
+            .iter()
+            .filter(|c| !c.status)
+            .map(|c| format!("{} ({})", c.type_.trim_end_matches("Ready"), c.message))
+            .collect();
+        Cond::new(
+            READY,
+            false,
+            "Waiting",
+            format!("waiting for: {}", waiting.join("; ")),
+        )
+    };
+
+    let rollout_running = i
+        .gateway_rollout
+        .as_ref()
+        .is_some_and(|r| r.phase == "InProgress");
+    let progressing = if let Some(c) = &i.game.progressing {
+        c.clone()
+    } else if rollout_running {
+        let progress = i
+            .gateway_rollout
+            .as_ref()
+            .map(|r| r.progress.clone())
+            .unwrap_or_default();
+        Cond::new(
+            PROGRESSING,
+            true,
+            "GatewayRollout",
+            format!("rolling out gateways: {progress}"),
+        )
+    } else if !ready_cond.status && i.problems.is_empty() {
+        Cond::new(
+            PROGRESSING,
+            true,
+            "WaitingForResources",
+            ready_cond.message.clone(),
+        )
+    } else {
+        Cond::new(PROGRESSING, false, "Complete", "nothing in progress")
+    };
+
+    let degraded = if let Some(c) = &i.game.degraded {
+        c.clone()
+    } else if !g.failures.is_empty() {
+        Cond::new(DEGRADED, true, "GatewayFailing", g.failures.join("; "))
+    } else if !i.problems.is_empty() {
+        Cond::new(DEGRADED, true, "InvalidConfiguration", joined(i.problems))
+    } else {
+        Cond::new(DEGRADED, false, "AsExpected", "no failures seen")
+    };
+
+    let conditions = merge_conditions(
+        i.previous.map(|s| s.conditions.as_slice()).unwrap_or_default(),
+        vec![
+            ready_cond,
+            redis_cond,
+            kafka_cond,
+            gateways_cond,
+            game_cond,
+            progressing,
+            degraded,
+        ],
+        i.generation,
+        i.now,
+    );
+
+    MushGameStatus {
+        observed_generation: i.generation,
+        conditions,
+        players: i.players,
+        gateways: Some(GatewaysStatus {
+            summary: format!("{}/{}", g.ready, g.desired),
+            desired: g.desired,
+            ready: g.ready,
+            updated: g.updated,
+            draining: g.draining.len() as i32,
+            draining_pods: g.draining.clone(),
+            connections: i.gateway_connections,
+            revision: i.gateway_revision.to_owned(),
+            rollout: i.gateway_rollout.clone(),
+        }),
+        game_server: Some(GameServerStatus {
+            ..i.game.status.clone()
+        }),
+    }
+}
+
+/// Conditions with timestamps: `lastTransitionTime` moves only when the status flips.
+pub fn merge_conditions(
+    previous: &[Condition],
+    new: Vec<Cond>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
+    new.into_iter()
+        .map(|c| {
+            let status = if c.status { "True" } else { "False" }.to_owned();
+            let last = previous
+                .iter()
+                .find(|p| p.type_ == c.type_ && p.status == status)
+                .map(|p| p.last_transition_time.clone())
+                .unwrap_or(Time(now));
+            Condition {
+                type_: c.type_.to_owned(),
+                status,
+                reason: c.reason,
+                message: c.message,
+                observed_generation: generation,
+                last_transition_time: last,
+            }
+        })
+        .collect()
+}
+
+/// The condition of `type_` in a status, if any.
+pub fn condition<'a>(status: Option<&'a MushGameStatus>, type_: &str) -> Option<&'a Condition> {
+    status?.conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// Reads the metric figures the operator reports from a Prometheus text exposition: the sum of
+/// every sample of `name` (labels ignored), or `None` if absent.
+pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
+    let mut found = None;
+    for line in text.lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        let rest = if rest.starts_with('{') {
+            match rest.find('}') {
+                Some(end) => &rest[end + 1..],
+                None => continue,
+            }
+        } else if rest.starts_with(' ') {
+            rest
+        } else {
+            continue; // a longer metric name with this prefix
+        };
+        if let Some(v) = rest.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) {
+            *found.get_or_insert(0.0) += v;
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_the_status_flips() {
+        let first = merge_conditions(&[], vec![Cond::new(READY, false, "Waiting", "a")], Some(1), t(0));
+        let same = merge_conditions(
+            &first,
+            vec![Cond::new(READY, false, "Waiting", "b")],
+            Some(2),
+            t(10),
+        );
+        assert_eq!(
+            same[0].last_transition_time,
+            Time(t(0)),
+            "same status keeps its time"
+        );
+        assert_eq!(same[0].message, "b");
+        assert_eq!(same[0].observed_generation, Some(2));
+        let flipped = merge_conditions(&same, vec![Cond::new(READY, true, "Ready", "c")], Some(2), t(20));
+        assert_eq!(flipped[0].last_transition_time, Time(t(20)));
+        assert_eq!(flipped[0].status, "True");
+    }
+
+    #[test]
+    fn metrics_are_summed_over_labels_and_longer_names_are_not_confused() {
+        let text = "# HELP mush_gateway_connections open connections\n\
+                    mush_gateway_connections{slot=\"1\"} 3\n\
+                    mush_gateway_connections{slot=\"2\"} 4\n\
+                    mush_gateway_connections_total 100\n\
+                    mush_game_logged_in_players 12\n";
+        assert_eq!(metric_sum(text, "mush_gateway_connections"), Some(7.0));
+        assert_eq!(metric_sum(text, "mush_game_logged_in_players"), Some(12.0));
+        assert_eq!(metric_sum(text, "mush_game_restored_connections"), None);
+    }
+
+    #[test]
+    fn managed_kafka_is_ready_only_once_the_broker_is_up_and_the_topics_exist() {
+        let spec = MushGameSpec::default();
+        let names = Names::new("g");
+        let sts = |ready: i32| -> StatefulSet {
+            serde_json::from_value(
+                json!({"spec": {"replicas": 1, "selector": {}, "serviceName": "g-kafka",
+                "template": {}}, "status": {"replicas": 1, "readyReplicas": ready}}),
+            )
+            .unwrap()
+        };
+        let job = |status: serde_json::Value| -> Job {
+            serde_json::from_value(json!({"metadata": {"name": "g-topics-1"}, "status": status})).unwrap()
+        };
+        let k = |s: Option<&StatefulSet>, j: Option<&Job>| kafka_state(&spec, &names, s, j, &[]);
+        assert_eq!(k(None, None).reason, "Creating");
+        assert_eq!(k(Some(&sts(0)), None).reason, "WaitingForBroker");
+        assert_eq!(k(Some(&sts(1)), None).reason, "CreatingTopics");
+        assert_eq!(
+            k(Some(&sts(1)), Some(&job(json!({"active": 1})))).reason,
+            "CreatingTopics"
+        );
+        let failed = job(json!({"conditions": [{"type": "Failed", "status": "True"}]}));
+        let d = k(Some(&sts(1)), Some(&failed));
+        assert_eq!(d.reason, "TopicsFailed");
+        assert!(d.message.contains("kubectl logs job/g-topics-1"));
+        let done = k(Some(&sts(1)), Some(&job(json!({"succeeded": 1}))));
+        assert!(done.ready);
+    }
+
+    #[test]
+    fn a_stuck_container_is_named_with_its_reason() {
+        let p: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "g-game-1"},
+            "status": {"containerStatuses": [{"name": "game-server", "ready": false, "restartCount": 0,
+                "image": "x", "imageID": "", "state": {"waiting": {"reason": "ImagePullBackOff",
+                "message": "no such image"}}}]}
+        }))
+        .unwrap();
+        assert_eq!(
+            pod_failure(&p).as_deref(),
+            Some("pod g-game-1 container game-server: ImagePullBackOff no such image")
+        );
+        let starting: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "g-game-1"},
+            "status": {"containerStatuses": [{"name": "game-server", "ready": false, "restartCount": 0,
+                "image": "x", "imageID": "", "state": {"waiting": {"reason": "ContainerCreating"}}}]}
+        }))
+        .unwrap();
+        assert_eq!(pod_failure(&starting), None, "starting is not failing");
+    }
+}

@@ -1,0 +1,184 @@
+//! The whole stack for end-to-end tests: the embedded Kafka-protocol broker (hosted by the test
+//! process), a real redis-server, and the real `connection-server` and `game-server` processes
+//! (run as `mush connection-server …` / `mush game-server …`), all on loopback ports.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, TelnetClient, free_port};
+
+pub const T: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct StackOptions {
+    pub standby: bool,
+    pub gateway_flags: Vec<String>,
+    pub lease_ttl_ms: u64,
+    pub echo: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            standby: false,
+            gateway_flags: vec![],
+            lease_ttl_ms: 1500,
+            echo: std::env::var_os("MUSH_E2E_ECHO").is_some(),
+        }
+    }
+}
+
+pub struct Stack {
+    pub kafka: KafkaMock,
+    pub redis: RedisServer,
+    pub gateway: ServerProcess,
+    pub game: ServerProcess,
+    pub standby: Option<ServerProcess>,
+    pub telnet_port: u16,
+    gateway_args: Vec<String>,
+    game_args: Vec<String>,
+    standby_args: Vec<String>,
+    opts: StackOptions,
+}
+
+fn mush() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mush"))
+}
+
+impl Stack {
+    pub async fn start(opts: StackOptions) -> Stack {
+        let kafka = KafkaMock::start("mush", 8, 16);
+        let redis = RedisServer::start();
+        let telnet_port = free_port();
+        let common = |health: u16| {
+            vec![
+                format!("--health-addr=127.0.0.1:{health}"),
+                format!("--redis-url={}", redis.url()),
+                format!("--kafka-brokers={}", kafka.bootstrap_servers()),
+                "--create-topics=false".to_owned(),
+            ]
+        };
+        let mut gateway_args = vec!["connection-server".to_owned()];
+        gateway_args.extend(common(free_port()));
+        gateway_args.extend([
+            format!("--telnet-addr=127.0.0.1:{telnet_port}"),
+            "--gateway-name=gateway-0".to_owned(),
+            "--drain-seconds=2".to_owned(),
+            "--slot-ttl-ms=2000".to_owned(),
+        ]);
+        gateway_args.extend(opts.gateway_flags.iter().cloned());
+        let game_args = |name: &str| {
+            let mut a = vec!["game-server".to_owned()];
+            a.extend(common(free_port()));
+            a.push(format!("--instance-name={name}"));
+            a.push(format!("--lease-ttl-ms={}", opts.lease_ttl_ms));
+            a
+        };
+        let game_args_a = game_args("game-a");
+        let standby_args = game_args("game-b");
+        let mut game = spawn("game-server", &game_args_a, opts.echo);
+        game.wait_ready(Duration::from_secs(30)).await.unwrap();
+        let mut gateway = spawn("connection-server", &gateway_args, opts.echo);
+        gateway.wait_ready(Duration::from_secs(30)).await.unwrap();
+        let standby = if opts.standby {
+            Some(spawn("game-standby", &standby_args, opts.echo))
+        } else {
+            None
+        };
+        Stack {
+            kafka,
+            redis,
+            gateway,
+            game,
+            standby,
+            telnet_port,
+            gateway_args,
+            game_args: game_args_a,
+            standby_args,
+            opts,
+        }
+    }
+
+    /// A connection at the login screen (welcome text read).
+    pub async fn connect(&self) -> TelnetClient {
+        let mut c = TelnetClient::connect(("127.0.0.1", self.telnet_port))
+            .await
+            .unwrap();
+        c.expect("connect <name> <password>", T).await.unwrap();
+        c
+    }
+
+    /// A new player, created and logged in.
+    pub async fn player(&self, name: &str) -> TelnetClient {
+        let mut c = self.connect().await;
+        c.send(&format!("create {name} secret-{name}")).await.unwrap();
+        c.expect("Connected.", T).await.unwrap();
+        c
+    }
+
+    /// Restarts the game-server (SIGTERM, or SIGKILL when `kill`) and waits until it is ready.
+    pub async fn restart_game(&mut self, kill: bool) -> Duration {
+        let started = std::time::Instant::now();
+        if kill {
+            self.game.kill().await;
+        } else {
+            self.game.stop(Duration::from_secs(20)).await;
+        }
+        self.game = spawn("game-server", &self.game_args, self.opts.echo);
+        self.game.wait_ready(Duration::from_secs(30)).await.unwrap();
+        started.elapsed()
+    }
+
+    /// Starts the gateway again (after a kill or stop).
+    pub async fn start_gateway_again(&mut self) {
+        self.gateway = spawn("connection-server", &self.gateway_args, self.opts.echo);
+        self.gateway.wait_ready(Duration::from_secs(30)).await.unwrap();
+    }
+
+    pub fn standby_args(&self) -> &[String] {
+        &self.standby_args
+    }
+
+    /// Counts of connection records in Redis (live index and hashes).
+    pub async fn redis_connection_count(&self) -> (usize, usize) {
+        use fred::prelude::*;
+        let client =
+            mush_platform::redis::connect(&mush_platform::redis::RedisArgs::for_url(&self.redis.url()))
+                .await
+                .unwrap();
+        let live: usize = client.zcard("mush:conns").await.unwrap();
+        let mut hashes = 0;
+        let mut cursor = "0".to_owned();
+        loop {
+            let (next, keys): (String, Vec<String>) = client
+                .custom(
+                    fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::FirstKey, false),
+                    vec![
+                        cursor.clone(),
+                        "MATCH".into(),
+                        "mush:conn:*".into(),
+                        "COUNT".into(),
+                        "1000".into(),
+                    ],
+                )
+                .await
+                .unwrap();
+            hashes += keys.len();
+            if next == "0" {
+                break;
+            }
+            cursor = next;
+        }
+        (live, hashes)
+    }
+}
+
+pub fn spawn(name: &str, args: &[String], echo: bool) -> ServerProcess {
+    let health = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--health-addr=127.0.0.1:"))
+        .and_then(|p| p.parse().ok())
+        .expect("a health port");
+    ServerProcess::spawn(name, &mush(), args, health, echo).expect("starting a server process")
+}
