@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::gateway::Gateway;
 use crate::limits::TokenBucket;
@@ -72,8 +73,12 @@ struct Session {
     /// Per input partition, the newest output origin written (drops re-sent duplicates).
     last_origin: HashMap<i32, mush_protocol::Origin>,
     last_input: Instant,
+    /// Cancelled by the router when this client's queue is full: ends even a blocked write.
+    overflow: CancellationToken,
 }
 
+/// Runs one connection to its end, inside a span that names it, so one player's story can be
+/// read from the logs.
 pub async fn run(
     gw: Arc<Gateway>,
     stream: TcpStream,
@@ -83,8 +88,19 @@ pub async fn run(
     overflow: CancellationToken,
 ) {
     let span = tracing::info_span!("conn", %handle, %peer);
-    let _enter = span.enter();
-    drop(_enter);
+    run_connection(gw, stream, peer, handle, rx, overflow)
+        .instrument(span)
+        .await
+}
+
+async fn run_connection(
+    gw: Arc<Gateway>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    handle: Handle,
+    rx: mpsc::Receiver<Arc<GameMessage>>,
+    overflow: CancellationToken,
+) {
     let (reader, writer) = stream.into_split();
     let now = Instant::now();
     let mut s = Session {
@@ -105,6 +121,7 @@ pub async fn run(
         told_unreachable: false,
         last_origin: HashMap::new(),
         last_input: now,
+        overflow: overflow.clone(),
     };
 
     // Critical write first: the connection exists for the game only once Redis has it.
@@ -476,7 +493,14 @@ impl Session {
         if self.out.capacity() > 64 * 1024 {
             self.out = Vec::new();
         }
-        match tokio::time::timeout(WRITE_TIMEOUT, self.writer.write_all(&bytes)).await {
+        let write = tokio::time::timeout(WRITE_TIMEOUT, self.writer.write_all(&bytes));
+        let result = tokio::select! {
+            r = write => r,
+            _ = self.overflow.cancelled() => {
+                return Err(std::io::Error::other("client stopped reading: output queue full"));
+            }
+        };
+        match result {
             Ok(Ok(())) => {
                 self.gw.metrics.bytes_out.inc_by(bytes.len() as u64);
                 Ok(())
@@ -484,6 +508,7 @@ impl Session {
             Ok(Err(e)) => Err(e),
             Err(_) => {
                 self.gw.metrics.limit("output_overflow");
+                self.overflow.cancel();
                 Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     "client stopped reading",
@@ -493,7 +518,11 @@ impl Session {
     }
 
     /// Ends the connection: tells the game (after everything typed before), removes the record.
-    async fn close(mut self, reason: DisconnectReason, detail: String) {
+    async fn close(mut self, mut reason: DisconnectReason, detail: String) {
+        if reason == DisconnectReason::ClientClosed && self.overflow.is_cancelled() {
+            // The write failed because the client stopped reading, not because it left.
+            reason = DisconnectReason::OutputOverflow;
+        }
         let _ = self.flush().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.writer.shutdown()).await;
         // Lines still held back by the rate limit were typed before the close: deliver them.

@@ -233,16 +233,26 @@ impl Game {
     ///
     /// An `Input` for a handle the game does not know (its `Connected` was lost) adopts the
     /// connection, logged out, so the player gets an answer; other events for unknown handles are
-    /// ignored. A `Connected` for a handle already known (e.g. restored) changes nothing.
+    /// ignored. A `Connected` for a handle already known changes nothing, except that a logged-out
+    /// connection restored before its `Connected` was applied gets its welcome then.
     pub fn handle(&mut self, event: &GatewayEvent, now: Timestamp) -> Effects {
         self.pending_login = None;
         let mut fx = Effects::default();
         let handle = event.handle;
         match &event.kind {
             GatewayEventKind::Connected { peer_addr, .. } => {
-                if let Entry::Vacant(slot) = self.connections.entry(handle) {
-                    slot.insert(Connection::new(handle, peer_addr.as_str(), now));
-                    fx.text(vec![handle], welcome_text(&self.config.welcome));
+                match self.connections.entry(handle) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(Connection::new(handle, peer_addr.as_str(), now));
+                        fx.text(vec![handle], welcome_text(&self.config.welcome));
+                    }
+                    // Restored from Redis before its `Connected` was applied (the game restarted
+                    // in between): this is the first time the game greets it. Applied offsets
+                    // make sure a `Connected` is applied once, so this never greets twice.
+                    Entry::Occupied(existing) if existing.get().player.is_none() => {
+                        fx.text(vec![handle], welcome_text(&self.config.welcome));
+                    }
+                    Entry::Occupied(_) => {}
                 }
             }
             GatewayEventKind::Input { line } => self.on_input(handle, line, now, &mut fx),
@@ -480,6 +490,23 @@ mod tests {
         assert_eq!(c.player, None);
         assert_eq!(c.addr, "10.0.0.1:4000");
         assert_eq!(t.game.logged_in_count(), 0);
+    }
+
+    #[test]
+    fn a_connection_restored_before_its_connected_is_welcomed_once_then() {
+        let mut t = Harness::new();
+        t.game.restore(Connection::new(h(9), "10.0.0.9:1", t.now));
+        let fx = t.event(
+            h(9),
+            GatewayEventKind::Connected {
+                peer_addr: "10.0.0.9:1".into(),
+                transport: mush_protocol::Transport::Telnet,
+                gateway: "gw".into(),
+            },
+        );
+        assert_eq!(fx.output.len(), 1);
+        assert!(text_of(&fx.output[0]).starts_with("Welcome to the test game"));
+        assert_eq!(t.game.connections().count(), 1, "not added twice");
     }
 
     #[test]
