@@ -62,6 +62,29 @@ impl GatewayMetrics {
             bus: BusMetrics::new(&m),
             store: StoreMetrics::new(&m),
         }
+        .with_known_labels()
+    }
+
+    /// Exports every known label value at zero from the start, so `rate()` sees the first hit.
+    fn with_known_labels(self) -> Self {
+        for limit in [
+            "line_length",
+            "rate_delayed",
+            "rate_refused",
+            "ip_count",
+            "ip_rate",
+            "max_connections",
+            "output_overflow",
+            "held_input_full",
+            "login_idle",
+            "idle",
+        ] {
+            self.limit_hits.with_label_values(&[limit]);
+        }
+        for reason in ["unknown_handle", "duplicate", "foreign"] {
+            self.output_dropped.with_label_values(&[reason]);
+        }
+        self
     }
 
     pub fn limit(&self, name: &str) {

@@ -202,9 +202,13 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(args: &KafkaArgs, client_id: &str, metrics: BusMetrics) -> Result<Self, BusError> {
+        let topics = args.topics();
+        for t in [&topics.input, &topics.output] {
+            metrics.produce_errors.with_label_values(&[t]);
+        }
         Ok(Self {
             inner: args.producer_config(client_id).create()?,
-            topics: args.topics(),
+            topics,
             metrics,
             queue_timeout: Duration::from_secs(1),
         })

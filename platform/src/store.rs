@@ -60,10 +60,10 @@ pub struct StoreMetrics {
 
 impl StoreMetrics {
     pub fn new(metrics: &Metrics) -> Self {
-        Self {
+        let m = Self {
             writes: metrics.counter_vec(
                 "state_writes_total",
-                "Connection-state writes to Redis, by importance (critical, background).",
+                "Connection-state writes to Redis attempted, by importance (critical, background).",
                 &["kind"],
             ),
             failures: metrics.counter_vec(
@@ -79,7 +79,13 @@ impl StoreMetrics {
                 "state_pending_updates",
                 "Connections with background updates not yet written to Redis.",
             ),
+        };
+        // Export both kinds at zero from the start, so `rate()` sees the first failure.
+        for kind in ["critical", "background"] {
+            m.writes.with_label_values(&[kind]);
+            m.failures.with_label_values(&[kind]);
         }
+        m
     }
 
     pub fn failures(&self, kind: &str) -> u64 {
@@ -308,9 +314,10 @@ impl ConnectionStore {
             }
         }
         let m = &self.inner.metrics;
+        // Attempts, as for critical writes; failures are counted apart.
         m.writes
             .with_label_values(&["background"])
-            .inc_by(outcome.written as u64);
+            .inc_by((outcome.written + outcome.failed) as u64);
         if outcome.failed > 0 {
             m.failures
                 .with_label_values(&["background"])

@@ -1,0 +1,1049 @@
+//! The install material stays consistent with itself and with the code, without a cluster:
+//!
+//! * `manifests/install.yaml` has the chart's RBAC rules and the generated CRD, and (when `helm`
+//!   is on the PATH) is exactly the chart rendered with its defaults;
+//! * the chart's CRD is a copy of `crds/mushgames.mush.dev.yaml`;
+//! * the RBAC covers every Kubernetes call the operator's code makes;
+//! * image names agree between the Dockerfiles, the chart, install.yaml, the operator's defaults
+//!   and the example MushGame;
+//! * every manifest is well-formed (each document has apiVersion, kind, metadata.name; workloads,
+//!   Services and policies select the pods they mean), as `kubectl --dry-run` cannot run offline;
+//! * dashboards and alert rules use only metric names the binaries define; the ConfigMap and
+//!   PrometheusRule copies equal their sources; `promtool check rules` and `promtool test rules`
+//!   pass; every alert has a runbook section.
+
+mod observability;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use observability::{read, root};
+use serde::Deserialize as _;
+use serde_yaml::Value;
+
+const INSTALL: &str = "manifests/install.yaml";
+const CRD: &str = "crds/mushgames.mush.dev.yaml";
+const CHART: &str = "charts/mush-operator";
+const CHART_CRD: &str = "charts/mush-operator/crds/mushgames.mush.dev.yaml";
+const RELEASE: &str = "mush-operator";
+const NAMESPACE: &str = "mush-system";
+
+/// Every non-empty YAML document of a file.
+fn docs(rel: &str) -> Vec<Value> {
+    docs_of(&read(rel), rel)
+}
+
+fn docs_of(text: &str, what: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .enumerate()
+        .map(|(i, d)| {
+            Value::deserialize(d).unwrap_or_else(|e| panic!("{what}: document {} is not YAML: {e}", i + 1))
+        })
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_str().unwrap_or("")
+}
+
+fn kind_name(v: &Value) -> (String, String) {
+    (s(v, &["kind"]).to_owned(), s(v, &["metadata", "name"]).to_owned())
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| s(d, &["kind"]) == kind && s(d, &["metadata", "name"]) == name)
+        .unwrap_or_else(|| panic!("{INSTALL} has no {kind} {name}"))
+}
+
+/// One RBAC rule in a comparable form: sorted groups, resources, verbs and resource names.
+type Rule = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+
+fn rules_of(rules: &Value) -> BTreeSet<Rule> {
+    let list = |v: &Value| -> Vec<String> {
+        let mut l: Vec<String> = v
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|x| x.as_str().expect("a string").to_owned())
+            .collect();
+        l.sort();
+        l
+    };
+    rules
+        .as_sequence()
+        .expect("a list of rules")
+        .iter()
+        .map(|r| {
+            (
+                list(&r["apiGroups"]),
+                list(&r["resources"]),
+                list(&r["verbs"]),
+                list(&r["resourceNames"]),
+            )
+        })
+        .collect()
+}
+
+fn rule_file(name: &str) -> BTreeSet<Rule> {
+    let rel = format!("{CHART}/files/rbac/{name}");
+    rules_of(&serde_yaml::from_str::<Value>(&read(&rel)).unwrap_or_else(|e| panic!("{rel}: {e}")))
+}
+
+/// Does any rule grant `verb` on `group`/`resource`?
+fn grants(rules: &BTreeSet<Rule>, group: &str, resource: &str, verb: &str) -> bool {
+    rules.iter().any(|(groups, resources, verbs, names)| {
+        names.is_empty()
+            && (groups.iter().any(|g| g == group || g == "*"))
+            && (resources.iter().any(|r| r == resource || r == "*"))
+            && (verbs.iter().any(|v| v == verb || v == "*"))
+    })
+}
+
+// ------------------------------------------------------------------------------------- CRD
+
+#[test]
+fn the_charts_crd_is_a_copy_of_the_generated_crd() {
+    assert!(
+        read(CHART_CRD) == read(CRD),
+        "{CHART_CRD} differs from {CRD}; copy it: cp {CRD} {CHART_CRD}"
+    );
+}
+
+#[test]
+fn install_yaml_carries_the_generated_crd() {
+    let install = docs(INSTALL);
+    let crd = docs(CRD);
+    assert_eq!(crd.len(), 1, "{CRD} should hold one document");
+    let name = s(&crd[0], &["metadata", "name"]);
+    assert!(
+        find(&install, "CustomResourceDefinition", name) == &crd[0],
+        "the CRD in {INSTALL} differs from {CRD}: regenerate {INSTALL} (see its header)"
+    );
+}
+
+// ------------------------------------------------------------------------------------ RBAC
+
+/// The RBAC objects of install.yaml and the rule files of the chart they must equal (defaults:
+/// scrapePodMetrics, rbac.serviceMonitors and rbac.aggregateToDefaultRoles on).
+const ROLES: &[(&str, &str, &[&str])] = &[
+    (
+        "ClusterRole",
+        "mush-operator",
+        &["operator.yaml", "pod-metrics.yaml", "servicemonitors.yaml"],
+    ),
+    ("Role", "mush-operator-leader-election", &["leader-election.yaml"]),
+    (
+        "ClusterRole",
+        "mush-operator-mushgame-editor",
+        &["mushgame-editor.yaml"],
+    ),
+    (
+        "ClusterRole",
+        "mush-operator-mushgame-viewer",
+        &["mushgame-viewer.yaml"],
+    ),
+];
+
+#[test]
+fn install_yaml_has_the_charts_rbac_rules() {
+    let install = docs(INSTALL);
+    let template = read(&format!("{CHART}/templates/rbac.yaml"));
+    for (kind, name, files) in ROLES {
+        let expected: BTreeSet<Rule> = files.iter().flat_map(|f| rule_file(f)).collect();
+        let got = rules_of(&find(&install, kind, name)["rules"]);
+        assert_eq!(
+            got, expected,
+            "the rules of {kind} {name} in {INSTALL} differ from {CHART}/files/rbac/{files:?}: regenerate {INSTALL}"
+        );
+        for f in *files {
+            assert!(
+                template.contains(&format!(".Files.Get \"files/rbac/{f}\"")),
+                "{CHART}/templates/rbac.yaml does not include files/rbac/{f}"
+            );
+        }
+    }
+    // No other role with rules sneaks in.
+    let roles: BTreeSet<(String, String)> = install
+        .iter()
+        .filter(|d| matches!(s(d, &["kind"]), "Role" | "ClusterRole"))
+        .map(kind_name)
+        .collect();
+    let expected: BTreeSet<(String, String)> = ROLES
+        .iter()
+        .map(|(k, n, _)| (k.to_string(), n.to_string()))
+        .collect();
+    assert_eq!(roles, expected, "unexpected roles in {INSTALL}");
+}
+
+#[test]
+fn install_yaml_binds_each_role_to_the_operators_service_account() {
+    let install = docs(INSTALL);
+    let sa = find(&install, "ServiceAccount", RELEASE);
+    assert_eq!(s(sa, &["metadata", "namespace"]), NAMESPACE);
+    let deployment = find(&install, "Deployment", RELEASE);
+    assert_eq!(
+        s(deployment, &["spec", "template", "spec", "serviceAccountName"]),
+        RELEASE
+    );
+    for (binding, role_kind, role) in [
+        ("ClusterRoleBinding", "ClusterRole", RELEASE),
+        ("RoleBinding", "Role", "mush-operator-leader-election"),
+    ] {
+        let b = install
+            .iter()
+            .find(|d| s(d, &["kind"]) == binding && s(d, &["roleRef", "name"]) == role)
+            .unwrap_or_else(|| panic!("no {binding} for {role_kind} {role} in {INSTALL}"));
+        assert_eq!(s(b, &["roleRef", "kind"]), role_kind);
+        let subjects = b["subjects"].as_sequence().expect("subjects");
+        assert!(
+            subjects.iter().any(|x| s(x, &["kind"]) == "ServiceAccount"
+                && s(x, &["name"]) == RELEASE
+                && s(x, &["namespace"]) == NAMESPACE),
+            "{binding} for {role} does not name ServiceAccount {NAMESPACE}/{RELEASE}"
+        );
+        if role_kind == "Role" {
+            assert_eq!(s(b, &["metadata", "namespace"]), NAMESPACE);
+            assert_eq!(
+                s(find(&install, "Role", role), &["metadata", "namespace"]),
+                NAMESPACE
+            );
+        }
+    }
+}
+
+/// Kubernetes types the operator's code names, and their (API group, resource).
+const RESOURCES: &[(&str, &str, &str)] = &[
+    ("Deployment", "apps", "deployments"),
+    ("StatefulSet", "apps", "statefulsets"),
+    ("Job", "batch", "jobs"),
+    ("ConfigMap", "", "configmaps"),
+    ("Service", "", "services"),
+    ("ServiceAccount", "", "serviceaccounts"),
+    ("Pod", "", "pods"),
+    ("Secret", "", "secrets"),
+    ("PodDisruptionBudget", "policy", "poddisruptionbudgets"),
+    ("NetworkPolicy", "networking.k8s.io", "networkpolicies"),
+    ("Lease", "coordination.k8s.io", "leases"),
+    ("MushGame", "mush.dev", "mushgames"),
+];
+
+fn resource_of(ty: &str) -> (&'static str, &'static str) {
+    RESOURCES
+        .iter()
+        .find(|(t, _, _)| *t == ty)
+        .map(|(_, g, r)| (*g, *r))
+        .unwrap_or_else(|| {
+            panic!(
+                "the operator's code uses the Kubernetes type {ty}, which this test does not know: add it \
+                 to RESOURCES here and the rules it needs to {CHART}/files/rbac/"
+            )
+        })
+}
+
+/// The identifiers between `start` and the next `end` after each occurrence of `marker`.
+fn after_each(text: &str, marker: &str, end: char) -> Vec<String> {
+    text.match_indices(marker)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + marker.len()..];
+            rest.find(end).map(|e| rest[..e].trim().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_rbac_covers_every_call_the_operators_code_makes() {
+    let controller = read("operator/src/controller.rs");
+    let leader = read("operator/src/leader.rs");
+    let main = read("operator/src/main.rs");
+    let render = read("operator/src/render/mod.rs");
+    let cluster: BTreeSet<Rule> = ["operator.yaml", "pod-metrics.yaml", "servicemonitors.yaml"]
+        .iter()
+        .flat_map(|f| rule_file(f))
+        .collect();
+    let lease_rules = rule_file("leader-election.yaml");
+    let mut needs: Vec<(String, &str, &str, &str)> = Vec::new();
+    let mut need = |why: String, g: &'static str, r: &'static str, verbs: &[&'static str]| {
+        for v in verbs {
+            needs.push((why.clone(), g, r, v));
+        }
+    };
+
+    // Every API type imported by the files that call the API server must be granted something.
+    for (file, text) in [
+        ("controller.rs", &controller),
+        ("leader.rs", &leader),
+        ("main.rs", &main),
+    ] {
+        for line in text.lines().filter(|l| l.starts_with("use k8s_openapi::api::")) {
+            let names = line.rsplit("::").next().unwrap_or_default();
+            for ty in names
+                .trim_end_matches(';')
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(',')
+            {
+                let ty = ty.trim();
+                if ty.is_empty() || ty.ends_with("Spec") || ty.ends_with("Status") {
+                    continue;
+                }
+                let (g, r) = resource_of(ty);
+                if !(grants(&cluster, g, r, "get")
+                    || grants(&cluster, g, r, "list")
+                    || grants(&lease_rules, g, r, "get"))
+                {
+                    panic!("operator/src/{file} uses {ty}, but no rule grants get or list on {r}");
+                }
+            }
+        }
+    }
+    // Watched types: list and watch.
+    for ty in after_each(&controller, "api::<", '>') {
+        let (g, r) = resource_of(&ty);
+        need(format!("controller.rs watches {ty}"), g, r, &["list", "watch"]);
+    }
+    // Children are applied (server-side apply: patch, and create for new objects).
+    for ty in after_each(&controller, "Child::", '(') {
+        if ty == "ServiceMonitor" {
+            need(
+                "controller.rs applies ServiceMonitors".into(),
+                "monitoring.coreos.com",
+                "servicemonitors",
+                &["create", "patch"],
+            );
+        } else {
+            let (g, r) = resource_of(&ty);
+            need(format!("controller.rs applies {ty}"), g, r, &["create", "patch"]);
+        }
+    }
+    if controller.contains("patch_status(") {
+        need(
+            "controller.rs writes MushGame status".into(),
+            "mush.dev",
+            "mushgames/status",
+            &["patch"],
+        );
+    }
+    if controller.contains("Recorder") {
+        need(
+            "controller.rs publishes Events".into(),
+            "events.k8s.io",
+            "events",
+            &["create", "patch"],
+        );
+    }
+    if controller.contains("/proxy/") {
+        need(
+            "controller.rs scrapes pods through the API server".into(),
+            "",
+            "pods/proxy",
+            &["get"],
+        );
+    }
+    if controller.contains("get_metadata_opt") {
+        need(
+            "controller.rs checks Secrets exist".into(),
+            "",
+            "secrets",
+            &["get"],
+        );
+    }
+    if render.contains("block_owner_deletion: Some(true)") {
+        need(
+            "owner references block owner deletion".into(),
+            "mush.dev",
+            "mushgames/finalizers",
+            &["update"],
+        );
+    }
+    if main.contains("Api::<MushGame>::all") {
+        need(
+            "main.rs lists MushGames at start".into(),
+            "mush.dev",
+            "mushgames",
+            &["list"],
+        );
+    }
+    assert!(
+        needs.iter().any(|n| n.2 == "deployments"),
+        "found no watched or applied types in operator/src/controller.rs: has its shape changed? Update this test"
+    );
+    for (why, g, r, v) in &needs {
+        assert!(
+            grants(&cluster, g, r, v),
+            "{why}, but the operator's ClusterRole does not grant {v} on {g}/{r}"
+        );
+    }
+    for v in ["get", "create", "update"] {
+        assert!(
+            !leader.contains("Lease") || grants(&lease_rules, "coordination.k8s.io", "leases", v),
+            "leader.rs uses a Lease, but files/rbac/leader-election.yaml does not grant {v} on leases"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------- images
+
+/// (Dockerfile, package, binary) of the three images.
+const IMAGES: &[(&str, &str, &str)] = &[
+    (
+        "connection-server/Dockerfile",
+        "mush-connection-server",
+        "connection-server",
+    ),
+    ("game-server/Dockerfile", "mush-game-server", "game-server"),
+    ("operator/Dockerfile", "mush-operator", "mush-operator"),
+];
+
+fn workspace_version() -> String {
+    let cargo = read("Cargo.toml");
+    let section = &cargo[cargo
+        .find("[workspace.package]")
+        .expect("[workspace.package] in Cargo.toml")..];
+    let line = section
+        .lines()
+        .find(|l| l.trim_start().starts_with("version"))
+        .expect("a workspace version");
+    line.split('"').nth(1).expect("a quoted version").to_owned()
+}
+
+/// The `# Image: …` line of a Dockerfile, after checking how it builds.
+fn dockerfile_image(file: &str, package: &str, binary: &str) -> String {
+    let text = read(file);
+    let image = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# Image: "))
+        .unwrap_or_else(|| panic!("{file} has no `# Image: <name>:<tag>` line"))
+        .trim()
+        .to_owned();
+    assert!(
+        text.contains("FROM rust:1.95-bookworm AS build"),
+        "{file}: builder should be rust:1.95-bookworm"
+    );
+    assert!(
+        text.contains(&format!(
+            "cargo build --release --locked -p {package} --bin {binary}"
+        )),
+        "{file} should build `-p {package} --bin {binary}`"
+    );
+    let last_from = text
+        .lines()
+        .rfind(|l| l.starts_with("FROM "))
+        .expect("a FROM line");
+    assert!(
+        last_from.contains("distroless/cc-debian12:nonroot") || last_from.contains("-slim"),
+        "{file}: the final image should be distroless cc nonroot or a slim Debian"
+    );
+    let user = text
+        .lines()
+        .rfind(|l| l.starts_with("USER "))
+        .unwrap_or_else(|| panic!("{file} sets no USER"));
+    assert!(
+        !user.contains("root") || user.contains("nonroot"),
+        "{file} runs as root"
+    );
+    assert!(
+        !user.trim_start_matches("USER ").starts_with("0"),
+        "{file} runs as root"
+    );
+    assert!(
+        text.contains(&format!("ENTRYPOINT [\"/usr/local/bin/{binary}\"]")),
+        "{file} should start /usr/local/bin/{binary}"
+    );
+    image
+}
+
+/// A Rust string constant's value, e.g. `pub const NAME: &str = "value";`.
+fn rust_const(text: &str, name: &str) -> String {
+    let marker = format!("const {name}: &str = \"");
+    let i = text.find(&marker).unwrap_or_else(|| panic!("no const {name}"));
+    let rest = &text[i + marker.len()..];
+    rest[..rest.find('"').expect("closing quote")].to_owned()
+}
+
+#[test]
+fn image_names_agree_everywhere() {
+    let version = workspace_version();
+    let images: BTreeMap<&str, String> = IMAGES
+        .iter()
+        .map(|(f, p, b)| (*b, dockerfile_image(f, p, b)))
+        .collect();
+    for (binary, image) in &images {
+        assert_eq!(
+            image,
+            &format!(
+                "ghcr.io/mush-dev/mush-{}:{version}",
+                binary.trim_start_matches("mush-")
+            ),
+            "image of {binary}: name or tag (the workspace version {version})"
+        );
+    }
+
+    let chart: Value = serde_yaml::from_str(&read(&format!("{CHART}/Chart.yaml"))).expect("Chart.yaml");
+    let values: Value = serde_yaml::from_str(&read(&format!("{CHART}/values.yaml"))).expect("values.yaml");
+    assert_eq!(
+        s(&chart, &["appVersion"]),
+        version,
+        "the chart's appVersion should be the workspace version"
+    );
+    let tag = match s(&values, &["image", "tag"]) {
+        "" => s(&chart, &["appVersion"]).to_owned(),
+        t => t.to_owned(),
+    };
+    let chart_image = format!("{}:{tag}", s(&values, &["image", "repository"]));
+    assert_eq!(
+        chart_image, images["mush-operator"],
+        "the chart's default operator image"
+    );
+
+    let install = docs(INSTALL);
+    let containers = &find(&install, "Deployment", RELEASE)["spec"]["template"]["spec"]["containers"];
+    assert_eq!(
+        s(&containers[0], &["image"]),
+        images["mush-operator"],
+        "the operator image in {INSTALL}"
+    );
+
+    let crd_rs = read("operator/src/crd.rs");
+    for (constant, binary) in [
+        ("DEFAULT_GATEWAY_IMAGE", "connection-server"),
+        ("DEFAULT_GAME_IMAGE", "game-server"),
+        ("DEFAULT_OPERATOR_IMAGE", "mush-operator"),
+    ] {
+        assert_eq!(
+            rust_const(&crd_rs, constant),
+            images[binary],
+            "operator/src/crd.rs {constant}"
+        );
+    }
+    let example = docs("manifests/mushgame.yaml");
+    let game = example
+        .iter()
+        .find(|d| s(d, &["kind"]) == "MushGame")
+        .expect("a MushGame");
+    assert_eq!(
+        s(game, &["spec", "connectionServer", "image"]),
+        images["connection-server"]
+    );
+    assert_eq!(s(game, &["spec", "gameServer", "image"]), images["game-server"]);
+}
+
+// --------------------------------------------------------------------- manifest structure
+
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+];
+
+fn yaml_files() -> Vec<String> {
+    let mut files = vec![CRD.to_owned(), CHART_CRD.to_owned()];
+    for dir in ["manifests", "manifests/observability"] {
+        let mut found: Vec<String> = std::fs::read_dir(root().join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+            .map(|n| format!("{dir}/{n}"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    files
+}
+
+fn labels(v: &Value) -> BTreeMap<String, String> {
+    v.as_mapping()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                other => panic!("label {k:?} has a non-string value {other:?}: quote it"),
+            };
+            (k.as_str().expect("label key").to_owned(), value)
+        })
+        .collect()
+}
+
+fn selects(selector: &Value, pod_labels: &BTreeMap<String, String>) -> bool {
+    let wanted = labels(selector);
+    !wanted.is_empty() && wanted.iter().all(|(k, v)| pod_labels.get(k) == Some(v))
+}
+
+#[test]
+fn every_manifest_document_is_well_formed() {
+    for file in yaml_files() {
+        let documents = docs(&file);
+        assert!(!documents.is_empty(), "{file} has no document");
+        for d in &documents {
+            let (kind, name) = kind_name(d);
+            assert!(
+                !s(d, &["apiVersion"]).is_empty() && !kind.is_empty() && !name.is_empty(),
+                "{file}: a document lacks apiVersion, kind or metadata.name: {d:?}"
+            );
+            if let Some(l) = d["metadata"].get("labels") {
+                labels(l);
+            }
+        }
+    }
+}
+
+#[test]
+fn install_yaml_objects_fit_together() {
+    let install = docs(INSTALL);
+    let kinds: Vec<(String, String)> = install.iter().map(kind_name).collect();
+    let unique: BTreeSet<&(String, String)> = kinds.iter().collect();
+    assert_eq!(unique.len(), kinds.len(), "duplicate objects in {INSTALL}");
+    for d in &install {
+        let (kind, name) = kind_name(d);
+        let ns = s(d, &["metadata", "namespace"]);
+        if CLUSTER_SCOPED.contains(&kind.as_str()) {
+            assert!(
+                ns.is_empty(),
+                "{kind} {name} is cluster-scoped but names a namespace"
+            );
+        } else {
+            assert_eq!(ns, NAMESPACE, "{kind} {name} should be in {NAMESPACE}");
+        }
+    }
+    assert_eq!(
+        s(&install[0], &["kind"]),
+        "Namespace",
+        "the Namespace comes first"
+    );
+    assert_eq!(
+        s(&install[1], &["kind"]),
+        "CustomResourceDefinition",
+        "then the CRD"
+    );
+
+    let deployment = find(&install, "Deployment", RELEASE);
+    let template = &deployment["spec"]["template"];
+    let pod_labels = labels(&template["metadata"]["labels"]);
+    assert!(
+        selects(&deployment["spec"]["selector"]["matchLabels"], &pod_labels),
+        "the Deployment's selector does not select its own pods"
+    );
+    assert!(
+        deployment["spec"]["replicas"].as_u64().unwrap_or(0) >= 2,
+        "two replicas, for leader election"
+    );
+    let pod = &template["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], Value::Bool(true));
+    let c = &pod["containers"][0];
+    let ports: BTreeSet<&str> = c["ports"]
+        .as_sequence()
+        .expect("container ports")
+        .iter()
+        .map(|p| p["name"].as_str().expect("named ports"))
+        .collect();
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let port = s(c, &[probe, "httpGet", "port"]);
+        assert!(
+            ports.contains(port),
+            "{probe} uses port {port:?}, which the container does not name"
+        );
+    }
+    let sc = &c["securityContext"];
+    assert_eq!(sc["allowPrivilegeEscalation"], Value::Bool(false));
+    assert_eq!(sc["readOnlyRootFilesystem"], Value::Bool(true));
+    assert!(
+        c["resources"]["requests"].is_mapping(),
+        "the operator container has resource requests"
+    );
+    let env: BTreeSet<&str> = c["env"]
+        .as_sequence()
+        .expect("env")
+        .iter()
+        .map(|e| s(e, &["name"]))
+        .collect();
+    for needed in ["POD_NAME", "POD_NAMESPACE"] {
+        assert!(
+            env.contains(needed),
+            "the operator needs {needed} for leader election"
+        );
+    }
+    assert!(
+        c["args"]
+            .as_sequence()
+            .expect("args")
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| a.starts_with("--health-addr="))),
+        "the operator is told its health address"
+    );
+
+    let service = find(&install, "Service", RELEASE);
+    assert!(
+        selects(&service["spec"]["selector"], &pod_labels),
+        "the Service does not select the operator's pods"
+    );
+    for p in service["spec"]["ports"].as_sequence().expect("service ports") {
+        let target = s(p, &["targetPort"]);
+        assert!(
+            ports.contains(target),
+            "the Service targets port {target:?}, which the container does not name"
+        );
+    }
+    let policy = find(&install, "NetworkPolicy", RELEASE);
+    assert!(
+        selects(&policy["spec"]["podSelector"]["matchLabels"], &pod_labels),
+        "the NetworkPolicy does not select the operator's pods"
+    );
+    let pdb = find(&install, "PodDisruptionBudget", RELEASE);
+    assert!(
+        selects(&pdb["spec"]["selector"]["matchLabels"], &pod_labels),
+        "the PodDisruptionBudget does not select the operator's pods"
+    );
+    let namespace = find(&install, "Namespace", NAMESPACE);
+    assert_eq!(s(namespace, &["metadata", "name"]), NAMESPACE);
+}
+
+/// `helm`, when installed (or named by $HELM).
+fn helm() -> Option<String> {
+    let bin = std::env::var("HELM").unwrap_or_else(|_| "helm".to_owned());
+    Command::new(&bin)
+        .arg("version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| bin)
+}
+
+/// Drops what differs on purpose between a Helm release and the plain install.
+fn normalize(mut v: Value) -> Value {
+    if let Some(l) = v
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("labels"))
+        .and_then(|l| l.as_mapping_mut())
+    {
+        l.remove("helm.sh/chart");
+        l.remove("app.kubernetes.io/managed-by");
+    }
+    v
+}
+
+#[test]
+fn install_yaml_is_the_chart_rendered_with_its_defaults_when_helm_is_available() {
+    let Some(helm) = helm() else {
+        eprintln!("helm is not installed: skipped comparing the rendered chart with {INSTALL}");
+        return;
+    };
+    let chart = root().join(CHART);
+    let lint = Command::new(&helm)
+        .arg("lint")
+        .arg(&chart)
+        .output()
+        .expect("running helm lint");
+    assert!(
+        lint.status.success(),
+        "helm lint failed:\n{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    let render = |extra: &[&str]| -> Vec<Value> {
+        let out = Command::new(&helm)
+            .args(["template", RELEASE])
+            .arg(&chart)
+            .args(["--namespace", NAMESPACE, "--include-crds"])
+            .args(extra)
+            .output()
+            .expect("running helm template");
+        assert!(
+            out.status.success(),
+            "helm template {extra:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        docs_of(&String::from_utf8(out.stdout).expect("UTF-8"), "helm template")
+    };
+    let rendered: BTreeMap<(String, String), Value> = render(&[])
+        .into_iter()
+        .map(|d| (kind_name(&d), normalize(d)))
+        .collect();
+    let install: BTreeMap<(String, String), Value> = docs(INSTALL)
+        .into_iter()
+        .filter(|d| s(d, &["kind"]) != "Namespace")
+        .map(|d| (kind_name(&d), normalize(d)))
+        .collect();
+    assert_eq!(
+        rendered.keys().collect::<Vec<_>>(),
+        install.keys().collect::<Vec<_>>(),
+        "{INSTALL} and the rendered chart hold different objects: regenerate {INSTALL} (see its header)"
+    );
+    for (key, doc) in &rendered {
+        assert!(
+            &install[key] == doc,
+            "{key:?} differs between {INSTALL} and the rendered chart: regenerate {INSTALL}"
+        );
+    }
+
+    // The optional parts render too.
+    let all = render(&[
+        "--set",
+        "operator.watchNamespace=games,mushGame.create=true,serviceMonitor.enabled=true,operator.otlpEndpoint=http://otel:4318/v1/traces",
+    ]);
+    let kinds: BTreeSet<(String, String)> = all.iter().map(kind_name).collect();
+    for expected in [
+        ("MushGame", "tavern"),
+        ("ServiceMonitor", RELEASE),
+        ("RoleBinding", RELEASE),
+        ("ClusterRole", "mush-operator-startup"),
+        ("ClusterRoleBinding", "mush-operator-startup"),
+    ] {
+        assert!(
+            kinds.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "with the optional values set, the chart renders no {expected:?}"
+        );
+    }
+    assert!(
+        !kinds.contains(&("ClusterRoleBinding".to_owned(), RELEASE.to_owned())),
+        "one watched namespace: no cluster-wide binding"
+    );
+    let startup = all
+        .iter()
+        .find(|d| kind_name(d) == ("ClusterRole".to_owned(), "mush-operator-startup".to_owned()))
+        .expect("startup role");
+    assert_eq!(rules_of(&startup["rules"]), rule_file("startup.yaml"));
+}
+
+// ---------------------------------------------------------------------------- observability
+
+#[test]
+fn promql_reading_skips_functions_labels_and_keywords() {
+    let e = r#"histogram_quantile(0.99, sum by (namespace, le) (rate(a_bucket{x="y", z=~"$game-.*"}[$__rate_interval]))) > 0.25
+        and on (namespace) sum without (pod) (b) > bool 1 or label_replace(c, "kind", "w", "", "") unless d offset 5m"#;
+    let names: Vec<String> = observability::promql_metric_names(e).into_iter().collect();
+    assert_eq!(names, ["a_bucket", "b", "c", "d"]);
+    assert_eq!(
+        observability::label_values_metric(r#"label_values(m{namespace="$namespace"}, pod)"#).as_deref(),
+        Some("m")
+    );
+}
+
+#[test]
+fn dashboards_and_rules_use_only_metrics_the_binaries_define() {
+    let known = observability::known_metrics();
+    for expected in [
+        "mush_game_input_lag",
+        "mush_gateway_connections",
+        "mush_game_leader",
+        "mush_gateway_state_writes_total",
+    ] {
+        assert!(
+            known.contains_key(expected),
+            "reading the metric definitions lost {expected}: {known:?}"
+        );
+    }
+    let mut used = observability::referenced_metrics();
+    let tests: Value = serde_yaml::from_str(&read(observability::RULE_TESTS)).expect("rule tests YAML");
+    for name in observability::rule_test_series(&tests) {
+        used.entry(name)
+            .or_default()
+            .insert(observability::RULE_TESTS.to_owned());
+    }
+    let unknown: Vec<String> = used
+        .iter()
+        .filter(|(name, _)| !known.contains_key(*name) && !observability::is_external(name))
+        .map(|(name, places)| {
+            format!(
+                "{name} (in {})",
+                places.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "metric names the binaries do not define (see connection-server/src/metrics.rs, \
+         game-server/src/metrics.rs, platform/src/store.rs, platform/src/bus.rs):\n  {}",
+        unknown.join("\n  ")
+    );
+    // And the headline figures are all there.
+    for needed in [
+        "mush_game_input_lag",
+        "mush_game_leader",
+        "mush_gateway_draining",
+        "mush_game_command_duration_seconds_bucket",
+        "mush_gateway_end_to_end_seconds_bucket",
+        "mush_gateway_output_queue_depth",
+        "mush_game_reconciliation_seconds",
+        "mush_gateway_limit_hits_total",
+    ] {
+        assert!(used.contains_key(needed), "no dashboard or rule uses {needed}");
+    }
+}
+
+#[test]
+fn dashboard_configmaps_and_prometheusrule_are_copies_of_their_sources() {
+    let cms = docs("manifests/observability/dashboards-configmaps.yaml");
+    let mut seen = BTreeSet::new();
+    for cm in &cms {
+        assert_eq!(s(cm, &["kind"]), "ConfigMap");
+        assert_eq!(
+            s(cm, &["metadata", "labels", "grafana_dashboard"]),
+            "1",
+            "the Grafana sidecar label"
+        );
+        for (key, json) in cm["data"].as_mapping().expect("data") {
+            let key = key.as_str().expect("key");
+            let file = format!("manifests/observability/dashboards/{key}");
+            let in_cm: serde_json::Value =
+                serde_json::from_str(json.as_str().expect("text")).expect("JSON in the ConfigMap");
+            let source: serde_json::Value = serde_json::from_str(&read(&file)).expect("dashboard JSON");
+            assert!(
+                in_cm == source,
+                "the ConfigMap copy of {file} differs: regenerate dashboards-configmaps.yaml"
+            );
+            seen.insert(file);
+        }
+    }
+    let expected: BTreeSet<String> = observability::DASHBOARDS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(seen, expected, "every dashboard has a ConfigMap");
+    for file in observability::DASHBOARDS {
+        let d: serde_json::Value = serde_json::from_str(&read(file)).expect("JSON");
+        assert!(
+            d["uid"].is_string() && d["title"].is_string(),
+            "{file} needs a uid and a title"
+        );
+    }
+
+    let pr = docs("manifests/observability/prometheusrule.yaml");
+    assert_eq!(pr.len(), 1);
+    assert_eq!(s(&pr[0], &["kind"]), "PrometheusRule");
+    assert_eq!(s(&pr[0], &["apiVersion"]), "monitoring.coreos.com/v1");
+    let plain: Value = serde_yaml::from_str(&read(observability::RULES)).expect("rules YAML");
+    assert!(
+        pr[0]["spec"]["groups"] == plain["groups"],
+        "prometheusrule.yaml's spec.groups differs from {}: copy the groups over",
+        observability::RULES
+    );
+}
+
+#[test]
+fn every_alert_has_a_summary_and_a_runbook_section() {
+    let rules: Value = serde_yaml::from_str(&read(observability::RULES)).expect("rules YAML");
+    let runbook = read("docs/runbook.md");
+    let headings: BTreeSet<String> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let mut alerts = BTreeSet::new();
+    for group in rules["groups"].as_sequence().expect("groups") {
+        for rule in group["rules"].as_sequence().expect("rules") {
+            let Some(alert) = rule["alert"].as_str() else {
+                continue;
+            };
+            alerts.insert(alert.to_owned());
+            assert!(
+                !s(rule, &["annotations", "summary"]).is_empty(),
+                "{alert} has no summary"
+            );
+            assert!(
+                !s(rule, &["labels", "severity"]).is_empty(),
+                "{alert} has no severity"
+            );
+            assert!(
+                s(rule, &["annotations", "runbook_url"])
+                    .ends_with(&format!("docs/runbook.md#{}", alert.to_lowercase())),
+                "{alert}'s runbook_url should point at docs/runbook.md#{}",
+                alert.to_lowercase()
+            );
+            assert!(
+                headings.contains(alert),
+                "docs/runbook.md has no `## {alert}` section"
+            );
+        }
+    }
+    for required in [
+        "MushGameServerNotReady",
+        "MushInputLagGrowing",
+        "MushRedisUnreachable",
+        "MushStateWriteFailures",
+        "MushGatewayDrainStuck",
+        "MushCommandLatencyHigh",
+        "MushNoLeader",
+    ] {
+        assert!(alerts.contains(required), "the alert {required} is missing");
+    }
+}
+
+fn promtool(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    match Command::new("promtool").args(args).current_dir(dir).output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "promtool is not installed: `apt-get install -y prometheus` (Debian's package brings promtool)"
+        ),
+        Err(e) => panic!("running promtool: {e}"),
+    }
+}
+
+#[test]
+fn alert_rules_pass_promtool_checks_and_unit_tests() {
+    let dir = root().join("manifests/observability/rules");
+    let rules = std::path::Path::new(observability::RULES)
+        .file_name()
+        .expect("file name")
+        .to_str()
+        .expect("UTF-8");
+    let tests = std::path::Path::new(observability::RULE_TESTS)
+        .file_name()
+        .expect("file name")
+        .to_str()
+        .expect("UTF-8");
+    for args in [vec!["check", "rules", rules], vec!["test", "rules", tests]] {
+        let out = promtool(&args, &dir);
+        assert!(
+            out.status.success(),
+            "promtool {} failed:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn dashboard_queries_are_valid_promql() {
+    // promtool has no "check this expression"; checking a rules file of recording rules made from
+    // the dashboards' queries (Grafana variables replaced by values) does the same.
+    let mut rules = Vec::new();
+    for file in observability::DASHBOARDS {
+        let d: serde_json::Value = serde_json::from_str(&read(file)).expect("JSON");
+        let (exprs, _) = observability::dashboard_queries(&d);
+        for expr in exprs {
+            let expr = expr
+                .replace("$__rate_interval", "5m")
+                .replace("$__interval", "1m")
+                .replace("$namespace", "games")
+                .replace("$game", "tavern");
+            assert!(
+                !expr.contains('$'),
+                "{file}: an unknown Grafana variable in {expr}"
+            );
+            rules.push(
+                serde_json::json!({ "record": format!("dashboard:query:{}", rules.len()), "expr": expr }),
+            );
+        }
+    }
+    let file = serde_json::json!({ "groups": [{ "name": "dashboards", "rules": rules }] });
+    let dir = std::env::temp_dir().join(format!("mush-dashboard-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // JSON is YAML.
+    std::fs::write(
+        dir.join("dashboards.rules.yaml"),
+        serde_json::to_string_pretty(&file).expect("JSON"),
+    )
+    .expect("write");
+    let out = promtool(&["check", "rules", "dashboards.rules.yaml"], &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "a dashboard query is not valid PromQL:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
