@@ -219,29 +219,34 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
             print_latency("  their round trips", &mut all);
         }
         Scenario::Connect => {
-            let mut first_byte = Vec::with_capacity(args.samples);
+            // `--clients` workers open connections one after another, each waiting for the
+            // welcome text, then closing.
+            let workers = args.clients.clamp(1, 200);
+            let per_worker = (args.samples / workers).max(1);
             let started = Instant::now();
-            for _ in 0..args.samples {
-                let t = Instant::now();
-                let mut s = tokio::net::TcpStream::connect(args.addr).await?;
-                let mut buf = [0u8; 512];
-                // The first byte of the welcome text (telnet negotiation comes first and is skipped).
-                loop {
-                    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await??;
-                    anyhow::ensure!(n > 0, "closed before the welcome text");
-                    if strip_telnet(&buf[..n]).iter().any(|b| b.is_ascii_graphic()) {
-                        break;
-                    }
-                }
-                first_byte.push(t.elapsed());
+            let tasks: Vec<_> = (0..workers)
+                .map(|_| {
+                    let addr = args.addr;
+                    tokio::spawn(async move {
+                        let mut first_byte = Vec::with_capacity(per_worker);
+                        for _ in 0..per_worker {
+                            first_byte.push(time_to_welcome(addr).await?);
+                        }
+                        Ok::<_, anyhow::Error>(first_byte)
+                    })
+                })
+                .collect();
+            let mut first_byte = Vec::new();
+            for t in tasks {
+                first_byte.extend(t.await??);
             }
             let secs = started.elapsed().as_secs_f64();
             println!(
-                "connections: {} sequential in {secs:.2} s = {:.0} connections/s",
-                args.samples,
-                args.samples as f64 / secs
+                "connections: {} by {workers} concurrent clients in {secs:.2} s = {:.0} connections/s",
+                first_byte.len(),
+                first_byte.len() as f64 / secs
             );
-            print_latency("  time to the welcome text", &mut first_byte);
+            print_latency("  time to the first byte of the welcome text", &mut first_byte);
         }
         Scenario::Idle => {
             let pid = args
@@ -267,6 +272,21 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
         Scenario::Restart => restart(args).await?,
     }
     Ok(())
+}
+
+/// Connects and waits for the first byte of the welcome text (telnet negotiation comes first
+/// and is skipped).
+async fn time_to_welcome(addr: SocketAddr) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let mut buf = [0u8; 512];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await??;
+        anyhow::ensure!(n > 0, "closed before the welcome text");
+        if strip_telnet(&buf[..n]).iter().any(|b| b.is_ascii_graphic()) {
+            return Ok(t.elapsed());
+        }
+    }
 }
 
 /// Drops telnet commands from a chunk (enough to find the first text byte).

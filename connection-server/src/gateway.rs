@@ -512,12 +512,13 @@ fn start_session(gw: &Arc<Gateway>, stream: TcpStream, peer: SocketAddr, handle:
         .with_label_values(&["accepted", ""])
         .inc();
     let gw2 = gw.clone();
-    gw.session_tasks.spawn(async move {
+    let fut = async move {
         session::run(gw2.clone(), stream, peer, handle, rx, overflow).await;
         gw2.sessions.lock().expect("sessions lock").remove(&handle);
         gw2.ip_limiter.lock().expect("ip limiter").release(peer.ip());
         gw2.metrics.connections.dec();
-    });
+    };
+    gw.session_tasks.spawn(fut);
 }
 
 /// Tells a refused client why, then closes; never blocks the accept loop.

@@ -125,7 +125,9 @@ impl IpLimiter {
             return Err(Refusal::TooFast);
         }
         entry.open += 1;
-        entry.recent.push_back(now);
+        if self.max_per_window > 0 {
+            entry.recent.push_back(now);
+        }
         Ok(())
     }
 

@@ -24,7 +24,7 @@ use mush_protocol::{
     ConnectionRecord, DisconnectReason, GameMessage, GameMessageKind, GatewayEvent, GatewayEventKind, Handle,
     Timestamp, Transport,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
@@ -78,7 +78,8 @@ struct Session {
 }
 
 /// Runs one connection to its end, inside a span that names it, so one player's story can be
-/// read from the logs.
+/// read from the logs (at debug level: an idle span costs memory per connection otherwise;
+/// the gateway's own log lines carry the handle as a field).
 pub async fn run(
     gw: Arc<Gateway>,
     stream: TcpStream,
@@ -87,7 +88,7 @@ pub async fn run(
     rx: mpsc::Receiver<Arc<GameMessage>>,
     overflow: CancellationToken,
 ) {
-    let span = tracing::info_span!("conn", %handle, %peer);
+    let span = tracing::debug_span!("conn", %handle, %peer);
     run_connection(gw, stream, peer, handle, rx, overflow)
         .instrument(span)
         .await
@@ -132,11 +133,11 @@ async fn run_connection(
         Transport::Telnet,
         Timestamp::now(),
     );
-    if let Err(e) = s.gw.store.register(&record).await {
+    if let Err(e) = Box::pin(s.gw.store.register(&record)).await {
         tracing::warn!(%handle, error = %e, "could not register a new connection: refusing it");
         s.out.extend_from_slice(UNAVAILABLE_NOTICE.as_bytes());
         s.out.extend_from_slice(b"\r\n");
-        let _ = s.flush().await;
+        let _ = Box::pin(s.flush()).await;
         s.gw.metrics
             .connection_events
             .with_label_values(&["refused", "redis_unavailable"])
@@ -151,22 +152,21 @@ async fn run_connection(
     });
     let greeting = s.codec.greeting();
     s.out.extend_from_slice(&greeting);
-    let end = match s.flush().await {
-        Ok(()) => s.run_loop(reader, rx, &overflow).await,
+    let end = match Box::pin(s.flush()).await {
+        Ok(()) => Box::pin(s.run_loop(reader, rx, &overflow)).await,
         Err(_) => End::Closed(DisconnectReason::ClientClosed, None),
     };
     let End::Closed(reason, detail) = end;
-    s.close(reason, detail.unwrap_or_default()).await;
+    Box::pin(s.close(reason, detail.unwrap_or_default())).await;
 }
 
 impl Session {
     async fn run_loop(
         &mut self,
-        mut reader: tokio::net::tcp::OwnedReadHalf,
+        reader: tokio::net::tcp::OwnedReadHalf,
         mut rx: mpsc::Receiver<Arc<GameMessage>>,
         overflow: &CancellationToken,
     ) -> End {
-        let mut buf = [0u8; 1024];
         let mut events = Vec::new();
         let mut drain_told = false;
         let gw = self.gw.clone();
@@ -185,13 +185,13 @@ impl Session {
                 }
                 _ = gw.close_all.cancelled() => {
                     self.codec.encode_text(CLOSE_NOTICE, &mut self.out);
-                    let _ = self.flush().await;
+                    let _ = Box::pin(self.flush()).await;
                     return End::Closed(DisconnectReason::GatewayShutdown, None);
                 }
                 _ = gw.drain.cancelled(), if !drain_told => {
                     drain_told = true;
                     self.codec.encode_text(DRAIN_NOTICE, &mut self.out);
-                    if self.flush().await.is_err() {
+                    if Box::pin(self.flush()).await.is_err() {
                         return End::Closed(DisconnectReason::ClientClosed, None);
                     }
                 }
@@ -199,23 +199,30 @@ impl Session {
                     let Some(msg) = msg else {
                         return End::Closed(DisconnectReason::GatewayShutdown, None);
                     };
-                    if let Some(end) = self.write_output(msg, &mut rx).await {
+                    if let Some(end) = Box::pin(self.write_output(msg, &mut rx)).await {
                         return end;
                     }
                 }
-                read = reader.read(&mut buf) => {
-                    let n = match read {
-                        Ok(0) | Err(_) => return End::Closed(DisconnectReason::ClientClosed, None),
+                readable = reader.readable() => {
+                    if readable.is_err() {
+                        return End::Closed(DisconnectReason::ClientClosed, None);
+                    }
+                    // The buffer lives only here, not in the (long-lived, mostly idle) task.
+                    let mut buf = [0u8; 4096];
+                    let n = match reader.try_read(&mut buf) {
+                        Ok(0) => return End::Closed(DisconnectReason::ClientClosed, None),
                         Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(_) => return End::Closed(DisconnectReason::ClientClosed, None),
                     };
                     gw.metrics.bytes_in.inc_by(n as u64);
                     let at = Timestamp::now();
                     events.clear();
                     self.codec.receive(&buf[..n], &mut events);
                     for ev in events.drain(..) {
-                        self.on_inbound(ev, at).await;
+                        Box::pin(self.on_inbound(ev, at)).await;
                     }
-                    if self.flush().await.is_err() {
+                    if Box::pin(self.flush()).await.is_err() {
                         return End::Closed(DisconnectReason::ClientClosed, None);
                     }
                 }
@@ -230,7 +237,7 @@ impl Session {
                         self.told_unreachable = false;
                         self.codec.encode_text(REACHABLE_NOTICE, &mut self.out);
                     }
-                    if self.flush().await.is_err() {
+                    if Box::pin(self.flush()).await.is_err() {
                         return End::Closed(DisconnectReason::ClientClosed, None);
                     }
                 }
@@ -241,14 +248,14 @@ impl Session {
                     if self.in_flight_since.front().is_some_and(|t| t.elapsed() >= UNREACHABLE_AFTER) {
                         self.told_unreachable = true;
                         self.codec.encode_text(UNREACHABLE_NOTICE, &mut self.out);
-                        if self.flush().await.is_err() {
+                        if Box::pin(self.flush()).await.is_err() {
                             return End::Closed(DisconnectReason::ClientClosed, None);
                         }
                     }
                 }
                 _ = &mut idle_sleep => {
                     idle_checked_at = Instant::now();
-                    if let Some(end) = self.check_idle().await {
+                    if let Some(end) = Box::pin(self.check_idle()).await {
                         return end;
                     }
                 }
@@ -276,7 +283,7 @@ impl Session {
             self.gw.metrics.limit("idle");
             self.codec
                 .encode_text("*** Idle too long: disconnecting. ***", &mut self.out);
-            let _ = self.flush().await;
+            let _ = Box::pin(self.flush()).await;
             return Some(End::Closed(DisconnectReason::IdleTimeout, Some("idle".into())));
         }
         if login_limit.is_some_and(|l| idle >= l) {
@@ -291,7 +298,7 @@ impl Session {
                     "*** Idle too long at the login screen: disconnecting. ***",
                     &mut self.out,
                 );
-                let _ = self.flush().await;
+                let _ = Box::pin(self.flush()).await;
                 return Some(End::Closed(
                     DisconnectReason::IdleTimeout,
                     Some("idle at login".into()),
@@ -316,7 +323,7 @@ impl Session {
             Inbound::Reply(bytes) => self.out.extend_from_slice(&bytes),
             Inbound::StartCompression => {
                 // The reply that agreed to MCCP2 goes out uncompressed; everything after, compressed.
-                let _ = self.flush().await;
+                let _ = Box::pin(self.flush()).await;
                 self.compressor = Some(Compressor::new());
             }
             Inbound::WindowSize { width, height } => {
@@ -470,7 +477,7 @@ impl Session {
             }
             next = if written < BATCH { rx.try_recv().ok() } else { None };
         }
-        if self.flush().await.is_err() {
+        if Box::pin(self.flush()).await.is_err() {
             return Some(End::Closed(DisconnectReason::ClientClosed, None));
         }
         end
@@ -523,7 +530,7 @@ impl Session {
             // The write failed because the client stopped reading, not because it left.
             reason = DisconnectReason::OutputOverflow;
         }
-        let _ = self.flush().await;
+        let _ = Box::pin(self.flush()).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.writer.shutdown()).await;
         // Lines still held back by the rate limit were typed before the close: deliver them.
         while let Some((line, at)) = self.delayed.pop_front() {

@@ -40,6 +40,7 @@ impl Harness {
             format!("--health-addr=127.0.0.1:{health}"),
             format!("--redis-url={}", redis.url()),
             format!("--kafka-brokers={}", kafka.bootstrap_servers()),
+            "--kafka-fetch-wait-ms=1".into(),
             "--create-topics=false".into(),
             "--gateway-name=gateway-0".into(),
             "--slot-ttl-ms=1500".into(),

@@ -204,6 +204,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics: &metrics,
         token,
         applied,
+        partitions,
         output_partitions,
         acks: FuturesOrdered::new(),
         acked: BTreeMap::new(),
@@ -424,6 +425,8 @@ struct InputLoop<'a> {
     metrics: &'a GameMetrics,
     token: u64,
     applied: HashMap<i32, i64>,
+    /// Input partitions (all of them are read and reported).
+    partitions: i32,
     output_partitions: i32,
     acks: FuturesOrdered<Ack>,
     /// Per partition, inputs whose output the broker acknowledged (outbox entries to delete).
@@ -634,16 +637,17 @@ impl InputLoop<'_> {
     }
 
     async fn update_lag(&self, topic: &str) {
-        for (p, applied) in &self.applied {
-            if let Ok((_, high)) = self
+        for p in 0..self.partitions {
+            if let Ok((low, high)) = self
                 .producer
-                .watermarks(topic, *p, Duration::from_millis(500))
+                .watermarks(topic, p, Duration::from_millis(500))
                 .await
             {
+                let next = self.applied.get(&p).map_or(low, |a| (a + 1).max(low));
                 self.metrics
                     .input_lag
                     .with_label_values(&[&p.to_string()])
-                    .set((high - applied - 1).max(0));
+                    .set((high - next).max(0));
             }
         }
     }

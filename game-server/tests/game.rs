@@ -59,6 +59,7 @@ impl Harness {
             format!("--health-addr=127.0.0.1:{health}"),
             format!("--redis-url={}", self.redis.url()),
             format!("--kafka-brokers={}", self.kafka.bootstrap_servers()),
+            "--kafka-fetch-wait-ms=1".into(),
             "--create-topics=false".into(),
             format!("--instance-name={name}"),
             "--lease-ttl-ms=1500".into(),

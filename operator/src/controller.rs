@@ -325,6 +325,7 @@ fn component_of(p: &Pod) -> Option<&str> {
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Figures {
     players: Option<i64>,
+    input_lag: Option<i64>,
     restored: Option<i64>,
     reconciliation_seconds: Option<f64>,
     gateway_connections: Option<i64>,
@@ -346,6 +347,7 @@ async fn read_figures(
         && let Some(text) = scrape(client, ns, &pod_name(pod)).await
     {
         f.players = metric_sum(&text, "mush_game_logged_in_players").map(|v| v as i64);
+        f.input_lag = status::input_lag(&text);
         f.restored = metric_sum(&text, "mush_game_restored_connections").map(|v| v as i64);
         f.reconciliation_seconds = metric_sum(&text, "mush_game_reconciliation_seconds");
     }
@@ -593,6 +595,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         gateway_connections: figures.gateway_connections,
         game: &decision,
         players: figures.players,
+        input_lag: figures.input_lag,
     });
     // Writing an unchanged status would only wake the watch on MushGames again.
     if previous != Some(&new_status) {

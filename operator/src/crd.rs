@@ -431,6 +431,10 @@ pub struct MushGameStatus {
     /// Players logged in, from the game-server's metrics (absent when they cannot be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub players: Option<i64>,
+    /// Input events waiting in Kafka for the game-server: `mush_game_input_lag` of the ready
+    /// game-server summed over the input partitions (absent when it cannot be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_lag: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateways: Option<GatewaysStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -216,7 +216,9 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
     fake.set_metrics(
         "tavern-game-1",
         "# TYPE mush_game_logged_in_players gauge\nmush_game_logged_in_players 42\n\
-         mush_game_restored_connections 40\nmush_game_reconciliation_seconds 0.25\n",
+         mush_game_restored_connections 40\nmush_game_reconciliation_seconds 0.25\n\
+         # TYPE mush_game_input_lag gauge\n\
+         mush_game_input_lag{partition=\"0\"} 5\nmush_game_input_lag{partition=\"1\"} 2\n",
     );
     fake.set_metrics("tavern-gateway-a", "mush_gateway_connections{gateway=\"a\"} 20\n");
     fake.set_metrics("tavern-gateway-b", "mush_gateway_connections{gateway=\"b\"} 25\n");
@@ -232,6 +234,7 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
     );
     assert_eq!(cond(&s, "Degraded").0, "False");
     assert_eq!(s.players, Some(42));
+    assert_eq!(s.input_lag, Some(7), "summed over the input partitions");
     let gw = s.gateways.unwrap();
     assert_eq!((gw.summary.as_str(), gw.connections), ("2/2", Some(45)));
     let gs = s.game_server.unwrap();
@@ -479,6 +482,10 @@ async fn restart_sequence_records_start_pause_end_and_restored_connections() {
     assert_eq!(cond(&s, "Progressing").0, "False");
     assert_eq!(cond(&s, "Ready").0, "True");
     assert_eq!(s.players, Some(5));
+    assert_eq!(
+        s.input_lag, None,
+        "no mush_game_input_lag sample yet: absent, not 0"
+    );
     let completed: Vec<_> = fake
         .events()
         .into_iter()

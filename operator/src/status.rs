@@ -339,6 +339,8 @@ pub struct StatusInputs<'a> {
     pub gateway_connections: Option<i64>,
     pub game: &'a crate::rollout::GameDecision,
     pub players: Option<i64>,
+    /// Input events waiting in Kafka, summed over the input partitions (see [`input_lag`]).
+    pub input_lag: Option<i64>,
 }
 
 pub fn compute(i: &StatusInputs) -> MushGameStatus {
@@ -464,6 +466,7 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         observed_generation: i.generation,
         conditions,
         players: i.players,
+        input_lag: i.input_lag,
         gateways: Some(GatewaysStatus {
             summary: format!("{}/{}", g.ready, g.desired),
             desired: g.desired,
@@ -541,6 +544,13 @@ pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
     found
 }
 
+/// The game-server's input lag from its metrics: `mush_game_input_lag` (a gauge with one sample
+/// per input partition) summed over the partitions, or `None` when the game-server exports no
+/// sample (not scraped, or it has not measured the lag yet).
+pub fn input_lag(text: &str) -> Option<i64> {
+    metric_sum(text, "mush_game_input_lag").map(|v| v as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,6 +591,71 @@ mod tests {
         assert_eq!(metric_sum(text, "mush_gateway_connections"), Some(7.0));
         assert_eq!(metric_sum(text, "mush_game_logged_in_players"), Some(12.0));
         assert_eq!(metric_sum(text, "mush_game_restored_connections"), None);
+    }
+
+    #[test]
+    fn input_lag_is_summed_over_partitions_and_absent_when_unknown() {
+        let text = "# HELP mush_game_input_lag Input events waiting in Kafka, per partition.\n\
+                    # TYPE mush_game_input_lag gauge\n\
+                    mush_game_input_lag{partition=\"0\"} 3\n\
+                    mush_game_input_lag{partition=\"1\"} 0\n\
+                    mush_game_input_lag{partition=\"2\"} 9\n\
+                    mush_game_logged_in_players 12\n";
+        assert_eq!(input_lag(text), Some(12));
+        // Not measured yet (the gauge has no partition) or not exported at all: unknown, not 0.
+        let unmeasured = "# HELP mush_game_input_lag Input events waiting in Kafka, per partition.\n\
+                          # TYPE mush_game_input_lag gauge\n\
+                          mush_game_logged_in_players 12\n";
+        assert_eq!(input_lag(unmeasured), None);
+        assert_eq!(input_lag(""), None);
+
+        // It lands in the status as `inputLag`, and is left out when unknown.
+        let names = Names::new("g");
+        let dep = Dependency::new(true, "Ready", "ready");
+        let gateways = GatewayPods {
+            desired: 1,
+            ready: 1,
+            updated_ready: 1,
+            updated: 1,
+            total: 1,
+            ..Default::default()
+        };
+        let game = crate::rollout::GameDecision {
+            apply: true,
+            status: GameServerStatus::default(),
+            ready: Cond::new(GAME_READY, true, "Running", "game-server ready"),
+            progressing: None,
+            degraded: None,
+            notes: Vec::new(),
+            busy: false,
+        };
+        let status = |lag: Option<i64>| {
+            compute(&StatusInputs {
+                previous: None,
+                generation: Some(1),
+                now: t(0),
+                names: &names,
+                problems: &[],
+                redis: &dep,
+                kafka: &dep,
+                gateway_deployment: None,
+                gateways: &gateways,
+                gateway_revision: "r",
+                gateway_rollout: None,
+                gateway_connections: None,
+                game: &game,
+                players: Some(12),
+                input_lag: lag,
+            })
+        };
+        let known = status(input_lag(text));
+        assert_eq!(known.input_lag, Some(12));
+        assert_eq!(serde_json::to_value(&known).unwrap()["inputLag"], json!(12));
+        let unknown = status(input_lag(unmeasured));
+        assert_eq!(unknown.input_lag, None);
+        let unknown = serde_json::to_value(&unknown).unwrap();
+        assert!(unknown.get("inputLag").is_none(), "absent, not 0: {unknown}");
+        assert_eq!(unknown["players"], json!(12));
     }
 
     #[test]

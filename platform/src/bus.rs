@@ -24,6 +24,9 @@ use crate::metrics::Metrics;
 /// The longest a producer waits to batch messages: latency matters more than batch size here.
 pub const MAX_LINGER_MS: u64 = 2;
 
+/// Fetch wait for real brokers (long polling: they answer as soon as data arrives).
+pub const DEFAULT_FETCH_WAIT_MS: u64 = 100;
+
 /// Kafka flags shared by every binary.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KafkaArgs {
@@ -46,14 +49,18 @@ pub struct KafkaArgs {
     /// Create missing topics at start through the Admin API (skipped if the broker cannot).
     #[arg(long, env = "MUSH_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,
-    /// Producer linger (ms), at most 2.
-    #[arg(long = "kafka-linger-ms", env = "MUSH_KAFKA_LINGER_MS", default_value_t = 1)]
+    /// Producer linger (ms), at most 2. 0 sends at once; under load messages still batch while
+    /// earlier requests are in flight.
+    #[arg(long = "kafka-linger-ms", env = "MUSH_KAFKA_LINGER_MS", default_value_t = 0)]
     pub linger_ms: u64,
-    /// How long the broker may hold a fetch waiting for data (ms): lower is faster and costs CPU.
+    /// How long the broker may hold a fetch waiting for data (ms). A real Kafka or Redpanda
+    /// broker answers as soon as data arrives, so a long wait costs no latency and spares the
+    /// broker; librdkafka's mock cluster (the development broker of `mush up` and the tests)
+    /// always waits the whole time, so use 1 (or 0: fastest, about half a core per process) there.
     #[arg(
         long = "kafka-fetch-wait-ms",
         env = "MUSH_KAFKA_FETCH_WAIT_MS",
-        default_value_t = 1
+        default_value_t = DEFAULT_FETCH_WAIT_MS
     )]
     pub fetch_wait_ms: u64,
     /// Extra librdkafka settings as key=value (e.g. security.protocol=SASL_SSL). Repeatable.
@@ -77,7 +84,8 @@ impl KafkaArgs {
             input_partitions: topics::DEFAULT_INPUT_PARTITIONS,
             output_partitions: topics::DEFAULT_OUTPUT_PARTITIONS,
             create_topics: true,
-            linger_ms: 1,
+            linger_ms: 0,
+            // The mock cluster holds every fetch for the whole wait: keep it short.
             fetch_wait_ms: 1,
             options: Vec::new(),
         }

@@ -56,6 +56,7 @@ impl Stack {
                 format!("--health-addr=127.0.0.1:{health}"),
                 format!("--redis-url={}", redis.url()),
                 format!("--kafka-brokers={}", kafka.bootstrap_servers()),
+                "--kafka-fetch-wait-ms=1".into(),
                 "--create-topics=false".to_owned(),
             ]
         };

@@ -87,7 +87,16 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
-        let child = Command::new(redis_binary())
+        let mut command = Command::new(redis_binary());
+        // SAFETY: prctl(2) only, between fork and exec: redis-server is told SIGTERM when this
+        // process dies, so a killed launcher or test never leaves it behind.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = command
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--dir"])
             .arg(self.dir.path())
             .args(["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"])

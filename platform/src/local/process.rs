@@ -59,7 +59,16 @@ impl ServerProcess {
         health_port: u16,
         echo: bool,
     ) -> std::io::Result<Self> {
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        // SAFETY: prctl(2) only, between fork and exec: the child is told SIGTERM if this process
+        // dies, so a killed launcher or test never leaves servers behind.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
