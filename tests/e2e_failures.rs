@@ -5,18 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use mush_platform::local::{TelnetClient, http_get};
+use mush_platform::local::{TelnetClient, metric};
 use support::{Stack, StackOptions, T};
 use tokio::io::AsyncWriteExt;
-
-/// Reads a gauge from a process's /metrics.
-async fn gauge(port: u16, name: &str) -> Option<f64> {
-    let (_, body) = http_get(port, "/metrics").await.ok()?;
-    body.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
 
 async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + limit;
@@ -66,7 +57,7 @@ async fn a_connection_storm_leaves_no_record_and_no_ghost() {
     wait_for(
         "the game forgets the storm",
         Duration::from_secs(30),
-        async || gauge(game_port, "mush_game_connections").await == Some(1.0),
+        async || metric(game_port, "mush_game_connections").await == Some(1.0),
     )
     .await;
     wait_for("Redis forgets the storm", Duration::from_secs(30), async || {
@@ -88,14 +79,14 @@ async fn after_a_gateway_crash_its_players_are_swept_from_game_and_redis() {
         players.push(stack.player(&format!("Crash{i}")).await);
     }
     let game_port = stack.game.health_port();
-    assert_eq!(gauge(game_port, "mush_game_logged_in_players").await, Some(10.0));
+    assert_eq!(metric(game_port, "mush_game_logged_in_players").await, Some(10.0));
     stack.gateway.kill().await;
     let crashed = Instant::now();
     stack.start_gateway_again().await;
     wait_for(
         "the game shows them disconnected",
         Duration::from_secs(30),
-        async || gauge(game_port, "mush_game_logged_in_players").await == Some(0.0),
+        async || metric(game_port, "mush_game_logged_in_players").await == Some(0.0),
     )
     .await;
     wait_for("no stale records", Duration::from_secs(30), async || {

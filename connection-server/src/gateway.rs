@@ -129,33 +129,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         });
     }
 
-    // Health first, with only the flag: Redis and Kafka checks are added once they exist.
-    let redis_client: Arc<Mutex<Option<fred::prelude::Client>>> = Arc::default();
-    let producer_slot: Arc<Mutex<Option<Producer>>> = Arc::default();
-    let health = {
-        let rc = redis_client.clone();
-        let ps = producer_slot.clone();
-        Health::new(registry.clone())
-            .readiness_flag("accepting", &accepting)
-            .readiness_check("redis", Duration::from_secs(1), move || {
-                let client = rc.lock().expect("redis slot").clone();
-                async move {
-                    match client {
-                        Some(c) => mredis::ping(&c).await,
-                        None => Err("not connected yet".into()),
-                    }
-                }
-            })
-            .readiness_check("kafka", Duration::from_secs(2), move || {
-                let producer = ps.lock().expect("producer slot").clone();
-                async move {
-                    match producer {
-                        Some(p) => p.check_metadata(Duration::from_millis(1500)).await,
-                        None => Err("not connected yet".into()),
-                    }
-                }
-            })
-    };
+    // Health first: Redis and Kafka report "not connected yet" until they are.
+    let deps = mush_platform::deps::Dependencies::default();
+    let health = deps.add_checks(Health::new(registry.clone()).readiness_flag("accepting", &accepting));
     let router_with_drain = {
         let drain = drain.clone();
         health.router().route(
@@ -194,7 +170,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         background.wait(Duration::from_secs(5)).await;
         return Ok(());
     };
-    *redis_client.lock().expect("redis slot") = Some(client.clone());
+    deps.set_redis(client.clone());
     let keys = RedisKeys::new(&config.redis.namespace);
 
     // The slot lease: where our handles come from.
@@ -235,7 +211,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     // Kafka.
     let producer = Producer::new(&config.kafka, &config.gateway_name, metrics.bus.clone())?;
-    *producer_slot.lock().expect("producer slot") = Some(producer.clone());
+    deps.set_kafka(producer.clone());
     if config.kafka.create_topics {
         match ensure_topics(&config.kafka, 1, Duration::from_secs(5)).await {
             Ok(TopicsOutcome::Ready { created }) if !created.is_empty() => {

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -59,33 +58,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let leader = Flag::new("waiting for the leadership lease");
     let reconciled = Flag::new("not reconciled yet");
-    let redis_slot: Arc<Mutex<Option<fred::prelude::Client>>> = Arc::default();
-    let producer_slot: Arc<Mutex<Option<Producer>>> = Arc::default();
-    let health = {
-        let rs = redis_slot.clone();
-        let ps = producer_slot.clone();
+    let deps = mush_platform::deps::Dependencies::default();
+    let health = deps.add_checks(
         Health::new(registry.clone())
             .readiness_flag("leader", &leader)
-            .readiness_flag("reconciled", &reconciled)
-            .readiness_check("redis", Duration::from_secs(1), move || {
-                let c = rs.lock().expect("redis slot").clone();
-                async move {
-                    match c {
-                        Some(c) => mredis::ping(&c).await,
-                        None => Err("not connected yet".into()),
-                    }
-                }
-            })
-            .readiness_check("kafka", Duration::from_secs(2), move || {
-                let p = ps.lock().expect("producer slot").clone();
-                async move {
-                    match p {
-                        Some(p) => p.check_metadata(Duration::from_millis(1500)).await,
-                        None => Err("not connected yet".into()),
-                    }
-                }
-            })
-    };
+            .readiness_flag("reconciled", &reconciled),
+    );
     let listener = TcpListener::bind(config.health_addr)
         .await
         .with_context(|| format!("binding the health address {}", config.health_addr))?;
@@ -94,10 +72,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let Some(client) = mredis::connect_with_retry(&config.redis, &shutdown).await else {
         return stop_background(background).await;
     };
-    *redis_slot.lock().expect("redis slot") = Some(client.clone());
+    deps.set_redis(client.clone());
     let keys = RedisKeys::new(&config.redis.namespace);
     let producer = Producer::new(&config.kafka, &config.instance_name, metrics.bus.clone())?;
-    *producer_slot.lock().expect("producer slot") = Some(producer.clone());
+    deps.set_kafka(producer.clone());
     if config.kafka.create_topics {
         match ensure_topics(&config.kafka, 1, Duration::from_secs(5)).await {
             Ok(TopicsOutcome::Ready { created }) if !created.is_empty() => {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mush_platform::bus::{BusMetrics, Consumer, Producer};
-use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port, http_get};
+use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port, metric};
 use mush_platform::metrics::Metrics;
 use mush_platform::store::{ConnectionStore, StoreMetrics};
 use mush_protocol::{
@@ -158,14 +158,6 @@ impl Harness {
     }
 }
 
-async fn gauge(port: u16, name: &str) -> Option<f64> {
-    let (_, body) = http_get(port, "/metrics").await.ok()?;
-    body.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_game_rebuilds_ten_thousand_connections_and_their_logins_from_redis() {
     let h = Harness::start();
@@ -197,16 +189,16 @@ async fn a_restarted_game_rebuilds_ten_thousand_connections_and_their_logins_fro
     let mut game = h.game("game-b");
     game.wait_ready(T * 2).await.unwrap();
     let port = game.health_port();
-    let seconds = gauge(port, "mush_game_reconciliation_seconds").await.unwrap();
+    let seconds = metric(port, "mush_game_reconciliation_seconds").await.unwrap();
     println!(
         "reconciliation of 10,001 connections took {:.1} ms",
         seconds * 1000.0
     );
     assert_eq!(
-        gauge(port, "mush_game_restored_connections").await,
+        metric(port, "mush_game_restored_connections").await,
         Some(10_001.0)
     );
-    assert_eq!(gauge(port, "mush_game_logged_in_players").await, Some(1.0));
+    assert_eq!(metric(port, "mush_game_logged_in_players").await, Some(1.0));
 
     // Alice is still logged in: the game answers her as a player, with no new login.
     h.type_line(alice, "WHO").await;
@@ -243,11 +235,11 @@ async fn events_waiting_during_reconciliation_merge_correctly() {
     let port = game.health_port();
     // The disconnect wins over the restored record; the connect is applied once.
     let deadline = Instant::now() + T;
-    while gauge(port, "mush_game_connections").await != Some(1.0) {
+    while metric(port, "mush_game_connections").await != Some(1.0) {
         assert!(Instant::now() < deadline, "bob's disconnect was not applied");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(gauge(port, "mush_game_logged_in_players").await, Some(0.0));
+    assert_eq!(metric(port, "mush_game_logged_in_players").await, Some(0.0));
     let welcome = h.expect_text(carol, "connect <name> <password>").await;
     h.type_line(carol, "WHO").await;
     let after = h.expect_text(carol, "logged in").await;

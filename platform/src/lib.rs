@@ -3,6 +3,7 @@
 //! * [`bus`]: the Kafka producer and consumers (rdkafka), and topic creation.
 //! * [`store`]: the Redis connection-state store (fred), critical and coalesced writes.
 //! * [`lease`]: Redis leases with fencing tokens (gateway slots, game-server leadership).
+//! * [`deps`]: the Redis and Kafka readiness checks every server has.
 //! * [`health`]: `/livez`, `/readyz`, `/metrics` (axum, prometheus).
 //! * [`telemetry`]: logs and OTLP traces.
 //! * [`shutdown`]: the shutdown signal every task watches.
@@ -10,6 +11,7 @@
 //!   ports, for `mush up` and the tests.
 
 pub mod bus;
+pub mod deps;
 pub mod health;
 pub mod lease;
 #[cfg(feature = "local")]

@@ -165,3 +165,24 @@ async fn output_reaches_only_the_partition_of_the_targets_gateway() {
     );
     assert_eq!(got.kind, msg.kind);
 }
+
+#[tokio::test]
+async fn topic_creation_is_skipped_with_a_reason_where_the_broker_cannot_create_topics() {
+    use mush_platform::bus::{TopicsOutcome, ensure_topics};
+    // Existing topics: nothing to create.
+    let kafka = KafkaMock::start("have", 2, 2);
+    let outcome = ensure_topics(&kafka.args("have"), 1, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(outcome, TopicsOutcome::Ready { created: vec![] });
+    // Missing topics on a broker without CreateTopics (the mock): a reason, not a hang or a crash.
+    let started = std::time::Instant::now();
+    let outcome = ensure_topics(&kafka.args("missing"), 1, Duration::from_secs(2))
+        .await
+        .unwrap();
+    match outcome {
+        TopicsOutcome::Skipped(why) => assert!(!why.is_empty()),
+        TopicsOutcome::Ready { created } => assert_eq!(created.len(), 2, "either created or skipped"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -14,6 +14,22 @@ pub async fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     http(port, "GET", path).await
 }
 
+/// The value of a metric scraped from a process's `/metrics`, summed over its label sets;
+/// `None` when the process does not answer or does not export it.
+pub async fn metric(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = http_get(port, "/metrics").await.ok()?;
+    let mut found = None;
+    for line in body.lines().filter(|l| !l.starts_with('#')) {
+        let series = line.split([' ', '{']).next().unwrap_or("");
+        if series == name
+            && let Some(v) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok())
+        {
+            found = Some(found.unwrap_or(0.0) + v);
+        }
+    }
+    found
+}
+
 /// A minimal HTTP/1.1 POST with no body to 127.0.0.1.
 pub async fn http_post(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     http(port, "POST", path).await
