@@ -51,6 +51,10 @@ pub struct BenchArgs {
     /// State directory of the `mush up` whose game-server `restart` restarts.
     #[arg(long, default_value = ".mush")]
     pub dir: PathBuf,
+    /// `connect`: stop at the gateway's first byte (its telnet greeting) instead of the game's
+    /// welcome text, to measure the gateway alone.
+    #[arg(long)]
+    pub greeting_only: bool,
     /// `restart`: SIGKILL instead of SIGTERM.
     #[arg(long)]
     pub kill: bool,
@@ -227,10 +231,11 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
             let tasks: Vec<_> = (0..workers)
                 .map(|_| {
                     let addr = args.addr;
+                    let greeting_only = args.greeting_only;
                     tokio::spawn(async move {
                         let mut first_byte = Vec::with_capacity(per_worker);
                         for _ in 0..per_worker {
-                            first_byte.push(time_to_welcome(addr).await?);
+                            first_byte.push(time_to_welcome(addr, greeting_only).await?);
                         }
                         Ok::<_, anyhow::Error>(first_byte)
                     })
@@ -246,7 +251,12 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
                 first_byte.len(),
                 first_byte.len() as f64 / secs
             );
-            print_latency("  time to the first byte of the welcome text", &mut first_byte);
+            let what = if args.greeting_only {
+                "  time to the gateway's first byte (telnet greeting)"
+            } else {
+                "  time to the first byte of the game's welcome text"
+            };
+            print_latency(what, &mut first_byte);
         }
         Scenario::Idle => {
             let pid = args
@@ -276,14 +286,14 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// Connects and waits for the first byte of the welcome text (telnet negotiation comes first
 /// and is skipped).
-async fn time_to_welcome(addr: SocketAddr) -> anyhow::Result<Duration> {
+async fn time_to_welcome(addr: SocketAddr, greeting_only: bool) -> anyhow::Result<Duration> {
     let t = Instant::now();
     let mut s = tokio::net::TcpStream::connect(addr).await?;
     let mut buf = [0u8; 512];
     loop {
         let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await??;
         anyhow::ensure!(n > 0, "closed before the welcome text");
-        if strip_telnet(&buf[..n]).iter().any(|b| b.is_ascii_graphic()) {
+        if greeting_only || strip_telnet(&buf[..n]).iter().any(|b| b.is_ascii_graphic()) {
             return Ok(t.elapsed());
         }
     }

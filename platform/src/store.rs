@@ -34,6 +34,20 @@ use crate::shutdown::Shutdown;
 const HSET_IF_EXISTS: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then \
      return redis.call('HSET', KEYS[1], unpack(ARGV)) else return -1 end";
 
+/// Registers a connection atomically. A script rather than MULTI/EXEC: a transaction holds the
+/// client's connection for its whole round trip, a script is one pipelined command, so thousands
+/// of connections can register at once. KEYS: hash, live index, gateway set. ARGV: member,
+/// connected-at (µs), then field/value pairs.
+const REGISTER: &str = "redis.call('DEL', KEYS[1]) \
+     redis.call('HSET', KEYS[1], unpack(ARGV, 3)) \
+     redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) \
+     return redis.call('SADD', KEYS[3], ARGV[1])";
+
+/// Removes every trace of a connection atomically. KEYS as for REGISTER; ARGV: member.
+const REMOVE: &str = "redis.call('DEL', KEYS[1]) \
+     redis.call('ZREM', KEYS[2], ARGV[1]) \
+     return redis.call('SREM', KEYS[3], ARGV[1])";
+
 /// Once this many connections have pending updates, the flusher runs without waiting for its tick.
 const EARLY_FLUSH_AT: usize = 1000;
 /// Connections per pipeline.
@@ -180,25 +194,22 @@ impl ConnectionStore {
     pub async fn register(&self, record: &ConnectionRecord) -> Result<(), StoreError> {
         self.critical("register", async {
             let k = &self.inner.keys;
-            let key = k.connection(record.handle);
-            let tx = self.inner.client.multi();
-            let _: () = tx.del(&key).await?;
-            let _: () = tx.hset(&key, record.to_fields()).await?;
-            let member = record.handle.to_string();
-            let _: () = tx
-                .zadd(
-                    k.live_connections(),
-                    None,
-                    None,
-                    false,
-                    false,
-                    (record.connected_at.as_micros() as f64, member.clone()),
-                )
-                .await?;
-            let _: () = tx
-                .sadd(k.gateway_connections(record.handle.slot()), member)
-                .await?;
-            let _: Value = tx.exec(true).await?;
+            let mut args = vec![
+                record.handle.to_string(),
+                record.connected_at.as_micros().to_string(),
+            ];
+            args.extend(
+                record
+                    .to_fields()
+                    .into_iter()
+                    .flat_map(|(f, v)| [f.to_owned(), v]),
+            );
+            let keys = vec![
+                k.connection(record.handle),
+                k.live_connections(),
+                k.gateway_connections(record.handle.slot()),
+            ];
+            let _: i64 = self.inner.client.eval(REGISTER, keys, args).await?;
             Ok(())
         })
         .await
@@ -258,12 +269,16 @@ impl ConnectionStore {
         self.inner.pending.lock().expect("pending lock").remove(&handle);
         self.critical("remove", async {
             let k = &self.inner.keys;
-            let member = handle.to_string();
-            let tx = self.inner.client.multi();
-            let _: () = tx.del(k.connection(handle)).await?;
-            let _: () = tx.zrem(k.live_connections(), member.clone()).await?;
-            let _: () = tx.srem(k.gateway_connections(handle.slot()), member).await?;
-            let _: Value = tx.exec(true).await?;
+            let keys = vec![
+                k.connection(handle),
+                k.live_connections(),
+                k.gateway_connections(handle.slot()),
+            ];
+            let _: i64 = self
+                .inner
+                .client
+                .eval(REMOVE, keys, vec![handle.to_string()])
+                .await?;
             Ok(())
         })
         .await
