@@ -20,19 +20,10 @@ pub(super) fn run(cx: &mut Cx<'_>, args: &Args<'_>) {
         );
         return;
     };
-    let addr = cx
-        .game
-        .connections
-        .get(&cx.handle)
-        .map(|c| c.addr.clone())
-        .unwrap_or_default();
-    if let Some(wait) = cx.game.throttle.refused_for(&addr, name, cx.now) {
-        cx.tell_handle(format!(
-            "Too many failed logins from your address or for that name. Please wait {wait} seconds \
-             before trying again."
-        ));
+    if cx.login_throttled(name) {
         return;
     }
+    let addr = cx.addr();
     let found = cx
         .game
         .world

@@ -290,6 +290,31 @@ impl Cx<'_> {
         self.game.world.name_of(id)
     }
 
+    /// The address this connection came from.
+    fn addr(&self) -> String {
+        self.game
+            .connections
+            .get(&self.handle)
+            .map(|c| c.addr.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether logins from this address or for `name` are refused for now (too many failures);
+    /// tells the connection how long to wait when they are.
+    fn login_throttled(&mut self, name: &str) -> bool {
+        let addr = self.addr();
+        match self.game.throttle.refused_for(&addr, name, self.now) {
+            Some(wait) => {
+                self.tell_handle(format!(
+                    "Too many failed logins from your address or for that name. Please wait {wait} \
+                     seconds before trying again."
+                ));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Text to this connection only.
     fn tell_handle(&mut self, text: impl Into<String>) {
         self.fx.text(vec![self.handle], text);
