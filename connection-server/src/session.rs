@@ -207,18 +207,24 @@ impl Session {
                     if readable.is_err() {
                         return End::Closed(DisconnectReason::ClientClosed, None);
                     }
-                    // The buffer lives only here, not in the (long-lived, mostly idle) task.
-                    let mut buf = [0u8; 4096];
-                    let n = match reader.try_read(&mut buf) {
-                        Ok(0) => return End::Closed(DisconnectReason::ClientClosed, None),
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                        Err(_) => return End::Closed(DisconnectReason::ClientClosed, None),
-                    };
-                    gw.metrics.bytes_in.inc_by(n as u64);
+                    // The buffer lives only in this block, never across an await, so it is not
+                    // part of the (long-lived, mostly idle) task.
                     let at = Timestamp::now();
                     events.clear();
-                    self.codec.receive(&buf[..n], &mut events);
+                    let read = {
+                        let mut buf = [0u8; 4096];
+                        let read = reader.try_read(&mut buf);
+                        if let Ok(n) = read {
+                            self.codec.receive(&buf[..n], &mut events);
+                        }
+                        read
+                    };
+                    match read {
+                        Ok(0) => return End::Closed(DisconnectReason::ClientClosed, None),
+                        Ok(n) => gw.metrics.bytes_in.inc_by(n as u64),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(_) => return End::Closed(DisconnectReason::ClientClosed, None),
+                    }
                     for ev in events.drain(..) {
                         Box::pin(self.on_inbound(ev, at)).await;
                     }
