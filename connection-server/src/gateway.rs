@@ -131,7 +131,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     // Health first: Redis and Kafka report "not connected yet" until they are.
     let deps = mush_platform::deps::Dependencies::default();
-    let health = deps.add_checks(Health::new(registry.clone()).readiness_flag("accepting", &accepting));
+    // Draining turns readiness false the moment it is asked for (SIGTERM, POST /drain, lost
+    // lease), before the accept loop has even noticed.
+    let draining = drain.clone();
+    let health = deps.add_checks(
+        Health::new(registry.clone())
+            .readiness_flag("accepting", &accepting)
+            .readiness_check("not-draining", Duration::from_secs(1), move || {
+                let draining = draining.is_cancelled();
+                async move { if draining { Err("draining".into()) } else { Ok(()) } }
+            }),
+    );
     let router_with_drain = {
         let drain = drain.clone();
         health.router().route(
