@@ -288,14 +288,16 @@ async fn long_lines_are_cut_with_a_notice_and_fast_typists_are_slowed_then_refus
     s.write_all(lines.as_bytes()).await.unwrap();
     let text = read_for(&mut s, Duration::from_millis(500)).await;
     let refused = String::from_utf8_lossy(&text).matches("typing too fast").count();
-    assert_eq!(
-        refused,
-        7,
-        "1 sent, 2 held back, 7 refused: {}",
+    // One token is left from the burst (two if the bucket refilled a second meanwhile), two lines
+    // are held back, the rest are refused with a notice each.
+    assert!(
+        (6..=7).contains(&refused),
+        "{refused} refused: {}",
         String::from_utf8_lossy(&text)
     );
+    let accepted = 10 - refused;
     let mut got = Vec::new();
-    while got.len() < 3 {
+    while got.len() < accepted {
         let ev = h
             .event_where("input", |e| matches!(e.kind, GatewayEventKind::Input { .. }))
             .await;
@@ -304,11 +306,8 @@ async fn long_lines_are_cut_with_a_notice_and_fast_typists_are_slowed_then_refus
         };
         got.push(String::from_utf8(line.to_vec()).unwrap());
     }
-    assert_eq!(
-        got,
-        vec!["line0", "line1", "line2"],
-        "held-back lines arrive, in order"
-    );
+    let expected: Vec<String> = (0..accepted).map(|i| format!("line{i}")).collect();
+    assert_eq!(got, expected, "held-back lines arrive, in order");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
