@@ -4,15 +4,12 @@
 //! a second pod waits, live but not ready, to take over the lease if the active one dies.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::core::v1::{ConfigMapVolumeSource, Container, ContainerPort, PodTemplateSpec, Volume};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::api::core::v1::{ConfigMapVolumeSource, Container, ContainerPort, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::ResourceExt;
 
 use super::config::{WELCOME_DIR, WELCOME_KEY, shared_env};
-use super::{
-    Component, Ctx, HEALTH_PORT, METRICS_LABEL, MUSH_UID, REVISION_ANNOTATION, container_security, env,
-    env_field, hash_json, http_probe, mount,
-};
+use super::{Component, Ctx, HEALTH_PORT, MUSH_UID, container_security, env, env_field, http_probe, mount};
 use crate::crd::{MushGame, RESTART_ANNOTATION};
 
 /// Annotation on the game-server's pod template carrying the restart request it was started for.
@@ -87,26 +84,13 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
     // On SIGTERM it stops taking input, finishes, commits, releases the lease and exits.
     pod.termination_grace_period_seconds = Some(30);
 
-    let mut labels = ctx.pod_labels(Component::Game);
-    labels.insert(METRICS_LABEL.into(), "true".into());
-    let mut annotations = ctx.pod_annotations().unwrap_or_default();
-    annotations.insert("mush.dev/settings-hash".into(), settings_hash.to_owned());
-    annotations.insert(RESTART_TOKEN_ANNOTATION.into(), restart_token(ctx.game));
-    let mut template = PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(labels),
-            annotations: Some(annotations),
-            ..Default::default()
-        }),
-        spec: Some(pod),
-    };
-    let revision = hash_json(&template);
-    if let Some(a) = template.metadata.as_mut().and_then(|m| m.annotations.as_mut()) {
-        a.insert(REVISION_ANNOTATION.into(), revision.clone());
-    }
-
-    let mut metadata = ctx.meta(ctx.names.game_server(), Component::Game);
-    metadata.annotations = Some([(REVISION_ANNOTATION.to_owned(), revision)].into());
+    let (template, metadata) = ctx.revisioned_template(
+        Component::Game,
+        ctx.names.game_server(),
+        pod,
+        settings_hash,
+        &[(RESTART_TOKEN_ANNOTATION, restart_token(ctx.game))],
+    );
     Deployment {
         metadata,
         spec: Some(DeploymentSpec {

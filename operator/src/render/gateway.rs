@@ -3,16 +3,14 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, Lifecycle, LifecycleHandler, PodTemplateSpec, Service, ServicePort,
-    ServiceSpec, SleepAction,
+    Container, ContainerPort, Lifecycle, LifecycleHandler, Service, ServicePort, ServiceSpec, SleepAction,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::shared_env;
 use super::{
-    Component, Ctx, HEALTH_PORT, METRICS_LABEL, MUSH_UID, REVISION_ANNOTATION, TELNET_PORT,
-    container_security, env, env_field, hash_json, http_probe, mount,
+    Component, Ctx, HEALTH_PORT, MUSH_UID, TELNET_PORT, container_security, env, env_field, http_probe, mount,
 };
 
 /// Seconds the preStop hook waits before the gateway gets SIGTERM, so the endpoint removal has
@@ -93,25 +91,8 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
     let mut pod = ctx.pod_spec(MUSH_UID, vec![container], shared.volumes);
     pod.termination_grace_period_seconds = Some(termination_grace_seconds(cs.drain_seconds));
 
-    let mut labels = ctx.pod_labels(Component::Gateway);
-    labels.insert(METRICS_LABEL.into(), "true".into());
-    let mut annotations = ctx.pod_annotations().unwrap_or_default();
-    annotations.insert("mush.dev/settings-hash".into(), settings_hash.to_owned());
-    let mut template = PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(labels),
-            annotations: Some(annotations),
-            ..Default::default()
-        }),
-        spec: Some(pod),
-    };
-    let revision = hash_json(&template);
-    if let Some(a) = template.metadata.as_mut().and_then(|m| m.annotations.as_mut()) {
-        a.insert(REVISION_ANNOTATION.into(), revision.clone());
-    }
-
-    let mut metadata = ctx.meta(ctx.names.gateway(), Component::Gateway);
-    metadata.annotations = Some([(REVISION_ANNOTATION.to_owned(), revision)].into());
+    let (template, metadata) =
+        ctx.revisioned_template(Component::Gateway, ctx.names.gateway(), pod, settings_hash, &[]);
     Deployment {
         metadata,
         spec: Some(DeploymentSpec {

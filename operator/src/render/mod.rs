@@ -18,8 +18,8 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
-    ObjectFieldSelector, PodSecurityContext, PodSpec, Probe, SeccompProfile, SecretKeySelector,
-    SecurityContext, Service, ServiceAccount, Volume, VolumeMount,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile,
+    SecretKeySelector, SecurityContext, Service, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -410,6 +410,41 @@ impl<'a> Ctx<'a> {
             owner_references: self.owner.clone().map(|o| vec![o]),
             ..Default::default()
         }
+    }
+
+    /// A server Deployment's pod template (scraped for metrics, carrying `settings_hash` and any
+    /// `extra` annotations) and the Deployment's metadata, both stamped with the template's
+    /// revision hash: the hash is what tells a restart from drift repair.
+    pub fn revisioned_template(
+        &self,
+        c: Component,
+        name: String,
+        pod: PodSpec,
+        settings_hash: &str,
+        extra: &[(&str, String)],
+    ) -> (PodTemplateSpec, ObjectMeta) {
+        let mut labels = self.pod_labels(c);
+        labels.insert(METRICS_LABEL.into(), "true".into());
+        let mut annotations = self.pod_annotations().unwrap_or_default();
+        annotations.insert("mush.dev/settings-hash".into(), settings_hash.to_owned());
+        for (k, v) in extra {
+            annotations.insert((*k).to_owned(), v.clone());
+        }
+        let mut template = PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(labels),
+                annotations: Some(annotations),
+                ..Default::default()
+            }),
+            spec: Some(pod),
+        };
+        let revision = hash_json(&template);
+        if let Some(a) = template.metadata.as_mut().and_then(|m| m.annotations.as_mut()) {
+            a.insert(REVISION_ANNOTATION.into(), revision.clone());
+        }
+        let mut metadata = self.meta(name, c);
+        metadata.annotations = Some([(REVISION_ANNOTATION.to_owned(), revision)].into());
+        (template, metadata)
     }
 
     /// The pod spec fields every pod shares: service account, scheduling and hardening.
