@@ -246,7 +246,8 @@ async fn reconcile(
             .cloned()
             .map(crate::game::world::WorldChange::Put)
             .collect();
-        seed_world(world_store, &changes).await?;
+        // A fresh game: store its starting world.
+        world_store.put_objects(&changes).await?;
         world
     } else {
         World::from_objects(objects)
@@ -289,15 +290,6 @@ async fn reconcile(
     metrics.connections.set(game.connections().count() as i64);
     metrics.logged_in_players.set(game.logged_in_count() as i64);
     Ok(game)
-}
-
-/// Writes the starting world of a fresh game.
-async fn seed_world(
-    world_store: &WorldStore,
-    changes: &[crate::game::world::WorldChange],
-) -> anyhow::Result<()> {
-    world_store.put_objects(changes).await?;
-    Ok(())
 }
 
 /// Sends again the output whose delivery was not confirmed before the last stop.
@@ -374,24 +366,10 @@ pub fn build_messages(
 }
 
 /// A stable, bounded label for the command an event ran (metric label).
-pub fn command_label(event: &GatewayEvent) -> String {
+pub fn command_label(event: &GatewayEvent) -> &'static str {
     match &event.kind {
-        GatewayEventKind::Input { line } => {
-            let text = String::from_utf8_lossy(line);
-            let text = text.trim_start();
-            match text.chars().next() {
-                Some('"') => return "say".into(),
-                Some(':') | Some(';') => return "pose".into(),
-                _ => {}
-            }
-            let word = text.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-            if crate::game::commands::is_command(&word) {
-                word
-            } else {
-                "other".into()
-            }
-        }
-        other => other.label().into(),
+        GatewayEventKind::Input { line } => crate::game::command_label(line),
+        other => other.label(),
     }
 }
 
@@ -524,9 +502,9 @@ impl InputLoop<'_> {
             let label = command_label(ev);
             self.metrics
                 .command_seconds
-                .with_label_values(&[&label])
+                .with_label_values(&[label])
                 .observe(started.elapsed().as_secs_f64());
-            self.metrics.commands.with_label_values(&[&label]).inc();
+            self.metrics.commands.with_label_values(&[label]).inc();
         }
         self.metrics
             .connections

@@ -443,15 +443,6 @@ fn split_eq(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-/// Whether `word` is the name or an alias of a command (case-insensitively; exits are not).
-pub fn is_command(word: &str) -> bool {
-    COMMANDS.iter().any(|c| {
-        std::iter::once(&c.name)
-            .chain(c.aliases)
-            .any(|n| n.eq_ignore_ascii_case(word))
-    })
-}
-
 /// A stable, low-cardinality name for a line, for metric labels: the command's name, `say` /
 /// `pose` for their prefixes, `empty`, or `other` (exits and unknown words alike).
 pub fn command_label(line: &[u8]) -> &'static str {
@@ -553,14 +544,6 @@ mod tests {
             "CREATE <redacted>"
         );
         assert_eq!(redact_for_log(b"say connect"), "say connect");
-    }
-
-    #[test]
-    fn is_command_knows_names_and_aliases_in_any_case() {
-        for word in ["look", "L", "@desc", "quit", "who", "@DOLIST"] {
-            assert!(is_command(word), "{word}");
-        }
-        assert!(!is_command("north") && !is_command("\"") && !is_command(""));
     }
 
     #[test]
