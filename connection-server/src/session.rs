@@ -479,7 +479,7 @@ impl Session {
                     end = Some(End::Closed(*reason, Some("requested by the game".into())));
                     break;
                 }
-                GameMessageKind::Unknown => {}
+                GameMessageKind::Session { .. } | GameMessageKind::Unknown => {}
             }
             next = if written < BATCH { rx.try_recv().ok() } else { None };
         }

@@ -49,11 +49,102 @@ pub struct Config {
     #[arg(long, env = "MUSH_STOP_GRACE_SECONDS", default_value_t = 20)]
     pub stop_grace_seconds: u64,
     #[command(flatten)]
+    pub budgets: BudgetArgs,
+    #[command(flatten)]
     pub redis: RedisArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// What one line, one player and one event may cost the game (see `game::budget`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BudgetArgs {
+    /// Fuel one input line may burn: 1 per command run and per function call, 1 per KiB of text
+    /// a function returns.
+    #[arg(long, env = "MUSH_FUEL_PER_LINE", default_value_t = 10_000)]
+    pub fuel_per_line: u32,
+    /// Fuel a player regains per second across lines.
+    #[arg(long, env = "MUSH_FUEL_PER_SECOND", default_value_t = 10_000)]
+    pub fuel_per_second: u32,
+    /// Fuel a player may save up.
+    #[arg(long, env = "MUSH_FUEL_BURST", default_value_t = 20_000)]
+    pub fuel_burst: u32,
+    /// Bytes of output one line may send.
+    #[arg(long, env = "MUSH_OUTPUT_BYTES_PER_LINE", default_value_t = 256 * 1024)]
+    pub output_bytes_per_line: usize,
+    /// Objects one line may create.
+    #[arg(long, env = "MUSH_OBJECTS_PER_LINE", default_value_t = 20)]
+    pub objects_per_line: u32,
+    /// Objects one player may own (0 = no quota).
+    #[arg(long, env = "MUSH_OBJECT_QUOTA", default_value_t = 1_000)]
+    pub object_quota: u32,
+    /// Wall-clock milliseconds one line may take before it is stopped.
+    #[arg(long, env = "MUSH_LINE_TIME_MS", default_value_t = 250)]
+    pub line_time_ms: u64,
+    /// GMCP packages remembered per connection.
+    #[arg(long, env = "MUSH_GMCP_PACKAGES", default_value_t = 64)]
+    pub gmcp_packages: usize,
+    /// Times an event may be started without finishing (the game-server crashed, hung or was
+    /// killed while applying it) before it is skipped with a message to its player.
+    #[arg(long, env = "MUSH_POISON_ATTEMPTS", default_value_t = 3)]
+    pub poison_attempts: u32,
+    /// An event still being applied after this many milliseconds is recorded as an attempt (so a
+    /// crash in it counts); `/livez` fails after `--stuck-seconds`.
+    #[arg(long, env = "MUSH_SLOW_EVENT_MS", default_value_t = 500)]
+    pub slow_event_ms: u64,
+    /// `/livez` fails when the input loop has been on one event this long.
+    #[arg(long, env = "MUSH_STUCK_SECONDS", default_value_t = 15)]
+    pub stuck_seconds: u64,
+    /// Largest output message produced, in bytes (below the broker's message.max.bytes); bigger
+    /// output is split.
+    #[arg(long, env = "MUSH_MAX_MESSAGE_BYTES", default_value_t = 512 * 1024)]
+    pub max_message_bytes: usize,
+    /// Threads hashing passwords, off the input loop.
+    #[arg(long, env = "MUSH_HASH_WORKERS", default_value_t = 2)]
+    pub hash_workers: usize,
+}
+
+impl BudgetArgs {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.fuel_per_line < 100 || self.fuel_per_second == 0 {
+            return Err("--fuel-per-line must be at least 100 and --fuel-per-second at least 1".into());
+        }
+        if self.output_bytes_per_line < 4096 {
+            return Err("--output-bytes-per-line must be at least 4096".into());
+        }
+        if self.line_time_ms == 0 || self.slow_event_ms == 0 {
+            return Err("--line-time-ms and --slow-event-ms must be at least 1".into());
+        }
+        if self.stuck_seconds * 1000 <= self.line_time_ms.max(self.slow_event_ms) {
+            return Err("--stuck-seconds must be longer than --line-time-ms and --slow-event-ms".into());
+        }
+        if self.poison_attempts == 0 {
+            return Err("--poison-attempts must be at least 1".into());
+        }
+        if !(16 * 1024..=64 * 1024 * 1024).contains(&self.max_message_bytes) {
+            return Err("--max-message-bytes must be between 16384 and 67108864".into());
+        }
+        if !(1..=64).contains(&self.hash_workers) {
+            return Err("--hash-workers must be between 1 and 64".into());
+        }
+        Ok(())
+    }
+
+    /// The game's limits.
+    pub fn limits(&self) -> crate::game::Limits {
+        crate::game::Limits {
+            fuel_per_line: self.fuel_per_line,
+            fuel_per_second: self.fuel_per_second,
+            fuel_burst: self.fuel_burst.max(self.fuel_per_line),
+            output_bytes_per_line: self.output_bytes_per_line,
+            objects_per_line: self.objects_per_line,
+            object_quota: self.object_quota,
+            time_per_line: Some(Duration::from_millis(self.line_time_ms)),
+            gmcp_packages: self.gmcp_packages,
+        }
+    }
 }
 
 fn default_name() -> String {
@@ -63,6 +154,7 @@ fn default_name() -> String {
 impl Config {
     pub fn validate(&self) -> Result<(), String> {
         self.kafka.validate()?;
+        self.budgets.validate()?;
         if self.lease_ttl_ms < 600 {
             return Err("--lease-ttl-ms must be at least 600".into());
         }
@@ -91,14 +183,22 @@ impl Config {
 
     pub fn summary(&self) -> String {
         format!(
-            "health={} name={} redis={} kafka={} topics={}.* lease_ttl={}ms group={}",
+            "health={} name={} redis={} kafka={} topics={}.* lease_ttl={}ms group={} fuel={}/line {}/s output={}B/line objects={}/line quota={} line_time={}ms poison_attempts={} hash_workers={}",
             self.health_addr,
             self.instance_name,
             self.redis.redacted_url(),
             self.kafka.brokers,
             self.kafka.topic_prefix,
             self.lease_ttl_ms,
-            self.consumer_group
+            self.consumer_group,
+            self.budgets.fuel_per_line,
+            self.budgets.fuel_per_second,
+            self.budgets.output_bytes_per_line,
+            self.budgets.objects_per_line,
+            self.budgets.object_quota,
+            self.budgets.line_time_ms,
+            self.budgets.poison_attempts,
+            self.budgets.hash_workers
         )
     }
 }

@@ -257,6 +257,7 @@ async fn reconcile(
         GameConfig {
             game_name: config.game_name.clone(),
             welcome,
+            limits: config.budgets.limits(),
         },
     );
     let loaded = store.load_all().await?;

@@ -432,6 +432,11 @@ pub enum GameMessageKind {
         reason: DisconnectReason,
         message: String,
     },
+    /// The connection logged in (`true`) or out (`false`). The gateway holds connections that
+    /// are not logged in to stricter limits and to a login deadline; it is never shown.
+    Session {
+        logged_in: bool,
+    },
     /// A kind this version does not know (written by a newer version): skip it.
     Unknown,
 }
@@ -444,6 +449,7 @@ impl GameMessageKind {
             GameMessageKind::Gmcp { .. } => "gmcp",
             GameMessageKind::Msdp { .. } => "msdp",
             GameMessageKind::Disconnect { .. } => "disconnect",
+            GameMessageKind::Session { .. } => "session",
             GameMessageKind::Unknown => "unknown",
         }
     }
@@ -480,6 +486,9 @@ impl GameMessage {
             GameMessageKind::Disconnect { reason, message } => Some(Kind::Disconnect(wire::Disconnected {
                 reason: reason.to_wire(),
                 detail: message.clone(),
+            })),
+            GameMessageKind::Session { logged_in } => Some(Kind::Session(wire::Session {
+                logged_in: *logged_in,
             })),
             GameMessageKind::Unknown => None,
         };
@@ -518,6 +527,9 @@ impl GameMessage {
             Some(Kind::Disconnect(d)) => GameMessageKind::Disconnect {
                 reason: DisconnectReason::from_wire(d.reason),
                 message: d.detail,
+            },
+            Some(Kind::Session(s)) => GameMessageKind::Session {
+                logged_in: s.logged_in,
             },
             None => GameMessageKind::Unknown,
         };
@@ -609,6 +621,8 @@ mod tests {
                 reason: DisconnectReason::Quit,
                 message: "Goodbye.".into(),
             },
+            GameMessageKind::Session { logged_in: true },
+            GameMessageKind::Session { logged_in: false },
         ];
         for kind in kinds {
             let mut msg = GameMessage::to(vec![handle(1), handle(2), handle(3)], kind);

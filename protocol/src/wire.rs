@@ -123,7 +123,7 @@ pub struct GameEnvelope {
     /// The input that caused this output, so a gateway can drop a copy re-sent after a crash.
     #[prost(message, optional, tag = "5")]
     pub origin: Option<Origin>,
-    #[prost(oneof = "game_kind::Kind", tags = "10, 11, 12, 13, 14")]
+    #[prost(oneof = "game_kind::Kind", tags = "10, 11, 12, 13, 14, 15")]
     pub kind: Option<game_kind::Kind>,
 }
 
@@ -140,7 +140,16 @@ pub mod game_kind {
         Disconnect(super::Disconnected),
         #[prost(message, tag = "14")]
         Msdp(super::Msdp),
+        #[prost(message, tag = "15")]
+        Session(super::Session),
     }
+}
+
+/// The game's word on a connection's login state (added after v1: old gateways skip it).
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Session {
+    #[prost(bool, tag = "1")]
+    pub logged_in: bool,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -7,30 +7,34 @@
 //!   percent; `\x` is `x` taken literally; `{...}` is kept as is (braces removed, not evaluated).
 //! * Errors read like PennMUSH's: `#-1 FUNCTION (FOO) NOT FOUND`, `#-1 ARGUMENT MUST BE INTEGER`.
 //!
-//! Why bounded: input comes from players. Nesting deeper than [`MAX_DEPTH`], more than
-//! [`MAX_CALLS`] function calls, or output longer than [`MAX_OUTPUT`] bytes stop the work (the
-//! first two with an error in place of the result, the last by cutting the text), so no line can
-//! make the game spin or grow without limit.
+//! Why bounded: input comes from players. Every function call and every bracket evaluated burns
+//! the line's [`Fuel`] (so do the KiB of text a function returns); nesting deeper than
+//! [`MAX_DEPTH`] or an empty tank put an error in place of the result, and output longer than
+//! [`MAX_OUTPUT`] bytes is cut. Why linear: where each bracket closes is found once, in one pass
+//! over the line ([`Brackets`]), so an unclosed `[` costs the same as any other character (a
+//! rescan per bracket made 8,000 unclosed `[` cost 32 million steps).
 
 use mush_protocol::Timestamp;
 
 use super::Game;
+use super::budget::Fuel;
 use super::matching::{self, Found};
 use super::timefmt;
 use super::world::ObjectId;
 
 pub const MAX_OUTPUT: usize = 8_192;
 pub const MAX_DEPTH: u32 = 50;
-pub const MAX_CALLS: u32 = 5_000;
 
-/// Evaluates `input` for `enactor` at `now`.
-pub fn evaluate(game: &Game, enactor: ObjectId, now: Timestamp, input: &str) -> String {
+/// Evaluates `input` for `enactor` at `now`, burning `fuel`.
+pub fn evaluate(game: &Game, enactor: ObjectId, now: Timestamp, input: &str, fuel: &mut Fuel) -> String {
+    let brackets = Brackets::of(input);
     Evaluator {
         game,
         enactor,
         now,
-        calls: 0,
+        fuel,
         depth: 0,
+        brackets: &brackets,
     }
     .expr(input)
 }
@@ -39,8 +43,56 @@ struct Evaluator<'a> {
     game: &'a Game,
     enactor: ObjectId,
     now: Timestamp,
-    calls: u32,
+    fuel: &'a mut Fuel,
     depth: u32,
+    /// Where each bracket of the evaluated line closes.
+    brackets: &'a Brackets<'a>,
+}
+
+/// Where every `[`, `(` and `{` of one string closes, found in one pass (escapes skipped, other
+/// pairs nested inside, a closer that does not match the innermost open bracket ignored: exactly
+/// what a scan from each bracket would find, without the rescans).
+struct Brackets<'s> {
+    source: &'s str,
+    /// `close[i]` is 1 + the index of the closer of the bracket at `i`, or 0.
+    close: Vec<u32>,
+}
+
+impl<'s> Brackets<'s> {
+    fn of(source: &'s str) -> Self {
+        let bytes = source.as_bytes();
+        let mut close = vec![0u32; bytes.len()];
+        let mut open: Vec<(u8, usize)> = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' | b'%' => i += 1,
+                b'[' => open.push((b']', i)),
+                b'(' => open.push((b')', i)),
+                b'{' => open.push((b'}', i)),
+                c @ (b']' | b')' | b'}') if open.last().is_some_and(|(want, _)| *want == c) => {
+                    let (_, at) = open.pop().expect("not empty");
+                    close[at] = (i + 1) as u32;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Self { source, close }
+    }
+
+    /// The index in `s` of the bracket closing the one at `s[open]`; `None` if it does not close
+    /// within `s`. `s` is a slice of the source (anything else is scanned afresh).
+    fn closer(&self, s: &str, open: usize) -> Option<usize> {
+        let base = (s.as_ptr() as usize).wrapping_sub(self.source.as_ptr() as usize);
+        if base > self.source.len() || base + s.len() > self.source.len() {
+            return closer(s, open);
+        }
+        match self.close.get(base + open).copied().unwrap_or(0) {
+            0 => None,
+            end => (end as usize - 1).checked_sub(base).filter(|e| *e < s.len()),
+        }
+    }
 }
 
 struct Function {
@@ -125,7 +177,7 @@ impl Evaluator<'_> {
     /// An expression: a leading `name(...)` is a call; the rest is text.
     fn expr(&mut self, s: &str) -> String {
         let mut out = String::new();
-        let rest = match leading_call(s) {
+        let rest = match self.leading_call(s) {
             Some((name, inner, after)) => {
                 let value = self.call(name, inner);
                 push(&mut out, &value);
@@ -141,11 +193,11 @@ impl Evaluator<'_> {
     fn text(&mut self, s: &str, out: &mut String) {
         let mut i = 0;
         while let Some(c) = s[i..].chars().next() {
-            if out.len() >= MAX_OUTPUT {
+            if out.len() >= MAX_OUTPUT || self.fuel.is_exhausted() {
                 return;
             }
             if c == '[' || c == '{' {
-                if let Some(end) = closer(s, i) {
+                if let Some(end) = self.brackets.closer(s, i) {
                     let inner = &s[i + 1..end];
                     if c == '[' {
                         let value = self.nested(inner);
@@ -188,6 +240,9 @@ impl Evaluator<'_> {
 
     /// A bracketed expression, one level deeper.
     fn nested(&mut self, inner: &str) -> String {
+        if !self.fuel.burn(1) {
+            return OUT_OF_FUEL.to_owned();
+        }
         if self.depth >= MAX_DEPTH {
             return "#-1 FUNCTION RECURSION LIMIT EXCEEDED".to_owned();
         }
@@ -198,9 +253,8 @@ impl Evaluator<'_> {
     }
 
     fn call(&mut self, name: &str, inner: &str) -> String {
-        self.calls += 1;
-        if self.calls > MAX_CALLS {
-            return "#-1 FUNCTION INVOCATION LIMIT EXCEEDED".to_owned();
+        if !self.fuel.burn(1) {
+            return OUT_OF_FUEL.to_owned();
         }
         if self.depth >= MAX_DEPTH {
             return "#-1 FUNCTION RECURSION LIMIT EXCEEDED".to_owned();
@@ -209,7 +263,7 @@ impl Evaluator<'_> {
         let Some(f) = FUNCTIONS.iter().find(|f| f.name == upper) else {
             return format!("#-1 FUNCTION ({upper}) NOT FOUND");
         };
-        let raw = split_args(inner);
+        let raw = self.split_args(inner);
         if raw.len() < f.min || raw.len() > f.max {
             return arity_error(f);
         }
@@ -218,9 +272,55 @@ impl Evaluator<'_> {
         self.depth -= 1;
         let mut value = (f.run)(self, &args);
         truncate(&mut value);
+        self.fuel.burn_text(value.len());
         value
     }
+
+    /// `name(inner)rest` at the start of `s`: (name, inner, rest).
+    fn leading_call<'s>(&self, s: &'s str) -> Option<(&'s str, &'s str, &'s str)> {
+        let len = s
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        if len == 0 || s.as_bytes().get(len) != Some(&b'(') {
+            return None;
+        }
+        let end = self.brackets.closer(s, len)?;
+        Some((&s[..len], &s[len + 1..end], &s[end + 1..]))
+    }
+
+    /// Splits a call's inside at top-level commas. Empty inside: no arguments.
+    fn split_args<'s>(&self, inner: &'s str) -> Vec<&'s str> {
+        if inner.trim().is_empty() {
+            return Vec::new();
+        }
+        let bytes = inner.as_bytes();
+        let mut args = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' | b'%' => i += 1,
+                b'[' | b'(' | b'{' => {
+                    if let Some(end) = self.brackets.closer(inner, i) {
+                        i = end;
+                    }
+                }
+                b',' => {
+                    args.push(&inner[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        args.push(&inner[start.min(inner.len())..]);
+        args
+    }
 }
+
+/// What a call or bracket gives once the line's fuel is gone (PennMUSH's words).
+const OUT_OF_FUEL: &str = "#-1 FUNCTION INVOCATION LIMIT EXCEEDED";
 
 fn arity_error(f: &Function) -> String {
     let expects = match (f.min, f.max) {
@@ -256,21 +356,9 @@ fn truncate(s: &mut String) {
     }
 }
 
-/// `name(inner)rest` at the start of `s`: (name, inner, rest).
-fn leading_call(s: &str) -> Option<(&str, &str, &str)> {
-    let len = s
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        .count();
-    if len == 0 || s.as_bytes().get(len) != Some(&b'(') {
-        return None;
-    }
-    let end = closer(s, len)?;
-    Some((&s[..len], &s[len + 1..end], &s[end + 1..]))
-}
-
 /// The index of the bracket closing the one at `open` (`[`, `(` or `{`), skipping escapes and
-/// other bracket pairs inside; `None` if it is never closed.
+/// other bracket pairs inside; `None` if it is never closed. A scan: only for strings that are not
+/// part of the evaluated line (see [`Brackets::closer`]).
 fn closer(s: &str, open: usize) -> Option<usize> {
     let mut stack: Vec<u8> = Vec::new();
     let bytes = s.as_bytes();
@@ -292,35 +380,6 @@ fn closer(s: &str, open: usize) -> Option<usize> {
         i += 1;
     }
     None
-}
-
-/// Splits a call's inside at top-level commas. Empty inside: no arguments.
-fn split_args(inner: &str) -> Vec<&str> {
-    if inner.trim().is_empty() {
-        return Vec::new();
-    }
-    let bytes = inner.as_bytes();
-    let mut args = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' | b'%' => i += 1,
-            b'[' | b'(' | b'{' => {
-                if let Some(end) = closer(inner, i) {
-                    i = end;
-                }
-            }
-            b',' => {
-                args.push(&inner[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    args.push(&inner[start.min(inner.len())..]);
-    args
 }
 
 const NOT_INTEGER: &str = "#-1 ARGUMENT MUST BE INTEGER";
@@ -460,7 +519,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn think(t: &Harness, who: &str, s: &str) -> String {
-        evaluate(&t.game, t.id(who), t.now, s)
+        evaluate(&t.game, t.id(who), t.now, s, &mut Fuel::unlimited_time(10_000))
     }
 
     fn bare() -> (Harness, mush_protocol::Handle) {
@@ -614,19 +673,59 @@ mod tests {
         assert!(long.len() <= MAX_OUTPUT && long.len() > MAX_OUTPUT - 2);
     }
 
+    #[test]
+    fn fuel_spans_the_whole_line_and_stops_it() {
+        let (t, _) = bare();
+        let mut fuel = Fuel::unlimited_time(5);
+        let out = evaluate(&t.game, t.id("Alice"), t.now, "[add(1,1)] [add(1,1)] [add(1,1)]", &mut fuel);
+        assert_eq!(out, "2 2 #-1 FUNCTION INVOCATION LIMIT EXCEEDED", "a bracket and a call cost 1 each");
+        assert!(fuel.is_exhausted());
+        let mut fuel = Fuel::unlimited_time(1_000);
+        let out = evaluate(&t.game, t.id("Alice"), t.now, "[lnum(1,5000)]", &mut fuel);
+        assert!(out.len() > 8_000);
+        assert_eq!(fuel.burned(), 2 + 8, "and each KiB a function returns");
+    }
+
+    #[test]
+    fn unclosed_brackets_are_text_and_cost_no_rescan() {
+        let (t, _) = bare();
+        let line = format!("x {} [add(1,2)]", "[".repeat(8_100));
+        let out = think(&t, "Alice", &line);
+        assert_eq!(out, format!("x {} 3", "[".repeat(8_100)));
+        let b = Brackets::of(&line);
+        let opens = b.close.iter().filter(|c| **c != 0).count();
+        assert_eq!(opens, 2, "only the last [ and its ( close");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn the_one_pass_table_finds_what_a_scan_from_each_bracket_finds(s in "[ab\\\\%\\[\\](){}]{0,40}") {
+            let b = Brackets::of(&s);
+            for (i, c) in s.char_indices() {
+                if matches!(c, '[' | '(' | '{') {
+                    // Positions a scan of the whole line reaches (not escaped).
+                    let escaped = s[..i].bytes().rev().take_while(|b| *b == b'\\' || *b == b'%').count() % 2 == 1;
+                    if escaped { continue; }
+                    prop_assert_eq!(b.closer(&s, i), closer(&s, i), "at {} in {:?}", i, s);
+                }
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
         fn any_input_evaluates_without_panic_within_bounds(s in "[a-z0-9(),\\[\\]{}%\\\\#rné€ ]{0,80}") {
             let t = Harness::new();
-            let out = evaluate(&t.game, crate::game::LOBBY, t.now, &s);
+            let out = evaluate(&t.game, crate::game::LOBBY, t.now, &s, &mut Fuel::unlimited_time(10_000));
             prop_assert!(out.len() <= MAX_OUTPUT);
         }
 
         #[test]
         fn add_matches_integer_addition(a in -1_000_000i64..1_000_000, b in -1_000_000i64..1_000_000) {
             let t = Harness::new();
-            let out = evaluate(&t.game, crate::game::LOBBY, t.now, &format!("[add({a},{b})] [sub({a},{b})] [mul({a},{b})]"));
+            let out = evaluate(&t.game, crate::game::LOBBY, t.now, &format!("[add({a},{b})] [sub({a},{b})] [mul({a},{b})]"), &mut Fuel::unlimited_time(10_000));
             prop_assert_eq!(out, format!("{} {} {}", a + b, a - b, a * b));
         }
     }

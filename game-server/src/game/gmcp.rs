@@ -11,6 +11,9 @@ use mush_protocol::{GameMessageKind, Handle};
 use serde_json::{Map, Value, json};
 
 use super::Game;
+
+/// Longest package name remembered.
+const MAX_PACKAGE_NAME: usize = 64;
 use super::world::{Object, ObjectId, World};
 
 /// What one connection's client said over GMCP.
@@ -22,8 +25,10 @@ pub struct ClientGmcp {
     pub supports: Option<BTreeSet<String>>,
 }
 
-/// Remembers a GMCP message from the client. Unknown packages and bad JSON are ignored.
-pub fn note(client: &mut ClientGmcp, package: &str, json: &str) {
+/// Remembers a GMCP message from the client. Unknown packages and bad JSON are ignored. At most
+/// `limit` packages are remembered (a client that lists more is refused the rest): the game keeps
+/// this for every connection, so no client may grow it without bound.
+pub fn note(client: &mut ClientGmcp, package: &str, json: &str, limit: usize) {
     let value: Value = serde_json::from_str(json).unwrap_or(Value::Null);
     let listed = || -> Vec<String> {
         value
@@ -32,7 +37,9 @@ pub fn note(client: &mut ClientGmcp, package: &str, json: &str) {
             .flatten()
             .filter_map(Value::as_str)
             .filter_map(|s| s.split_whitespace().next())
+            .filter(|s| s.len() <= MAX_PACKAGE_NAME)
             .map(str::to_ascii_lowercase)
+            .take(limit)
             .collect()
     };
     match package.to_ascii_lowercase().as_str() {
@@ -42,12 +49,22 @@ pub fn note(client: &mut ClientGmcp, package: &str, json: &str) {
                     .get(k)
                     .and_then(Value::as_str)
                     .unwrap_or_default()
-                    .to_owned()
+                    .chars()
+                    .take(MAX_PACKAGE_NAME)
+                    .collect::<String>()
             };
             client.hello = Some((field("client"), field("version")));
         }
         "core.supports.set" => client.supports = Some(listed().into_iter().collect()),
-        "core.supports.add" => client.supports.get_or_insert_with(BTreeSet::new).extend(listed()),
+        "core.supports.add" => {
+            let supports = client.supports.get_or_insert_with(BTreeSet::new);
+            for p in listed() {
+                if supports.len() >= limit {
+                    break;
+                }
+                supports.insert(p);
+            }
+        }
         "core.supports.remove" => {
             if let Some(s) = &mut client.supports {
                 for p in listed() {
@@ -118,15 +135,15 @@ mod tests {
     #[test]
     fn supports_lists_are_remembered_without_versions() {
         let mut c = ClientGmcp::default();
-        note(&mut c, "Core.Hello", r#"{"client":"Mudlet","version":"4.17.2"}"#);
+        note(&mut c, "Core.Hello", r#"{"client":"Mudlet","version":"4.17.2"}"#, 64);
         assert_eq!(c.hello, Some(("Mudlet".into(), "4.17.2".into())));
-        note(&mut c, "core.supports.set", r#"["Char 1", "Room 1"]"#);
-        note(&mut c, "Core.Supports.Remove", r#"["Room"]"#);
-        note(&mut c, "Core.Supports.Add", r#"["Comm.Channel 1"]"#);
+        note(&mut c, "core.supports.set", r#"["Char 1", "Room 1"]"#, 64);
+        note(&mut c, "Core.Supports.Remove", r#"["Room"]"#, 64);
+        note(&mut c, "Core.Supports.Add", r#"["Comm.Channel 1"]"#, 64);
         let s: Vec<_> = c.supports.unwrap().into_iter().collect();
         assert_eq!(s, ["char", "comm.channel"]);
         let mut c = ClientGmcp::default();
-        note(&mut c, "Core.Supports.Set", "not json");
+        note(&mut c, "Core.Supports.Set", "not json", 64);
         assert_eq!(c.supports, Some(BTreeSet::new()));
     }
 
@@ -144,5 +161,23 @@ mod tests {
         assert_eq!(package, "Room.Info");
         let v: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v, json!({"num": 0, "name": "The Lobby", "exits": {"North": 7}}));
+    }
+
+    #[test]
+    fn what_a_client_lists_is_bounded() {
+        let mut c = ClientGmcp::default();
+        let many: Vec<String> = (0..500).map(|i| format!("Pkg{i} 1")).collect();
+        let json = serde_json::to_string(&many).unwrap();
+        note(&mut c, "Core.Supports.Set", &json, 64);
+        assert_eq!(c.supports.as_ref().unwrap().len(), 64);
+        for _ in 0..10 {
+            note(&mut c, "Core.Supports.Add", &json.replace("Pkg", "Other"), 64);
+        }
+        assert_eq!(c.supports.as_ref().unwrap().len(), 64, "adding never grows past the limit");
+        let long = format!(r#"["{} 1"]"#, "x".repeat(5_000));
+        note(&mut c, "Core.Supports.Set", &long, 64);
+        assert!(c.supports.as_ref().unwrap().is_empty(), "absurd names are not kept");
+        note(&mut c, "Core.Hello", &format!(r#"{{"client":"{}","version":"1"}}"#, "y".repeat(5_000)), 64);
+        assert_eq!(c.hello.as_ref().unwrap().0.len(), 64);
     }
 }

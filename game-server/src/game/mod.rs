@@ -12,6 +12,7 @@
 //! first look) goes to the one connection concerned. Output to a room is one [`Outgoing`] with
 //! every handle in it: one logical multicast.
 
+pub mod budget;
 pub mod commands;
 mod eval;
 mod gmcp;
@@ -31,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use mush_protocol::keys::field;
 use mush_protocol::{ClientInfo, GameMessageKind, GatewayEvent, GatewayEventKind, Handle, Timestamp};
 
+pub use budget::{Exhausted, Limits};
 pub use commands::{command_label, redact_for_log};
 pub use world::{LOBBY, Object, ObjectId, ObjectKind, World, WorldChange};
 
@@ -43,6 +45,8 @@ pub struct GameConfig {
     pub game_name: String,
     /// Shown on connect; may contain several lines.
     pub welcome: String,
+    /// What a line and a player may spend (see `budget`).
+    pub limits: Limits,
 }
 
 impl Default for GameConfig {
@@ -55,6 +59,7 @@ impl Default for GameConfig {
                       To see who is on:       WHO\n\
                       To leave:               QUIT"
                 .to_owned(),
+            limits: Limits::default(),
         }
     }
 }
@@ -124,6 +129,10 @@ pub struct Effects {
     pub output: Vec<Outgoing>,
     pub changes: Vec<WorldChange>,
     pub state: Vec<StateWrite>,
+    /// The line ran out of budget and was stopped (what it did until then is above).
+    pub stopped: Option<Exhausted>,
+    /// An object was refused because its owner reached the object quota.
+    pub quota_refused: bool,
 }
 
 impl Effects {
@@ -169,6 +178,10 @@ pub struct Game {
     gmcp: HashMap<Handle, gmcp::ClientGmcp>,
     throttle: throttle::LoginThrottle,
     pending_login: Option<PendingLogin>,
+    /// Every player's (and logged-out connection's) fuel over time.
+    tanks: budget::Tanks,
+    /// Events handled, to prune the tanks now and then.
+    events: u64,
 }
 
 impl Game {
@@ -181,6 +194,8 @@ impl Game {
             gmcp: HashMap::new(),
             throttle: throttle::LoginThrottle::default(),
             pending_login: None,
+            tanks: budget::Tanks::default(),
+            events: 0,
         }
     }
 
@@ -237,6 +252,10 @@ impl Game {
     /// connection restored before its `Connected` was applied gets its welcome then.
     pub fn handle(&mut self, event: &GatewayEvent, now: Timestamp) -> Effects {
         self.pending_login = None;
+        self.events += 1;
+        if self.events % 1024 == 0 {
+            self.tanks.prune(now, &self.config.limits);
+        }
         let mut fx = Effects::default();
         let handle = event.handle;
         match &event.kind {
@@ -281,7 +300,8 @@ impl Game {
                         c.client.gmcp = true;
                         fx.field(handle, field::GMCP, 1);
                     }
-                    gmcp::note(self.gmcp.entry(handle).or_default(), package, json);
+                    let limit = self.config.limits.gmcp_packages;
+                    gmcp::note(self.gmcp.entry(handle).or_default(), package, json, limit);
                 }
             }
             GatewayEventKind::Msdp { .. } => {
@@ -313,6 +333,7 @@ impl Game {
         if !self.connections.contains_key(&handle) {
             return fx;
         }
+        fx.send(vec![handle], GameMessageKind::Session { logged_in: false });
         let text = match pending {
             Some(PendingLogin {
                 player,
@@ -354,6 +375,7 @@ impl Game {
 
     fn on_disconnected(&mut self, handle: Handle, fx: &mut Effects) {
         self.gmcp.remove(&handle);
+        self.tanks.forget(handle);
         let Some(conn) = self.connections.remove(&handle) else {
             return;
         };

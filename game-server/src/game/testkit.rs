@@ -26,6 +26,11 @@ impl Harness {
         let config = GameConfig {
             game_name: "Test".into(),
             welcome: "Welcome to the test game!\r\nconnect <name> <password>\n\n".into(),
+            // No wall clock: the same events must give the same effects.
+            limits: crate::game::Limits {
+                time_per_line: None,
+                ..Default::default()
+            },
         };
         Self {
             game: Game::new(World::new(), config),

@@ -178,6 +178,8 @@ pub struct World {
     contents: HashMap<ObjectId, BTreeSet<ObjectId>>,
     /// Room → the exits leading out of it.
     exits: HashMap<ObjectId, BTreeSet<ObjectId>>,
+    /// Owner → how many objects they own (for the object quota).
+    owned: HashMap<ObjectId, usize>,
     next_id: u64,
 }
 
@@ -202,6 +204,7 @@ impl World {
             players_by_name: HashMap::new(),
             contents: HashMap::new(),
             exits: HashMap::new(),
+            owned: HashMap::new(),
             next_id: 0,
         }
     }
@@ -244,6 +247,7 @@ impl World {
     }
 
     fn index(&mut self, object: &Object) {
+        *self.owned.entry(object.owner).or_default() += 1;
         match object.kind {
             ObjectKind::Player | ObjectKind::Thing => {
                 if let Some(loc) = object.location {
@@ -264,6 +268,12 @@ impl World {
 
     fn unindex(&mut self, id: ObjectId) {
         let Some(old) = self.objects.get(&id) else { return };
+        if let Some(n) = self.owned.get_mut(&old.owner) {
+            *n -= 1;
+            if *n == 0 {
+                self.owned.remove(&old.owner);
+            }
+        }
         let index = match old.kind {
             ObjectKind::Player | ObjectKind::Thing => Some(&mut self.contents),
             ObjectKind::Exit => Some(&mut self.exits),
@@ -300,6 +310,11 @@ impl World {
 
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
+    }
+
+    /// How many objects `owner` owns.
+    pub fn owned_by(&self, owner: ObjectId) -> usize {
+        self.owned.get(&owner).copied().unwrap_or(0)
     }
 
     /// The id the next created object will get.

@@ -71,6 +71,10 @@ pub(super) fn log_in(cx: &mut Cx<'_>, player: ObjectId, created: bool) {
         handle: cx.handle,
         player,
     });
+    cx.fx.send(
+        vec![cx.handle],
+        mush_protocol::GameMessageKind::Session { logged_in: true },
+    );
     cx.game.pending_login = Some(PendingLogin {
         handle: cx.handle,
         player,

@@ -15,6 +15,9 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     if let Err(why) = names::check_object_name(name) {
         return cx.reply(why);
     }
+    if !cx.may_create(me, 1) {
+        return;
+    }
     let mut thing = cx.new_object(ObjectKind::Thing, name, me);
     thing.location = Some(me);
     thing.home = Some(cx.location(me));
@@ -46,5 +49,24 @@ mod tests {
             [format!("Created: brass lamp({}).", lamp.id)]
         );
         assert!(t.input(alice, "@create").changes.is_empty());
+    }
+
+    #[test]
+    fn the_object_quota_and_the_per_line_budget_hold() {
+        let mut t = Harness::new();
+        t.game.config.limits.object_quota = 5;
+        let alice = t.new_player("Alice");
+        let fx = t.input(alice, "@dolist 1 2 3 4 5 6 7=@create rock##");
+        let made = fx.changes.len();
+        let owned = t.game.world().owned_by(t.id("Alice"));
+        assert_eq!(owned, 5, "quota of 5 (made {made})");
+        assert!(fx.quota_refused);
+        assert!(texts_for(&fx, alice).iter().any(|s| s.contains("as many as a player may own")));
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        let per_line = t.game.config().limits.objects_per_line as usize;
+        let fx = t.input(alice, "@dolist [lnum(100)]=@create rock##");
+        assert_eq!(fx.changes.len(), per_line);
+        assert_eq!(fx.stopped, Some(crate::game::Exhausted::Objects));
     }
 }

@@ -35,6 +35,10 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     if let Some(Err(why)) = checks.into_iter().find(Result::is_err) {
         return cx.reply(why);
     }
+    let objects = 1 + u32::from(!out_name.is_empty()) + u32::from(!back_name.is_empty());
+    if !cx.may_create(me, objects) {
+        return;
+    }
     let here = cx.location(me);
     let room = cx.new_object(ObjectKind::Room, room_name, me);
     let room_id = room.id;

@@ -2,8 +2,8 @@
 //! order, with `##` replaced by the word. `@dolist [lnum(1,100)]=think ##` prints 1 to 100.
 //!
 //! Why bounded: a list is cut at [`MAX_ITEMS`] items (with a message saying so), `@dolist`s nest at
-//! most [`MAX_NESTING`] deep, and every line has a command budget (see `commands`), so one input
-//! cannot make the game run forever. It stops early if the player logs out (`QUIT` in the list).
+//! most [`MAX_NESTING`] deep, and everything a line runs, nested lists included, burns the one
+//! tank of fuel of that line (see `budget`), so one input cannot make the game run forever. It stops early if the player logs out (`QUIT` in the list).
 
 use super::{Args, Cx, run_line, split_eq};
 use crate::game::eval;
@@ -22,17 +22,17 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     if cx.depth >= MAX_NESTING {
         return cx.reply("@dolist: nested too deeply.");
     }
-    let list = eval::evaluate(cx.game, me, cx.now, list);
+    let list = eval::evaluate(cx.game, me, cx.now, list, &mut cx.fuel);
     let items: Vec<&str> = list.split_whitespace().collect();
     cx.depth += 1;
     for item in items.iter().take(MAX_ITEMS) {
-        if cx.player() != Some(me) {
+        if cx.player() != Some(me) || cx.fuel.is_exhausted() {
             break;
         }
         run_line(cx, &command.replace("##", item));
     }
     cx.depth -= 1;
-    if items.len() > MAX_ITEMS && cx.player() == Some(me) {
+    if items.len() > MAX_ITEMS && cx.player() == Some(me) && !cx.fuel.is_exhausted() {
         cx.reply(format!(
             "@dolist: the list has {} items; only the first {MAX_ITEMS} were run.",
             items.len()

@@ -35,7 +35,7 @@ pub(super) fn show_room(cx: &mut Cx<'_>, me: ObjectId, targets: Vec<Handle>) {
     let room = cx.location(me);
     let text = describe(cx.game, me, room);
     let gmcp_targets = gmcp::filter(cx.game, &targets, "Room.Info");
-    cx.fx.text(targets, text);
+    cx.text(targets, text);
     let info = gmcp::room_info(&cx.game.world, room);
     cx.send(gmcp_targets, info);
 }

@@ -38,6 +38,7 @@ mod who;
 
 use mush_protocol::{GameMessageKind, Handle, Timestamp};
 
+use super::budget::{Exhausted, Fuel, Payer};
 use super::world::{LOBBY, Object, ObjectId, WorldChange};
 use super::{Effects, Game, clean_line};
 
@@ -46,8 +47,6 @@ pub const HUH: &str = "Huh?  (Type \"help\" for help.)";
 /// What the login screen says to anything it does not understand.
 pub const LOGIN_HINT: &str = "You are not logged in. Type \"connect <name> <password>\", or \
      \"create <name> <password>\" for a new character (\"help\" lists what works here).";
-/// How many commands one input line may run (counting each one `@dolist` runs).
-pub const MAX_COMMANDS_PER_INPUT: u32 = 10_000;
 
 /// What a command is given: how it was called (name, alias or prefix) and the rest of the line.
 pub(crate) struct Args<'a> {
@@ -267,8 +266,8 @@ pub(crate) struct Cx<'a> {
     fx: &'a mut Effects,
     /// How deeply `@dolist`s are nested.
     depth: u32,
-    budget: u32,
-    budget_told: bool,
+    /// What the line may still spend (see `budget`): shared by everything the line runs.
+    fuel: Fuel,
 }
 
 impl Cx<'_> {
@@ -317,13 +316,20 @@ impl Cx<'_> {
 
     /// Text to this connection only.
     fn tell_handle(&mut self, text: impl Into<String>) {
-        self.fx.text(vec![self.handle], text);
+        self.text(vec![self.handle], text.into());
     }
 
     /// Text to every connection of `player`.
     fn tell_player(&mut self, player: ObjectId, text: impl Into<String>) {
         let targets = self.game.handles_of(player);
-        self.fx.text(targets, text);
+        self.text(targets, text.into());
+    }
+
+    /// Text to `targets`, paid from the line's output budget (nothing is sent once it is spent).
+    fn text(&mut self, targets: Vec<Handle>, text: String) {
+        if !targets.is_empty() && self.fuel.spend_output(text.len()) {
+            self.fx.text(targets, text);
+        }
     }
 
     /// The answer to a command: to the player (all their connections), or to this connection at
@@ -338,11 +344,34 @@ impl Cx<'_> {
     /// Text to everyone in `room` but `except`, as one multicast.
     fn tell_room(&mut self, room: ObjectId, except: Option<ObjectId>, text: impl Into<String>) {
         let targets = self.game.room_handles(room, except);
-        self.fx.text(targets, text);
+        self.text(targets, text.into());
     }
 
     fn send(&mut self, targets: Vec<Handle>, kind: GameMessageKind) {
-        self.fx.send(targets, kind);
+        let bytes = match &kind {
+            GameMessageKind::Text { text } | GameMessageKind::Prompt { text } => text.len(),
+            GameMessageKind::Gmcp { package, json } => package.len() + json.len(),
+            GameMessageKind::Msdp { variable, value } => variable.len() + value.len(),
+            _ => 0,
+        };
+        if !targets.is_empty() && self.fuel.spend_output(bytes) {
+            self.fx.send(targets, kind);
+        }
+    }
+
+    /// Whether `owner` may create `count` more objects now: within the line's object budget and
+    /// the owner's quota. Says why not when not (the budget says it when the line ends).
+    fn may_create(&mut self, owner: ObjectId, count: u32) -> bool {
+        let quota = self.game.config.limits.object_quota;
+        if quota > 0 && self.game.world.owned_by(owner) + count as usize > quota as usize {
+            self.fx.quota_refused = true;
+            self.reply(format!(
+                "You own {quota} objects already, which is as many as a player may own. Destroy or give \
+                 away something first."
+            ));
+            return false;
+        }
+        (0..count).all(|_| self.fuel.spend_object())
     }
 
     /// Stores a new or changed object: in the world now, and as a change to persist.
@@ -364,30 +393,47 @@ impl Cx<'_> {
     }
 }
 
-/// Runs one input line typed on `handle`.
+/// Runs one input line typed on `handle`, on a tank filled from its payer's (the player's, or
+/// the connection's before login), and charges the payer for what it burned. A line stopped for
+/// want of budget says so once, last, and keeps what it did.
 pub(crate) fn run_input(game: &mut Game, handle: Handle, now: Timestamp, line: &str, fx: &mut Effects) {
+    let payer = match game.connections.get(&handle).and_then(|c| c.player) {
+        Some(p) => Payer::Player(p),
+        None => Payer::Connection(handle),
+    };
+    let fuel = game.tanks.fill(payer, now, &game.config.limits);
     let mut cx = Cx {
         game,
         handle,
         now,
         fx,
         depth: 0,
-        budget: MAX_COMMANDS_PER_INPUT,
-        budget_told: false,
+        fuel,
     };
     run_line(&mut cx, line);
+    let burned = cx.fuel.burned();
+    let stopped = cx.fuel.exhausted();
+    if let Some(why) = stopped {
+        let text = why.message();
+        match cx.player() {
+            Some(p) => {
+                let targets = cx.game.handles_of(p);
+                cx.fx.text(targets, text);
+            }
+            None => cx.fx.text(vec![handle], text),
+        }
+    }
+    cx.fx.stopped = stopped;
+    let limits = cx.game.config.limits.clone();
+    cx.game.tanks.charge(payer, burned, now, &limits);
 }
 
-/// Runs one command line in `cx` (also what `@dolist` calls for each item).
+/// Runs one command line in `cx` (also what `@dolist` calls for each item). Costs one unit of
+/// fuel, and one more per KiB of the line.
 fn run_line(cx: &mut Cx<'_>, line: &str) {
-    if cx.budget == 0 {
-        if !cx.budget_told {
-            cx.budget_told = true;
-            cx.reply("Too many commands for one line; the rest were skipped.");
-        }
+    if !cx.fuel.burn(1) || !cx.fuel.burn_text(line.len()) {
         return;
     }
-    cx.budget -= 1;
     let player = cx.player();
     let logged_in = player.is_some();
     for command in COMMANDS {
@@ -554,16 +600,56 @@ mod tests {
     }
 
     #[test]
-    fn one_line_runs_a_bounded_number_of_commands() {
+    fn one_line_runs_on_one_tank_however_deeply_its_dolists_nest() {
         let mut t = Harness::new();
         let alice = t.new_player("Alice");
         let fx = t.input(alice, "@dolist [lnum(200)]=@dolist [lnum(100)]=think ##");
         let texts = texts_for(&fx, alice);
-        assert!(texts.len() <= MAX_COMMANDS_PER_INPUT as usize);
-        assert!(texts.len() > 5_000, "{}", texts.len());
+        let limit = t.game.config().limits.fuel_per_line as usize;
+        assert!(texts.len() < limit, "{}", texts.len());
+        assert!(texts.len() > limit / 4, "{}", texts.len());
+        assert_eq!(texts.last().unwrap(), Exhausted::Fuel.message());
+        assert_eq!(fx.stopped, Some(Exhausted::Fuel));
+        let fx = t.input(alice, "think done");
         assert_eq!(
-            texts.last().unwrap(),
-            "Too many commands for one line; the rest were skipped."
+            texts_for(&fx, alice),
+            ["done"],
+            "the next line runs, on what the player has left"
         );
+    }
+
+    #[test]
+    fn a_player_who_spends_their_tank_waits_for_it_to_refill() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        let bob = t.new_player("Bob");
+        let heavy = "@dolist [lnum(1000)]=@dolist [lnum(1000)]=think ##";
+        for _ in 0..3 {
+            t.input(alice, heavy);
+        }
+        let fx = t.input(alice, "think hello");
+        assert_eq!(
+            texts_for(&fx, alice),
+            [Exhausted::Fuel.message()],
+            "nothing left"
+        );
+        assert_eq!(texts_for(&t.input(bob, "think hello"), bob), ["hello"], "Bob pays his own way");
+        t.advance(2);
+        assert_eq!(texts_for(&t.input(alice, "think hello"), alice), ["hello"]);
+    }
+
+    #[test]
+    fn output_per_line_is_bounded_and_what_was_sent_stays_sent() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        let bob = t.new_player("Bob");
+        let fx = t.input(alice, &format!("@dolist [lnum(1000)]=say {}", "x".repeat(2_000)));
+        let bytes: usize = fx.output.iter().map(|o| text_of(o).len()).sum();
+        let cap = t.game.config().limits.output_bytes_per_line;
+        assert!(bytes <= cap + 200, "{bytes}");
+        assert!(bytes > cap / 2, "{bytes}");
+        assert_eq!(fx.stopped, Some(Exhausted::Output));
+        assert_eq!(texts_for(&fx, alice).last().unwrap(), Exhausted::Output.message());
+        assert!(texts_for(&fx, bob).len() > 10, "the room heard what was said before the stop");
     }
 }

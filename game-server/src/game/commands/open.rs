@@ -31,6 +31,9 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     else {
         return cx.reply(format!("\"{target}\" is not a room number (e.g. #12)."));
     };
+    if !cx.may_create(me, 1) {
+        return;
+    }
     let id = dig::open_exit(cx, me, name, here, destination);
     let text = format!(
         "Opened exit {} ({id}) to {}({destination}).",

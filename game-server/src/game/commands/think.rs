@@ -7,7 +7,7 @@ use crate::game::eval;
 use crate::game::world::ObjectId;
 
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
-    let text = eval::evaluate(cx.game, me, cx.now, args.rest.trim());
+    let text = eval::evaluate(cx.game, me, cx.now, args.rest.trim(), &mut cx.fuel);
     if !text.is_empty() {
         cx.tell_player(me, text);
     }
