@@ -9,5 +9,6 @@
 pub mod config;
 pub mod game;
 pub mod metrics;
+pub mod output;
 pub mod persist;
 pub mod server;

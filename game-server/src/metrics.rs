@@ -20,6 +20,11 @@ pub struct GameMetrics {
     pub replays_skipped: IntCounter,
     pub outbox_resent: IntCounter,
     pub world_write_failures: IntCounter,
+    pub line_stops: IntCounterVec,
+    pub quota_refusals: IntCounter,
+    pub outbox_dropped: IntCounter,
+    pub poison_skipped: IntCounter,
+    pub slow_events: IntCounter,
     pub bus: BusMetrics,
     pub store: StoreMetrics,
 }
@@ -46,7 +51,7 @@ impl GameMetrics {
         registry
             .register(Box::new(input_lag.clone()))
             .expect("registering a metric");
-        Self {
+        let metrics = Self {
             command_seconds: m.histogram_vec(
                 "command_duration_seconds",
                 "Time to run one input event through the game and persist its effects, by command.",
@@ -78,8 +83,33 @@ impl GameMetrics {
                 "world_write_failures_total",
                 "Attempts to persist a command's effects that failed and were retried.",
             ),
+            line_stops: m.counter_vec(
+                "line_budget_stops_total",
+                "Input lines stopped for want of budget: fuel (commands and function calls), output, objects, time.",
+                &["reason"],
+            ),
+            quota_refusals: m.counter(
+                "object_quota_refusals_total",
+                "Objects not created because their owner had reached the object quota.",
+            ),
+            outbox_dropped: m.counter(
+                "outbox_dropped_total",
+                "Unsendable or unreadable outbox entries dropped at start (logged) instead of stopping it.",
+            ),
+            poison_skipped: m.counter(
+                "poison_events_skipped_total",
+                "Input events skipped because earlier attempts to apply them never finished (crash, hang).",
+            ),
+            slow_events: m.counter(
+                "slow_events_total",
+                "Input events that were still being applied after --slow-event-ms (each recorded as an attempt).",
+            ),
             bus: BusMetrics::new(&m),
             store: StoreMetrics::new(&m),
+        };
+        for why in crate::game::Exhausted::ALL {
+            metrics.line_stops.with_label_values(&[why.label()]);
         }
+        metrics
     }
 }

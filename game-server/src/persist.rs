@@ -52,6 +52,15 @@ pub enum PersistError {
     BadOutbox { partition: i32, offset: i64 },
 }
 
+/// One partition's outbox as found at start.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// (input offset, its output), oldest first.
+    pub entries: Vec<(i64, Vec<GameMessage>)>,
+    /// Fields that could not be read.
+    pub unreadable: Vec<String>,
+}
+
 /// What a commit did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commit {
@@ -102,20 +111,28 @@ impl WorldStore {
             .collect())
     }
 
-    /// Output whose delivery was never confirmed, oldest input first.
-    pub async fn load_outbox(&self, partition: i32) -> Result<Vec<(i64, Vec<GameMessage>)>, PersistError> {
+    /// Output whose delivery was never confirmed, oldest input first, and the fields of entries
+    /// that cannot be read (torn or foreign: they are dropped, never allowed to stop a start).
+    pub async fn load_outbox(&self, partition: i32) -> Result<Outbox, PersistError> {
         let raw: HashMap<String, Vec<u8>> = self.client.hgetall(self.keys.outbox(partition)).await?;
-        let mut entries = Vec::with_capacity(raw.len());
-        for (offset, payload) in raw {
-            let offset: i64 = offset.parse().map_err(|_| PersistError::BadOutbox {
-                partition,
-                offset: -1,
-            })?;
-            let messages = decode_outbox(&payload).ok_or(PersistError::BadOutbox { partition, offset })?;
-            entries.push((offset, messages));
+        let mut outbox = Outbox::default();
+        for (field, payload) in raw {
+            match (field.parse::<i64>(), decode_outbox(&payload)) {
+                (Ok(offset), Some(messages)) => outbox.entries.push((offset, messages)),
+                _ => outbox.unreadable.push(field),
+            }
         }
-        entries.sort_by_key(|(o, _)| *o);
-        Ok(entries)
+        outbox.entries.sort_by_key(|(o, _)| *o);
+        Ok(outbox)
+    }
+
+    /// Drops outbox entries by field name (unreadable ones).
+    pub async fn drop_outbox_fields(&self, partition: i32, fields: &[String]) -> Result<(), PersistError> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let _: () = self.client.hdel(self.keys.outbox(partition), fields.to_vec()).await?;
+        Ok(())
     }
 
     /// Applies one input's effects atomically (see the module doc).

@@ -21,7 +21,7 @@ use mush_platform::health::{Flag, Health};
 use mush_platform::lease::{Lease, LeaseState, owner_id};
 use mush_platform::store::ConnectionStore;
 use mush_platform::{Shutdown, redis as mredis};
-use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, Origin, RedisKeys, Timestamp, topics};
+use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, RedisKeys, Timestamp, topics};
 use rdkafka::Offset;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -29,6 +29,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::game::{Connection, Effects, Game, GameConfig, StateWrite, world::World};
 use crate::metrics::GameMetrics;
+use crate::output;
 use crate::persist::{Commit, PersistError, WorldStore};
 
 /// The lease name of the active game-server.
@@ -146,7 +147,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let output_partitions = wait_for_partitions(&producer, &producer.topics().output.clone(), &shutdown)
         .await
         .unwrap_or(topics::DEFAULT_OUTPUT_PARTITIONS);
-    resend_outboxes(&world_store, &producer, partitions, output_partitions, &metrics).await?;
+    resend_outboxes(
+        &world_store,
+        &producer,
+        partitions,
+        output_partitions,
+        config.budgets.max_message_bytes,
+        &metrics,
+    )
+    .await?;
     let elapsed = started.elapsed();
     metrics.reconciliation_seconds.set(elapsed.as_secs_f64());
     tracing::info!(
@@ -182,6 +191,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics: &metrics,
         token,
         applied,
+        max_message_bytes: config.budgets.max_message_bytes,
         partitions,
         output_partitions,
         acks: FuturesOrdered::new(),
@@ -293,22 +303,35 @@ async fn reconcile(
     Ok(game)
 }
 
-/// Sends again the output whose delivery was not confirmed before the last stop.
+/// Sends again the output whose delivery was not confirmed before the last stop. Nothing in an
+/// outbox can stop a start: unreadable entries and messages too large for the broker (written
+/// before output was split) are dropped with a log line and a count.
 async fn resend_outboxes(
     world_store: &WorldStore,
     producer: &Producer,
     partitions: i32,
     output_partitions: i32,
+    max_message_bytes: usize,
     metrics: &GameMetrics,
 ) -> anyhow::Result<()> {
     for p in 0..partitions {
-        let entries = world_store.load_outbox(p).await?;
-        if entries.is_empty() {
+        let outbox = world_store.load_outbox(p).await?;
+        if !outbox.unreadable.is_empty() {
+            tracing::error!(partition = p, fields = ?outbox.unreadable, "unreadable outbox entries dropped");
+            metrics.outbox_dropped.inc_by(outbox.unreadable.len() as u64);
+            world_store.drop_outbox_fields(p, &outbox.unreadable).await?;
+        }
+        if outbox.entries.is_empty() {
             continue;
         }
         let mut offsets = Vec::new();
-        for (offset, messages) in entries {
+        for (offset, messages) in outbox.entries {
             for m in &messages {
+                if m.targets.is_empty() || m.encode().len() > max_message_bytes {
+                    tracing::error!(partition = p, offset, "outbox message too large or without target: dropped");
+                    metrics.outbox_dropped.inc();
+                    continue;
+                }
                 producer.send_message(m, output_partitions).await?;
                 metrics.outbox_resent.inc();
             }
@@ -336,36 +359,6 @@ pub fn applied_past_end(applied: &HashMap<i32, i64>, ends: &HashMap<i32, i64>) -
     past
 }
 
-/// Turns a command's logical output into wire messages: one per gateway per output, each with
-/// its origin (so a re-sent copy is recognised) and the input's read time (for latency).
-pub fn build_messages(
-    effects_output: Vec<crate::game::Outgoing>,
-    event: &GatewayEvent,
-    partition: i32,
-    offset: i64,
-) -> Vec<GameMessage> {
-    let input_at = matches!(event.kind, GatewayEventKind::Input { .. }).then_some(event.at);
-    let mut seq = 0u32;
-    let mut messages = Vec::new();
-    for out in effects_output {
-        for (_, targets) in topics::group_by_gateway(out.targets) {
-            messages.push(GameMessage {
-                targets,
-                input_at,
-                trace: event.trace.clone(),
-                origin: Some(Origin {
-                    partition,
-                    offset,
-                    seq,
-                }),
-                kind: out.kind.clone(),
-            });
-            seq += 1;
-        }
-    }
-    messages
-}
-
 /// A stable, bounded label for the command an event ran (metric label).
 pub fn command_label(event: &GatewayEvent) -> &'static str {
     match &event.kind {
@@ -382,6 +375,8 @@ struct InputLoop<'a> {
     metrics: &'a GameMetrics,
     token: u64,
     applied: HashMap<i32, i64>,
+    /// Largest output message produced (see `output`).
+    max_message_bytes: usize,
     /// Input partitions (all of them are read and reported).
     partitions: i32,
     output_partitions: i32,
@@ -467,10 +462,23 @@ impl InputLoop<'_> {
         };
         self.write_state(&mut effects).await;
         let messages = match &event {
-            Some(ev) => build_messages(std::mem::take(&mut effects.output), ev, partition, offset),
+            Some(ev) => output::build_messages(
+                std::mem::take(&mut effects.output),
+                ev,
+                partition,
+                offset,
+                self.max_message_bytes,
+            ),
             None => Vec::new(),
         };
+        if let Some(why) = effects.stopped {
+            self.metrics.line_stops.with_label_values(&[why.label()]).inc();
+        }
+        if effects.quota_refused {
+            self.metrics.quota_refusals.inc();
+        }
         let mut delay = Duration::from_millis(50);
+        let mut failed_before = false;
         loop {
             match self
                 .world_store
@@ -478,6 +486,10 @@ impl InputLoop<'_> {
                 .await
             {
                 Ok(Commit::Applied) => break,
+                // An earlier attempt of ours landed though its answer never reached us (Redis
+                // paused, a timeout): the effects and the outbox entry are stored, so the output
+                // must still be produced. Skipping it here lost one answer per Redis pause.
+                Ok(Commit::AlreadyApplied) if failed_before => break,
                 Ok(Commit::AlreadyApplied) => {
                     self.metrics.replays_skipped.inc();
                     self.applied.insert(partition, offset);
@@ -485,6 +497,7 @@ impl InputLoop<'_> {
                 }
                 Err(PersistError::Fenced) => return Err(Stop::LeaseLost),
                 Err(e) => {
+                    failed_before = true;
                     self.metrics.world_write_failures.inc();
                     tracing::warn!(partition, offset, error = %e, retry_in = ?delay, "persisting a command failed");
                     tokio::select! {
@@ -613,49 +626,11 @@ impl InputLoop<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use mush_protocol::{GameMessageKind, Handle, Slot};
 
     #[test]
     fn a_recreated_topic_is_noticed_and_a_normal_one_is_not() {
         let applied = HashMap::from([(0, 99), (1, 5), (2, 10)]);
         let ends = HashMap::from([(0, 100), (1, 3), (2, 10)]);
         assert_eq!(applied_past_end(&applied, &ends), vec![1, 2]);
-    }
-
-    #[test]
-    fn output_is_split_per_gateway_with_growing_origins() {
-        let h = |slot, n| Handle::new(Slot::new(slot).unwrap(), 1, n).unwrap();
-        let mut ev = GatewayEvent::new(
-            h(0, 1),
-            GatewayEventKind::Input {
-                line: Bytes::from_static(b"say hi"),
-            },
-        );
-        ev.at = Timestamp::from_micros(42);
-        let out = vec![
-            crate::game::Outgoing {
-                targets: vec![h(0, 1)],
-                kind: GameMessageKind::Text {
-                    text: "You say, \"hi\"".into(),
-                },
-            },
-            crate::game::Outgoing {
-                targets: vec![h(0, 2), h(1, 3), h(0, 4)],
-                kind: GameMessageKind::Text {
-                    text: "A says, \"hi\"".into(),
-                },
-            },
-        ];
-        let msgs = build_messages(out, &ev, 3, 77);
-        assert_eq!(msgs.len(), 3, "one for the speaker, one per gateway for the room");
-        assert_eq!(msgs[1].targets, vec![h(0, 2), h(0, 4)]);
-        assert_eq!(msgs[2].targets, vec![h(1, 3)]);
-        let seqs: Vec<u32> = msgs.iter().map(|m| m.origin.unwrap().seq).collect();
-        assert_eq!(seqs, vec![0, 1, 2]);
-        assert!(
-            msgs.iter()
-                .all(|m| m.origin.unwrap().offset == 77 && m.input_at == Some(Timestamp::from_micros(42)))
-        );
     }
 }

@@ -68,6 +68,8 @@ pub enum Exhausted {
 }
 
 impl Exhausted {
+    pub const ALL: [Exhausted; 4] = [Exhausted::Fuel, Exhausted::Output, Exhausted::Objects, Exhausted::Time];
+
     /// The metric label.
     pub fn label(self) -> &'static str {
         match self {

@@ -38,7 +38,7 @@ mod who;
 
 use mush_protocol::{GameMessageKind, Handle, Timestamp};
 
-use super::budget::{Exhausted, Fuel, Payer};
+use super::budget::{Fuel, Payer};
 use super::world::{LOBBY, Object, ObjectId, WorldChange};
 use super::{Effects, Game, clean_line};
 
@@ -524,6 +524,7 @@ pub fn redact_for_log(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::game::Exhausted;
     use crate::game::testkit::*;
 
     #[test]
