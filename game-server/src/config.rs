@@ -50,6 +50,10 @@ pub struct Config {
     pub stop_grace_seconds: u64,
     #[command(flatten)]
     pub budgets: BudgetArgs,
+    /// For tests only: lines `@fault panic` and `@fault hang <ms>` make the game-server fail on
+    /// purpose (to prove that poison inputs are skipped and a stuck loop is restarted).
+    #[arg(long, env = "MUSH_FAULT_INJECTION", default_value_t = false, hide = true)]
+    pub fault_injection: bool,
     #[command(flatten)]
     pub redis: RedisArgs,
     #[command(flatten)]

@@ -7,8 +7,11 @@
 //! * [`persist`]: the world in Redis and exactly-once application of input.
 
 pub mod config;
+pub mod hashing;
 pub mod game;
 pub mod metrics;
 pub mod output;
 pub mod persist;
+pub mod progress;
 pub mod server;
+pub mod watchdog;

@@ -25,6 +25,7 @@ pub struct GameMetrics {
     pub outbox_dropped: IntCounter,
     pub poison_skipped: IntCounter,
     pub slow_events: IntCounter,
+    pub logins_refused_busy: IntCounter,
     pub bus: BusMetrics,
     pub store: StoreMetrics,
 }
@@ -103,6 +104,10 @@ impl GameMetrics {
             slow_events: m.counter(
                 "slow_events_total",
                 "Input events that were still being applied after --slow-event-ms (each recorded as an attempt).",
+            ),
+            logins_refused_busy: m.counter(
+                "logins_refused_busy_total",
+                "Logins refused with \"busy\" because too many were waiting for password hashing.",
             ),
             bus: BusMetrics::new(&m),
             store: StoreMetrics::new(&m),

@@ -2,9 +2,11 @@
 //!
 //! Every input event is applied by one Lua script that, atomically:
 //! 1. checks the fencing token (a game-server that lost its lease cannot write: `FENCED`);
-//! 2. skips the event if its offset is not above the partition's applied offset (a replay);
-//! 3. writes the world changes the command made;
-//! 4. records the offset as applied;
+//! 2. skips the event if it is applied already (at or below the partition's low offset, or
+//!    applied ahead of it: see `progress`): a replay;
+//! 3. records the offset as applied (moving the low offset, or adding it to those ahead) and
+//!    forgets any attempt recorded for it (poison-event detection);
+//! 4. writes the world changes the command made;
 //! 5. stores the command's output in the partition's outbox.
 //!
 //! Output is then produced to Kafka; once the broker has acknowledged it, its outbox entry is
@@ -23,11 +25,18 @@ use crate::game::world::{Object, WorldChange};
 
 const COMMIT: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
-local applied = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '-1')
-if tonumber(ARGV[3]) <= applied then return 0 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-local puts = tonumber(ARGV[5])
-local i = 6
+local offset = tonumber(ARGV[3])
+local low = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '-1')
+if offset <= low or redis.call('ZSCORE', KEYS[5], ARGV[3]) then return 0 end
+local new_low = tonumber(ARGV[5])
+if new_low > low then
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[5])
+end
+if offset > math.max(low, new_low) then redis.call('ZADD', KEYS[5], offset, ARGV[3]) end
+if ARGV[6] ~= '' then redis.call('HDEL', KEYS[6], ARGV[6]) end
+local puts = tonumber(ARGV[7])
+local i = 8
 for _ = 1, puts do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -136,11 +145,12 @@ impl WorldStore {
     }
 
     /// Applies one input's effects atomically (see the module doc).
+    /// `low` is the partition's low offset once this input is applied
+    /// ([`crate::progress::Progress::low_once_applied`]).
     pub async fn commit(
         &self,
         token: u64,
-        partition: i32,
-        offset: i64,
+        (partition, offset, low): (i32, i64, i64),
         changes: &[WorldChange],
         output: &[GameMessage],
     ) -> Result<Commit, PersistError> {
@@ -164,6 +174,8 @@ impl WorldStore {
             } else {
                 Value::Bytes(encode_outbox(output))
             },
+            low.to_string().into(),
+            attempt_field(partition, offset).into(),
             puts.len().to_string().into(),
         ];
         for (id, json) in puts {
@@ -176,6 +188,8 @@ impl WorldStore {
             self.keys.applied_offsets(),
             self.keys.world_objects(),
             self.keys.outbox(partition),
+            self.keys.applied_ahead(partition),
+            self.keys.attempts(),
         ];
         match self.client.eval::<i64, _, _, _>(COMMIT, keys, args).await {
             Ok(1) => Ok(Commit::Applied),
@@ -185,6 +199,37 @@ impl WorldStore {
         }
     }
 
+    /// The inputs of `partition` applied ahead of its low offset.
+    pub async fn load_ahead(&self, partition: i32) -> Result<Vec<i64>, PersistError> {
+        let raw: Vec<String> = self
+            .client
+            .zrange(self.keys.applied_ahead(partition), 0, -1, None, false, None, false)
+            .await?;
+        Ok(raw.iter().filter_map(|o| o.parse().ok()).collect())
+    }
+
+    /// Inputs whose application was started and never finished, with how often.
+    pub async fn load_attempts(&self) -> Result<HashMap<(i32, i64), u32>, PersistError> {
+        let raw: HashMap<String, u32> = self.client.hgetall(self.keys.attempts()).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(field, n)| {
+                let (p, o) = field.split_once(':')?;
+                Some(((p.parse().ok()?, o.parse().ok()?), n))
+            })
+            .collect())
+    }
+
+    /// Records that applying (`partition`, `offset`) was started and is taking long (or crashed):
+    /// the next life of the game-server counts it. The commit of the input forgets it.
+    pub async fn record_attempt(&self, partition: i32, offset: i64) -> Result<u32, PersistError> {
+        let n: u32 = self
+            .client
+            .hincrby(self.keys.attempts(), attempt_field(partition, offset), 1)
+            .await?;
+        Ok(n)
+    }
+
     /// Forgets a partition's applied offset (its topic was recreated).
     pub async fn reset_applied(&self, partition: i32) -> Result<(), PersistError> {
         let _: () = self
@@ -192,6 +237,7 @@ impl WorldStore {
             .hdel(self.keys.applied_offsets(), partition.to_string())
             .await?;
         let _: () = self.client.del(self.keys.outbox(partition)).await?;
+        let _: () = self.client.del(self.keys.applied_ahead(partition)).await?;
         Ok(())
     }
 
@@ -218,6 +264,11 @@ impl WorldStore {
         let _: () = self.client.hdel(self.keys.outbox(partition), fields).await?;
         Ok(())
     }
+}
+
+/// The field of an input in the attempts hash.
+fn attempt_field(partition: i32, offset: i64) -> String {
+    format!("{partition}:{offset}")
 }
 
 /// Messages as `u32 length | bytes`, repeated.

@@ -9,7 +9,9 @@
 //! 4. On SIGTERM: finish the event in hand, wait for output acknowledgements, commit offsets,
 //!    release the lease, exit. On a lost lease: stop at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -21,15 +23,19 @@ use mush_platform::health::{Flag, Health};
 use mush_platform::lease::{Lease, LeaseState, owner_id};
 use mush_platform::store::ConnectionStore;
 use mush_platform::{Shutdown, redis as mredis};
-use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, RedisKeys, Timestamp, topics};
+use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, Handle, RedisKeys, Timestamp, topics};
 use rdkafka::Offset;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::game::{Connection, Effects, Game, GameConfig, StateWrite, world::World};
+use crate::game::Credentials;
+use crate::hashing::{Done, HashPool};
 use crate::metrics::GameMetrics;
 use crate::output;
+use crate::progress::Progress;
+use crate::watchdog::{self, InFlight};
 use crate::persist::{Commit, PersistError, WorldStore};
 
 /// The lease name of the active game-server.
@@ -42,7 +48,14 @@ type Ack = Pin<Box<dyn Future<Output = (i32, i64, Vec<GameMessage>, bool)> + Sen
 enum Stop {
     Requested,
     LeaseLost,
+    /// The game panicked on an event (recorded as an attempt): the memory state cannot be trusted,
+    /// so the process ends and its next life replays from Redis (skipping the event after
+    /// `--poison-attempts`).
+    Crashed,
 }
+
+/// Password work waiting at most, before logins are refused with "busy".
+const HASH_QUEUE: usize = 256;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     config
@@ -60,10 +73,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let leader = Flag::new("waiting for the leadership lease");
     let reconciled = Flag::new("not reconciled yet");
     let deps = mush_platform::deps::Dependencies::default();
+    let in_flight = Arc::new(InFlight::default());
+    let stuck = Duration::from_secs(config.budgets.stuck_seconds);
     let health = deps.add_checks(
         Health::new(registry.clone())
             .readiness_flag("leader", &leader)
-            .readiness_flag("reconciled", &reconciled),
+            .readiness_flag("reconciled", &reconciled)
+            .liveness_check("input-loop", Duration::from_secs(1), {
+                let in_flight = in_flight.clone();
+                move || {
+                    let verdict = in_flight.liveness(stuck);
+                    async move { verdict }
+                }
+            }),
     );
     let listener = TcpListener::bind(config.health_addr)
         .await
@@ -122,6 +144,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let world_store = WorldStore::new(client.clone(), keys.clone(), keys.lease_fence(LEADER_LEASE));
     let mut game = reconcile(&config, welcome, &store, &world_store, &metrics).await?;
     let mut applied = world_store.load_applied().await?;
+    let attempts = world_store.load_attempts().await?;
+    if !attempts.is_empty() {
+        tracing::warn!(events = attempts.len(), "inputs whose application never finished before: they will be retried or skipped");
+    }
+    {
+        let world_store = world_store.clone();
+        let metrics = metrics.clone();
+        let runtime = tokio::runtime::Handle::current();
+        watchdog::spawn(
+            in_flight.clone(),
+            Duration::from_millis(config.budgets.slow_event_ms),
+            Box::new(move |p, o| {
+                metrics.slow_events.inc();
+                tracing::warn!(partition = p, offset = o, "an input is taking long: recorded as an attempt");
+                let world_store = world_store.clone();
+                runtime.spawn(async move {
+                    if let Err(e) = world_store.record_attempt(p, o).await {
+                        tracing::warn!(error = %e, "could not record an attempt");
+                    }
+                });
+            }),
+            shutdown.clone(),
+            Duration::from_secs(config.stop_grace_seconds),
+        );
+    }
     let input_topic = producer.topics().input.clone();
     let partitions = wait_for_partitions(&producer, &input_topic, &shutdown).await;
     let Some(partitions) = partitions else {
@@ -182,6 +229,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &input_topic,
         &starts,
     )?;
+    let mut progress = HashMap::new();
+    for p in 0..partitions {
+        let low = applied.get(&p).copied().unwrap_or(-1);
+        progress.insert(p, Progress::new(low, world_store.load_ahead(p).await?));
+    }
     reconciled.set_ready();
     let mut loop_state = InputLoop {
         game: &mut game,
@@ -190,7 +242,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         producer: &producer,
         metrics: &metrics,
         token,
-        applied,
+        progress,
+        waiting: HashMap::new(),
+        hashes: HashPool::start(config.budgets.hash_workers, HASH_QUEUE),
+        attempts,
+        poison_attempts: config.budgets.poison_attempts,
+        in_flight: in_flight.clone(),
+        fault_injection: config.fault_injection,
         max_message_bytes: config.budgets.max_message_bytes,
         partitions,
         output_partitions,
@@ -211,14 +269,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         loop_state.commit_offsets(&consumer, &input_topic, true);
         let _ = producer.flush(Duration::from_secs(2)).await;
         tracing::info!("stopped gracefully; releasing the lease");
-    } else {
+    } else if stop == Stop::LeaseLost {
         tracing::error!("leadership lost: stopped processing input");
     }
     stop_background(background).await?;
-    if stop == Stop::LeaseLost {
-        anyhow::bail!("leadership lost");
+    match stop {
+        Stop::LeaseLost => anyhow::bail!("leadership lost"),
+        Stop::Crashed => anyhow::bail!("the game failed on an input: restarting to replay from Redis"),
+        Stop::Requested => Ok(()),
     }
-    Ok(())
 }
 
 async fn stop_background(background: Shutdown) -> anyhow::Result<()> {
@@ -359,12 +418,38 @@ pub fn applied_past_end(applied: &HashMap<i32, i64>, ends: &HashMap<i32, i64>) -
     past
 }
 
+/// `@fault panic` panics and `@fault hang <ms>` sleeps, inside the game's watched section: how
+/// the tests prove that poison inputs are skipped and a stuck loop fails `/livez`. Only with
+/// `--fault-injection`, which nothing but tests sets.
+fn inject_fault(event: &GatewayEvent) {
+    let GatewayEventKind::Input { line } = &event.kind else {
+        return;
+    };
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.split_whitespace();
+    if words.next() != Some("@fault") {
+        return;
+    }
+    match (words.next(), words.next().and_then(|ms| ms.parse::<u64>().ok())) {
+        (Some("panic"), _) => panic!("fault injected: panic"),
+        (Some("hang"), Some(ms)) => std::thread::sleep(Duration::from_millis(ms)),
+        _ => {}
+    }
+}
+
 /// A stable, bounded label for the command an event ran (metric label).
 pub fn command_label(event: &GatewayEvent) -> &'static str {
     match &event.kind {
         GatewayEventKind::Input { line } => crate::game::command_label(line),
         other => other.label(),
     }
+}
+
+/// An input waiting for its connection's login (password work in the pool).
+struct Waiting {
+    partition: i32,
+    offset: i64,
+    event: GatewayEvent,
 }
 
 struct InputLoop<'a> {
@@ -374,7 +459,17 @@ struct InputLoop<'a> {
     producer: &'a Producer,
     metrics: &'a GameMetrics,
     token: u64,
-    applied: HashMap<i32, i64>,
+    /// Per input partition, what is applied (see `progress`).
+    progress: HashMap<i32, Progress>,
+    /// Connections whose login is hashing, with their inputs in order (the login first).
+    waiting: HashMap<Handle, VecDeque<Waiting>>,
+    hashes: HashPool,
+    /// Inputs whose application was started and never finished, with how often (from Redis).
+    attempts: HashMap<(i32, i64), u32>,
+    poison_attempts: u32,
+    in_flight: Arc<InFlight>,
+    /// Test-only `@fault panic` / `@fault hang <ms>` lines (see `Config::fault_injection`).
+    fault_injection: bool,
     /// Largest output message produced (see `output`).
     max_message_bytes: usize,
     /// Input partitions (all of them are read and reported).
@@ -420,6 +515,11 @@ impl InputLoop<'_> {
                         self.update_lag(topic).await;
                     }
                 }
+                Some(done) = self.hashes.next() => {
+                    if let Err(stop) = self.login_done(done, shutdown).await {
+                        return stop;
+                    }
+                }
                 record = consumer.recv() => {
                     let record = match record {
                         Ok(r) => r,
@@ -429,7 +529,7 @@ impl InputLoop<'_> {
                             continue;
                         }
                     };
-                    if let Err(stop) = self.apply(record.partition, record.offset, &record.payload, shutdown).await {
+                    if let Err(stop) = self.receive(record.partition, record.offset, &record.payload, shutdown).await {
                         return stop;
                     }
                 }
@@ -437,31 +537,198 @@ impl InputLoop<'_> {
         }
     }
 
-    /// Applies one input event: game, critical writes, atomic persist, output.
+    fn progress(&mut self, partition: i32) -> &mut Progress {
+        self.progress
+            .entry(partition)
+            .or_insert_with(|| Progress::new(-1, []))
+    }
+
+    /// One input read from Kafka: skipped if applied already, queued behind its connection's
+    /// login if one is hashing, else started.
+    async fn receive(&mut self, partition: i32, offset: i64, payload: &[u8], shutdown: &Shutdown) -> Result<(), Stop> {
+        let progress = self.progress(partition);
+        progress.received(offset);
+        if progress.is_applied(offset) {
+            self.metrics.replays_skipped.inc();
+            return Ok(());
+        }
+        let event = match GatewayEvent::decode(payload) {
+            Ok(ev) => ev,
+            Err(e) => {
+                tracing::warn!(partition, offset, error = %e, "undecodable input skipped");
+                return self.apply(partition, offset, None, None, shutdown).await;
+            }
+        };
+        if let Some(queue) = self.waiting.get_mut(&event.handle) {
+            queue.push_back(Waiting {
+                partition,
+                offset,
+                event,
+            });
+            self.progress(partition).defer(offset);
+            return Ok(());
+        }
+        self.start(
+            Waiting {
+                partition,
+                offset,
+                event,
+            },
+            shutdown,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Starts an input that is first in line for its connection: applies it, or hands its
+    /// password work to the pool (then it waits, and so do the connection's next inputs).
+    /// `Ok(true)` when it is now waiting.
+    async fn start(&mut self, input: Waiting, shutdown: &Shutdown) -> Result<bool, Stop> {
+        let Waiting {
+            partition,
+            offset,
+            event,
+        } = input;
+        if self.is_poison(partition, offset) {
+            return self.skip_poison(partition, offset, event, shutdown).await.map(|()| false);
+        }
+        let mut credentials = None;
+        if let Some(work) = self.game.credential_work(&event, Timestamp::now()) {
+            if self.hashes.submit(event.handle, work).is_ok() {
+                self.progress(partition).defer(offset);
+                self.waiting
+                    .entry(event.handle)
+                    .or_default()
+                    .push_front(Waiting {
+                        partition,
+                        offset,
+                        event,
+                    });
+                return Ok(true);
+            }
+            self.metrics.logins_refused_busy.inc();
+            credentials = Some(Credentials::Unavailable);
+        }
+        self.apply(partition, offset, Some(event), credentials, shutdown)
+            .await
+            .map(|()| false)
+    }
+
+    /// A login's password work is done: applies the login, then the connection's inputs that
+    /// waited behind it, up to the next login that needs work.
+    async fn login_done(&mut self, done: Done, shutdown: &Shutdown) -> Result<(), Stop> {
+        let handle = done.handle;
+        let Some(login) = self.waiting.get_mut(&handle).and_then(VecDeque::pop_front) else {
+            return Ok(());
+        };
+        self.apply(
+            login.partition,
+            login.offset,
+            Some(login.event),
+            Some(done.credentials),
+            shutdown,
+        )
+        .await?;
+        loop {
+            let Some(next) = self.waiting.get_mut(&handle).and_then(VecDeque::pop_front) else {
+                self.waiting.remove(&handle);
+                return Ok(());
+            };
+            if self.start(next, shutdown).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    fn is_poison(&self, partition: i32, offset: i64) -> bool {
+        self.attempts
+            .get(&(partition, offset))
+            .is_some_and(|n| *n >= self.poison_attempts)
+    }
+
+    /// Skips an input that the game-server started and never finished too often: its player
+    /// is told, and it is committed as applied with nothing else done.
+    async fn skip_poison(&mut self, partition: i32, offset: i64, event: GatewayEvent, shutdown: &Shutdown) -> Result<(), Stop> {
+        let tries = self.attempts.remove(&(partition, offset)).unwrap_or(0);
+        self.metrics.poison_skipped.inc();
+        let line = match &event.kind {
+            GatewayEventKind::Input { line } => crate::game::redact_for_log(line),
+            other => other.label().to_owned(),
+        };
+        tracing::error!(
+            partition,
+            offset,
+            handle = %event.handle,
+            tries,
+            input = %line,
+            "skipping an input that was started {tries} times and never finished"
+        );
+        let mut effects = Effects::default();
+        if matches!(event.kind, GatewayEventKind::Input { .. }) {
+            effects.text(
+                vec![event.handle],
+                format!(
+                    "*** Your command could not be run: the game stopped {tries} times while running it. It \
+                     was skipped. ***"
+                ),
+            );
+        }
+        self.persist(partition, offset, Some(&event), effects, shutdown, Instant::now())
+            .await
+    }
+
+    /// Applies one input event: game (watched: a panic is recorded as an attempt and stops the
+    /// process), critical writes, atomic persist, output.
     async fn apply(
         &mut self,
         partition: i32,
         offset: i64,
-        payload: &[u8],
+        event: Option<GatewayEvent>,
+        credentials: Option<Credentials>,
         shutdown: &Shutdown,
     ) -> Result<(), Stop> {
-        if self.applied.get(&partition).is_some_and(|a| offset <= *a) {
-            self.metrics.replays_skipped.inc();
-            return Ok(());
-        }
         let started = Instant::now();
-        let (event, mut effects) = match GatewayEvent::decode(payload) {
-            Ok(ev) => {
-                let effects = self.game.handle(&ev, Timestamp::now());
-                (Some(ev), effects)
+        let effects = match &event {
+            Some(ev) => {
+                self.in_flight.begin(partition, offset);
+                let fault = self.fault_injection;
+                let game = &mut *self.game;
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    if fault {
+                        inject_fault(ev);
+                    }
+                    game.handle_with(ev, Timestamp::now(), credentials)
+                }));
+                self.in_flight.end();
+                match result {
+                    Ok(effects) => effects,
+                    Err(_) => {
+                        tracing::error!(partition, offset, "the game failed on an input: recording the attempt and stopping");
+                        if let Err(e) = self.world_store.record_attempt(partition, offset).await {
+                            tracing::warn!(error = %e, "could not record the attempt");
+                        }
+                        return Err(Stop::Crashed);
+                    }
+                }
             }
-            Err(e) => {
-                tracing::warn!(partition, offset, error = %e, "undecodable input skipped");
-                (None, Effects::default())
-            }
+            None => Effects::default(),
         };
+        self.persist(partition, offset, event.as_ref(), effects, shutdown, started)
+            .await
+    }
+
+    /// Critical writes, the atomic commit (with the partition's new low offset), then output.
+    async fn persist(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        event: Option<&GatewayEvent>,
+        mut effects: Effects,
+        shutdown: &Shutdown,
+        started: Instant,
+    ) -> Result<(), Stop> {
         self.write_state(&mut effects).await;
-        let messages = match &event {
+        let messages = match event {
             Some(ev) => output::build_messages(
                 std::mem::take(&mut effects.output),
                 ev,
@@ -477,12 +744,13 @@ impl InputLoop<'_> {
         if effects.quota_refused {
             self.metrics.quota_refusals.inc();
         }
+        let low = self.progress(partition).low_once_applied(offset);
         let mut delay = Duration::from_millis(50);
         let mut failed_before = false;
         loop {
             match self
                 .world_store
-                .commit(self.token, partition, offset, &effects.changes, &messages)
+                .commit(self.token, (partition, offset, low), &effects.changes, &messages)
                 .await
             {
                 Ok(Commit::Applied) => break,
@@ -492,7 +760,7 @@ impl InputLoop<'_> {
                 Ok(Commit::AlreadyApplied) if failed_before => break,
                 Ok(Commit::AlreadyApplied) => {
                     self.metrics.replays_skipped.inc();
-                    self.applied.insert(partition, offset);
+                    self.progress(partition).applied(offset, low);
                     return Ok(());
                 }
                 Err(PersistError::Fenced) => return Err(Stop::LeaseLost),
@@ -508,11 +776,12 @@ impl InputLoop<'_> {
                 }
             }
         }
-        self.applied.insert(partition, offset);
+        self.progress(partition).applied(offset, low);
+        self.attempts.remove(&(partition, offset));
         if !messages.is_empty() {
             self.produce(partition, offset, messages);
         }
-        if let Some(ev) = &event {
+        if let Some(ev) = event {
             let label = command_label(ev);
             self.metrics
                 .command_seconds
@@ -599,7 +868,11 @@ impl InputLoop<'_> {
     }
 
     fn commit_offsets(&self, consumer: &Consumer, topic: &str, sync: bool) {
-        for (p, o) in &self.applied {
+        for (p, progress) in &self.progress {
+            let o = progress.low();
+            if o < 0 {
+                continue;
+            }
             if let Err(e) = consumer.commit(topic, *p, o + 1, sync) {
                 tracing::debug!(partition = p, error = %e, "offset commit failed");
             }
@@ -613,7 +886,11 @@ impl InputLoop<'_> {
                 .watermarks(topic, p, Duration::from_millis(500))
                 .await
             {
-                let next = self.applied.get(&p).map_or(low, |a| (a + 1).max(low));
+                let next = self
+                    .progress
+                    .get(&p)
+                    .filter(|pr| pr.low() >= 0)
+                    .map_or(low, |pr| (pr.low() + 1).max(low));
                 self.metrics
                     .input_lag
                     .with_label_values(&[&p.to_string()])

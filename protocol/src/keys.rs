@@ -8,7 +8,11 @@
 //! <ns>:slot:<slot>:epoch        int    lease counter: each take increments it (fencing token)
 //! <ns>:lease:<name>             string any other lease (e.g. the game-server leader), with a TTL
 //! <ns>:lease:<name>:fence       int    that lease's fencing counter
-//! <ns>:game:applied             hash   input partition → last applied offset
+//! <ns>:game:applied             hash   input partition → offset up to which every input is applied
+//! <ns>:game:ahead:<partition>   zset   inputs applied past that offset (while an earlier login
+//!                                      was hashing), scored by offset
+//! <ns>:game:attempts            hash   `<partition>:<offset>` → times applying it was started and
+//!                                      never finished (crash, hang): poison-event detection
 //! <ns>:game:outbox:<partition>  hash   input offset → output of that input not yet acknowledged
 //! <ns>:world:objects            hash   object id → object (JSON), owned by the game-server
 //! ```
@@ -72,6 +76,14 @@ impl RedisKeys {
 
     pub fn applied_offsets(&self) -> String {
         format!("{}:game:applied", self.ns)
+    }
+
+    pub fn applied_ahead(&self, partition: i32) -> String {
+        format!("{}:game:ahead:{partition}", self.ns)
+    }
+
+    pub fn attempts(&self) -> String {
+        format!("{}:game:attempts", self.ns)
     }
 
     pub fn outbox(&self, partition: i32) -> String {

@@ -34,6 +34,7 @@ use mush_protocol::{ClientInfo, GameMessageKind, GatewayEvent, GatewayEventKind,
 
 pub use budget::{Exhausted, Limits};
 pub use commands::{command_label, redact_for_log};
+pub use password::{CredentialWork, Credentials, Scratch, verify as password_matches};
 pub use world::{LOBBY, Object, ObjectId, ObjectKind, World, WorldChange};
 
 /// Longest input line the game reads, in characters; the rest is cut off.
@@ -182,6 +183,8 @@ pub struct Game {
     tanks: budget::Tanks,
     /// Events handled, to prune the tanks now and then.
     events: u64,
+    /// The password work of the line being handled, done before it (see [`Game::handle_with`]).
+    prepared: Option<Credentials>,
 }
 
 impl Game {
@@ -196,6 +199,7 @@ impl Game {
             pending_login: None,
             tanks: budget::Tanks::default(),
             events: 0,
+            prepared: None,
         }
     }
 
@@ -251,6 +255,30 @@ impl Game {
     /// ignored. A `Connected` for a handle already known changes nothing, except that a logged-out
     /// connection restored before its `Connected` was applied gets its welcome then.
     pub fn handle(&mut self, event: &GatewayEvent, now: Timestamp) -> Effects {
+        self.handle_with(event, now, None)
+    }
+
+    /// The password work `event` needs before it can be applied, if any: only a `connect` or
+    /// `create` line at the login screen that would get as far as hashing (well-formed, not
+    /// throttled, a free name for `create`). The game-server does it off the input loop and
+    /// hands the outcome to [`Game::handle_with`]; this connection's later events wait for it.
+    pub fn credential_work(&self, event: &GatewayEvent, now: Timestamp) -> Option<CredentialWork> {
+        match &event.kind {
+            GatewayEventKind::Input { line } => commands::credential_work(self, event.handle, line, now),
+            _ => None,
+        }
+    }
+
+    /// [`Game::handle`], with the outcome of the event's [`CredentialWork`] (without it, a login
+    /// line hashes in place: tests and tools).
+    pub fn handle_with(&mut self, event: &GatewayEvent, now: Timestamp, prepared: Option<Credentials>) -> Effects {
+        self.prepared = prepared;
+        let fx = self.apply_event(event, now);
+        self.prepared = None;
+        fx
+    }
+
+    fn apply_event(&mut self, event: &GatewayEvent, now: Timestamp) -> Effects {
         self.pending_login = None;
         self.events += 1;
         if self.events % 1024 == 0 {

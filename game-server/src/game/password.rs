@@ -10,9 +10,9 @@
 
 use std::sync::OnceLock;
 
-use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Longest password accepted, in bytes (bounds the hashing work an input can ask for).
 pub const MAX_PASSWORD_BYTES: usize = 256;
@@ -49,11 +49,150 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
 
 /// Spends the time of one verification, for logins that cannot succeed.
 fn burn(password: &str) {
-    static DUMMY: OnceLock<Option<String>> = OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash("no such player").ok());
-    if let Some(parsed) = dummy.as_deref().and_then(|d| PasswordHash::new(d).ok()) {
+    if let Some(parsed) = dummy_hash().and_then(|d| PasswordHash::new(d).ok()) {
         let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
     }
+}
+
+/// The password work a login line needs before the game can apply it; done off the input loop
+/// (see `hashing` in the server), by [`Scratch::run`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum CredentialWork {
+    /// `connect`: check `password` against the player's stored hash (`None`: no such player;
+    /// the check is still paid for, so timing tells nothing).
+    Verify {
+        password: String,
+        stored: Option<String>,
+    },
+    /// `create`: hash a new password.
+    Hash { password: String },
+}
+
+/// Never prints the password.
+impl std::fmt::Debug for CredentialWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialWork::Verify { stored, .. } => f
+                .debug_struct("Verify")
+                .field("stored", &stored.as_ref().map(|_| "<hash>"))
+                .finish_non_exhaustive(),
+            CredentialWork::Hash { .. } => f.debug_struct("Hash").finish_non_exhaustive(),
+        }
+    }
+}
+
+/// What the work found, handed to the game with the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `connect`: whether the password matched `against`, the stored hash checked.
+    Verified { ok: bool, against: Option<String> },
+    /// `create`: the new PHC string.
+    Hashed(String),
+    /// The work could not be done (hashing failed, or too many logins are waiting).
+    Unavailable,
+}
+
+/// One hashing thread's argon2 memory, allocated once and reused: hashing allocates nothing, so
+/// hundreds of logins in a row cannot fragment the heap (a fresh 19 MiB buffer per hash grew the
+/// process to gigabytes).
+pub struct Scratch {
+    blocks: Vec<Block>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            blocks: vec![Block::default(); Params::default().block_count()],
+        }
+    }
+
+    /// Does `work`.
+    pub fn run(&mut self, work: &CredentialWork) -> Credentials {
+        match work {
+            CredentialWork::Verify { password, stored } => Credentials::Verified {
+                ok: self.verify(password, stored.as_deref()),
+                against: stored.clone(),
+            },
+            CredentialWork::Hash { password } => match self.hash(password) {
+                Ok(h) => Credentials::Hashed(h),
+                Err(_) => Credentials::Unavailable,
+            },
+        }
+    }
+
+    /// [`hash`], in this scratch memory.
+    pub fn hash(&mut self, password: &str) -> Result<String, HashError> {
+        let salt = SaltString::generate(&mut OsRng);
+        let params = Params::default();
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| HashError(e.to_string()))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        argon
+            .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut self.blocks)
+            .map_err(|e| HashError(e.to_string()))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|e| HashError(e.to_string()))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|e| HashError(e.to_string()))?),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// [`verify`], in this scratch memory (a stored hash asking for more memory than the
+    /// default, up to 64 MiB, grows it once).
+    pub fn verify(&mut self, password: &str, stored: Option<&str>) -> bool {
+        let parsed = stored.and_then(|s| PasswordHash::new(s).ok());
+        let Some((argon, salt, expected)) = parsed.as_ref().and_then(argon_for) else {
+            let dummy = dummy_hash();
+            let _ = dummy.and_then(|d| {
+                let parsed = PasswordHash::new(d).ok()?;
+                let (argon, salt, _) = argon_for(&parsed)?;
+                self.compute(&argon, password, &salt, Params::DEFAULT_OUTPUT_LEN)
+            });
+            return false;
+        };
+        self.compute(&argon, password, &salt, expected.len())
+            .is_some_and(|got| Output::new(&got).is_ok_and(|got| got == expected))
+    }
+
+    fn compute(&mut self, argon: &Argon2<'_>, password: &str, salt: &[u8], len: usize) -> Option<Vec<u8>> {
+        let blocks = argon.params().block_count();
+        if blocks > 64 * 1024 {
+            return None;
+        }
+        if self.blocks.len() < blocks {
+            self.blocks.resize(blocks, Block::default());
+        }
+        let mut out = vec![0u8; len];
+        argon
+            .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut self.blocks[..blocks])
+            .ok()?;
+        Some(out)
+    }
+}
+
+/// The argon2 instance, salt and expected output a stored PHC string describes.
+fn argon_for(hash: &PasswordHash<'_>) -> Option<(Argon2<'static>, Vec<u8>, Output)> {
+    let algorithm = Algorithm::try_from(hash.algorithm).ok()?;
+    let version = hash.version.map_or(Some(Version::V0x13), |v| Version::try_from(v).ok())?;
+    let params = Params::try_from(hash).ok()?;
+    let mut salt = [0u8; 64];
+    let salt = hash.salt?.decode_b64(&mut salt).ok()?.to_vec();
+    Some((Argon2::new(algorithm, version, params), salt, hash.hash?))
+}
+
+fn dummy_hash() -> Option<&'static str> {
+    static DUMMY: OnceLock<Option<String>> = OnceLock::new();
+    DUMMY.get_or_init(|| hash("no such player").ok()).as_deref()
 }
 
 /// Checks a new password; the error is shown to the player.
@@ -80,6 +219,36 @@ mod tests {
         assert!(!verify("open sesame!", Some(&h)));
         assert!(!verify("open sesame", None));
         assert!(!verify("open sesame", Some("not a hash")));
+    }
+
+    #[test]
+    fn scratch_hashes_verify_both_ways_with_the_standard_ones() {
+        let mut scratch = Scratch::new();
+        let mine = scratch.hash("open sesame").unwrap();
+        assert!(mine.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{mine}");
+        assert!(verify("open sesame", Some(&mine)), "the standard verifier accepts it");
+        assert!(!verify("open sesame!", Some(&mine)));
+        let standard = hash("open sesame").unwrap();
+        assert!(scratch.verify("open sesame", Some(&standard)));
+        assert!(!scratch.verify("Open sesame", Some(&standard)));
+        assert!(!scratch.verify("open sesame", None));
+        assert!(!scratch.verify("open sesame", Some("garbage")));
+        let work = CredentialWork::Verify {
+            password: "open sesame".into(),
+            stored: Some(standard.clone()),
+        };
+        assert_eq!(
+            scratch.run(&work),
+            Credentials::Verified {
+                ok: true,
+                against: Some(standard)
+            }
+        );
+        assert!(!format!("{work:?}").contains("sesame"), "debug output hides the password");
+        let Credentials::Hashed(h) = scratch.run(&CredentialWork::Hash { password: "pw12".into() }) else {
+            panic!()
+        };
+        assert!(verify("pw12", Some(&h)));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 
 use super::{Args, Cx, look};
 use crate::game::world::ObjectId;
-use crate::game::{PendingLogin, StateWrite, gmcp, password};
+use crate::game::{CredentialWork, Credentials, Game, PendingLogin, StateWrite, gmcp, password};
+use mush_protocol::Timestamp;
 
 pub(super) const BAD_LOGIN: &str = "Either that player does not exist, or has a different password.";
 
@@ -29,9 +30,13 @@ pub(super) fn run(cx: &mut Cx<'_>, args: &Args<'_>) {
         .world
         .player_by_name(name)
         .map(|p| (p.id, p.password_hash.clone()));
-    let ok = match &found {
-        Some((_, hash)) => password::verify(password, hash.as_deref()),
-        None => password::verify(password, None),
+    let ok = match cx.game.prepared.take() {
+        // Checked off the input loop against the hash stored then: still the one stored now?
+        Some(Credentials::Verified { ok, against }) => {
+            ok && found.as_ref().is_some_and(|(_, hash)| *hash == against)
+        }
+        Some(_) => return cx.tell_handle(BUSY),
+        None => password::verify(password, found.as_ref().and_then(|(_, h)| h.as_deref())),
     };
     match found {
         Some((id, _)) if ok => {
@@ -43,6 +48,22 @@ pub(super) fn run(cx: &mut Cx<'_>, args: &Args<'_>) {
             cx.tell_handle(BAD_LOGIN);
         }
     }
+}
+
+/// What a login screen says when the password work could not be done.
+pub(super) const BUSY: &str = "The game is busy with other logins right now. Please try again in a moment.";
+
+/// The password check `connect <rest>` needs, unless it is refused before that.
+pub(super) fn work(game: &Game, addr: &str, rest: &str, now: Timestamp) -> Option<CredentialWork> {
+    let (name, password) = name_and_password(rest)?;
+    if game.throttle.refused_for(addr, name, now).is_some() {
+        return None;
+    }
+    let stored = game.world.player_by_name(name).and_then(|p| p.password_hash.clone());
+    Some(CredentialWork::Verify {
+        password: password.to_owned(),
+        stored,
+    })
 }
 
 /// Splits `name password` or `"two words" password`. The password is the rest of the line.
@@ -231,5 +252,59 @@ mod tests {
         t.advance(throttle::LOCKOUT_SECS);
         let fx = t.input(h(9), "connect Alice secret1");
         assert!(texts_for(&fx, h(9))[0].starts_with("Connected."));
+    }
+
+    #[test]
+    fn login_lines_ask_for_password_work_done_elsewhere_and_use_its_outcome() {
+        use crate::game::{CredentialWork, Credentials, Scratch};
+        let mut t = Harness::new();
+        let first = t.create("Alice", "secret1");
+        t.disconnect(first);
+        t.connect_handle(7, "10.0.0.7:1");
+        let line = |s: &str| mush_protocol::GatewayEvent::new(
+            h(7),
+            GatewayEventKind::Input {
+                line: bytes::Bytes::from(s.to_owned()),
+            },
+        );
+        let work = |t: &Harness, s: &str| t.game.credential_work(&line(s), t.now);
+        let Some(CredentialWork::Verify { stored: Some(_), .. }) = work(&t, "connect Alice secret1") else {
+            panic!("a connect needs a check")
+        };
+        assert!(matches!(work(&t, "CREATE Bob pw1234"), Some(CredentialWork::Hash { .. })));
+        assert_eq!(work(&t, "create Alice pw1234"), None, "a taken name costs no hashing");
+        assert_eq!(work(&t, "create Bob pw"), None, "nor a bad password");
+        assert_eq!(work(&t, "connect Alice"), None);
+        assert_eq!(work(&t, "say connect Alice secret1"), None);
+
+        let mut scratch = Scratch::new();
+        let good = scratch.run(&work(&t, "connect Alice secret1").unwrap());
+        let stale = Credentials::Verified {
+            ok: true,
+            against: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
+        };
+        let fx = t.game.handle_with(&line("connect Alice secret1"), t.now, Some(stale));
+        assert_eq!(texts_for(&fx, h(7)), [BAD_LOGIN], "checked against another hash than stored now");
+        let fx = t.game.handle_with(&line("connect Alice secret1"), t.now, Some(Credentials::Unavailable));
+        assert_eq!(texts_for(&fx, h(7)), [BUSY]);
+        let fx = t.game.handle_with(&line("connect Alice secret1"), t.now, Some(good));
+        assert!(texts_for(&fx, h(7))[0].starts_with("Connected."));
+        assert!(fx.output.iter().any(|o| o.kind == GameMessageKind::Session { logged_in: true }));
+        assert_eq!(work(&t, "connect Alice secret1"), None, "logged in: nothing to check");
+        t.connect_handle(9, "10.0.0.9:1");
+        for _ in 0..throttle::MAX_FAILURES {
+            t.input(h(9), "connect Alice wrong-pw");
+        }
+        let from_9 = mush_protocol::GatewayEvent::new(
+            h(9),
+            GatewayEventKind::Input {
+                line: bytes::Bytes::from_static(b"connect Alice secret1"),
+            },
+        );
+        assert_eq!(
+            t.game.credential_work(&from_9, t.now),
+            None,
+            "a throttled login costs no hashing"
+        );
     }
 }

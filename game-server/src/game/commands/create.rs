@@ -4,10 +4,24 @@
 //! is hashed, so a taken name costs no hashing; only the argon2 PHC string is stored. An address
 //! locked out by failed logins cannot create characters either, so creating is no way around it.
 
-use super::connect::{log_in, name_and_password};
+use super::connect::{BUSY, log_in, name_and_password};
 use super::{Args, Cx};
 use crate::game::world::{LOBBY, ObjectKind};
-use crate::game::{names, password};
+use crate::game::{CredentialWork, Credentials, Game, names, password};
+use mush_protocol::Timestamp;
+
+/// The hashing `create <rest>` needs, unless it is refused before that (the same checks, in
+/// the same order, as [`run`]).
+pub(super) fn work(game: &Game, addr: &str, rest: &str, now: Timestamp) -> Option<CredentialWork> {
+    let (name, pw) = name_and_password(rest)?;
+    names::check_player_name(name).and_then(|()| password::check_new(pw)).ok()?;
+    if game.world.player_by_name(name).is_some() || game.throttle.refused_for(addr, name, now).is_some() {
+        return None;
+    }
+    Some(CredentialWork::Hash {
+        password: pw.to_owned(),
+    })
+}
 
 pub(super) fn run(cx: &mut Cx<'_>, args: &Args<'_>) {
     let Some((name, pw)) = name_and_password(args.rest) else {
@@ -27,7 +41,12 @@ pub(super) fn run(cx: &mut Cx<'_>, args: &Args<'_>) {
     if cx.login_throttled(name) {
         return;
     }
-    let Ok(hash) = password::hash(pw) else {
+    let hash = match cx.game.prepared.take() {
+        Some(Credentials::Hashed(hash)) => Ok(hash),
+        Some(_) => return cx.tell_handle(BUSY),
+        None => password::hash(pw).map_err(drop),
+    };
+    let Ok(hash) = hash else {
         cx.tell_handle("Sorry, the character could not be created just now. Please try again.");
         return;
     };

@@ -428,6 +428,35 @@ pub(crate) fn run_input(game: &mut Game, handle: Handle, now: Timestamp, line: &
     cx.game.tanks.charge(payer, burned, now, &limits);
 }
 
+/// See [`Game::credential_work`]: the line is read as [`run_line`] would read it at the login
+/// screen.
+pub(crate) fn credential_work(
+    game: &Game,
+    handle: Handle,
+    line: &[u8],
+    now: Timestamp,
+) -> Option<crate::game::CredentialWork> {
+    let conn = game.connections.get(&handle);
+    if conn.and_then(|c| c.player).is_some() {
+        return None;
+    }
+    let line = clean_line(line);
+    if COMMANDS
+        .iter()
+        .any(|c| c.prefixes.iter().any(|p| line.starts_with(p)))
+    {
+        return None;
+    }
+    let (word, rest) = split_word(&line);
+    let command = COMMANDS.iter().find(|c| c.is_called(word))?;
+    let addr = conn.map_or("", |c| c.addr.as_str());
+    match command.name {
+        "connect" => connect::work(game, addr, rest, now),
+        "create" => create::work(game, addr, rest, now),
+        _ => None,
+    }
+}
+
 /// Runs one command line in `cx` (also what `@dolist` calls for each item). Costs one unit of
 /// fuel, and one more per KiB of the line.
 fn run_line(cx: &mut Cx<'_>, line: &str) {
