@@ -9,7 +9,9 @@
 //! * `connect`: connections per second and time to the first byte of the welcome text;
 //! * `idle`: N idle connections held: the server's memory per connection (RSS by `--pid`);
 //! * `restart`: clients send numbered commands while `mush restart game-server` runs: drops,
-//!   lost and duplicated commands, and the longest gap.
+//!   lost and duplicated commands, and the longest gap;
+//! * `hostile --attack <kind>`: an attack on the budgets while a well-behaved player types (see
+//!   `hostile.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -58,6 +60,18 @@ pub struct BenchArgs {
     /// `restart`: SIGKILL instead of SIGTERM.
     #[arg(long)]
     pub kill: bool,
+    /// `hostile`: the attack.
+    #[arg(long, value_enum)]
+    pub attack: Option<crate::hostile::Attack>,
+    /// `hostile`: how long the attack goes on (seconds).
+    #[arg(long, default_value_t = 6)]
+    pub attack_seconds: u64,
+    /// `hostile`: the game-server process whose memory is watched (`--pid`: the gateway's).
+    #[arg(long)]
+    pub game_pid: Option<u32>,
+    /// `hostile`: also print the report as one JSON line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +82,8 @@ pub enum Scenario {
     Connect,
     Idle,
     Restart,
+    /// One hostile client (`--attack`) while a well-behaved player types every 50 ms.
+    Hostile,
 }
 
 /// Percentiles of a sample, in milliseconds.
@@ -94,14 +110,14 @@ fn print_latency(what: &str, samples: &mut [Duration]) {
     println!("{what}: n={n} p50={p50:.2} ms p90={p90:.2} ms p99={p99:.2} ms max={max:.2} ms");
 }
 
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     format!("{:x}", (t.as_millis() as u64) & 0xff_ffff)
 }
 
-async fn player(args: &BenchArgs, name: &str) -> anyhow::Result<TelnetClient> {
+pub(crate) async fn player(args: &BenchArgs, name: &str) -> anyhow::Result<TelnetClient> {
     let mut c = TelnetClient::connect(args.addr).await?;
     c.expect(&args.welcome, Duration::from_secs(10)).await?;
     let cmd = args
@@ -280,6 +296,12 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
             );
         }
         Scenario::Restart => restart(args).await?,
+        Scenario::Hostile => {
+            let attack = args
+                .attack
+                .ok_or_else(|| anyhow::anyhow!("hostile needs --attack (see --help)"))?;
+            crate::hostile::run(args, attack).await?
+        }
     }
     Ok(())
 }
@@ -323,7 +345,7 @@ fn strip_telnet(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Resident memory of a process, from /proc.
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()

@@ -11,6 +11,7 @@
 
 mod bench;
 mod control;
+mod hostile;
 mod up;
 
 use clap::{Parser, Subcommand};

@@ -66,7 +66,7 @@ pub struct Config {
 #[derive(Debug, Clone, clap::Args)]
 pub struct BudgetArgs {
     /// Fuel one input line may burn: 1 per command run and per function call, 1 per KiB of text
-    /// a function returns.
+    /// a function returns, 1 per 16 bytes of output.
     #[arg(long, env = "MUSH_FUEL_PER_LINE", default_value_t = 10_000)]
     pub fuel_per_line: u32,
     /// Fuel a player regains per second across lines.
@@ -76,7 +76,7 @@ pub struct BudgetArgs {
     #[arg(long, env = "MUSH_FUEL_BURST", default_value_t = 20_000)]
     pub fuel_burst: u32,
     /// Bytes of output one line may send.
-    #[arg(long, env = "MUSH_OUTPUT_BYTES_PER_LINE", default_value_t = 256 * 1024)]
+    #[arg(long, env = "MUSH_OUTPUT_BYTES_PER_LINE", default_value_t = 64 * 1024)]
     pub output_bytes_per_line: usize,
     /// Objects one line may create.
     #[arg(long, env = "MUSH_OBJECTS_PER_LINE", default_value_t = 20)]

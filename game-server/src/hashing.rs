@@ -71,6 +71,7 @@ impl HashPool {
 /// One hashing thread: until the pool is dropped. A panic in the hashing library answers
 /// `Unavailable` instead of leaving the login waiting forever.
 fn work(jobs: &Mutex<Receiver<Job>>, done: &mpsc::UnboundedSender<Done>) {
+    lower_priority();
     let mut scratch: Option<Scratch> = None;
     loop {
         let job = match jobs.lock() {
@@ -89,6 +90,22 @@ fn work(jobs: &Mutex<Receiver<Job>>, done: &mpsc::UnboundedSender<Done>) {
             .is_err()
         {
             return;
+        }
+    }
+}
+
+/// Makes this thread yield to the input loop: on a machine with as many busy hashing threads as
+/// cores, players' commands would otherwise wait for a core (measured: p99 91 ms for another
+/// player during 500 simultaneous `create`s on 2 cores, with equal priorities).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on this thread's own id; no memory is passed.
+        let tid = unsafe { libc::gettid() };
+        // SAFETY: as above; on Linux a thread's nice value is its own.
+        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10) };
+        if r != 0 {
+            tracing::debug!("could not lower the hashing thread's priority");
         }
     }
 }

@@ -7,8 +7,8 @@
 //! * [`persist`]: the world in Redis and exactly-once application of input.
 
 pub mod config;
-pub mod hashing;
 pub mod game;
+pub mod hashing;
 pub mod metrics;
 pub mod output;
 pub mod persist;

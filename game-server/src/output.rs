@@ -52,7 +52,11 @@ pub fn build_messages(
 /// Cuts one message for one gateway into pieces of at most `max_bytes` on the wire: targets in
 /// groups, text at line ends. Structured data (GMCP, MSDP) cannot be cut: a piece of it too large
 /// even alone is dropped, with a log line (the game never builds one).
-pub fn split(targets: Vec<Handle>, kind: &GameMessageKind, max_bytes: usize) -> Vec<(Vec<Handle>, GameMessageKind)> {
+pub fn split(
+    targets: Vec<Handle>,
+    kind: &GameMessageKind,
+    max_bytes: usize,
+) -> Vec<(Vec<Handle>, GameMessageKind)> {
     let budget = max_bytes.saturating_sub(ENVELOPE_BYTES).max(1024);
     // At most half the message goes to targets.
     let per_group = (budget / 2 / TARGET_BYTES).max(1);
@@ -164,7 +168,8 @@ mod tests {
     fn every_message_fits_the_broker_and_nothing_is_lost() {
         let max = 16 * 1024;
         let line = "0123456789".repeat(30);
-        let text: String = (0..500).map(|i| format!("{i}: {line}\n")).collect::<String>() + "é".repeat(20_000).as_str();
+        let text: String =
+            (0..500).map(|i| format!("{i}: {line}\n")).collect::<String>() + "é".repeat(20_000).as_str();
         let targets: Vec<Handle> = (0..3_000).map(|n| h(0, n)).collect();
         let out = vec![Outgoing {
             targets: targets.clone(),

@@ -140,7 +140,10 @@ impl WorldStore {
         if fields.is_empty() {
             return Ok(());
         }
-        let _: () = self.client.hdel(self.keys.outbox(partition), fields.to_vec()).await?;
+        let _: () = self
+            .client
+            .hdel(self.keys.outbox(partition), fields.to_vec())
+            .await?;
         Ok(())
     }
 
@@ -203,7 +206,15 @@ impl WorldStore {
     pub async fn load_ahead(&self, partition: i32) -> Result<Vec<i64>, PersistError> {
         let raw: Vec<String> = self
             .client
-            .zrange(self.keys.applied_ahead(partition), 0, -1, None, false, None, false)
+            .zrange(
+                self.keys.applied_ahead(partition),
+                0,
+                -1,
+                None,
+                false,
+                None,
+                false,
+            )
             .await?;
         Ok(raw.iter().filter_map(|o| o.parse().ok()).collect())
     }

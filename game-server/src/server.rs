@@ -11,8 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -29,14 +29,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::game::{Connection, Effects, Game, GameConfig, StateWrite, world::World};
 use crate::game::Credentials;
+use crate::game::{Connection, Effects, Game, GameConfig, StateWrite, world::World};
 use crate::hashing::{Done, HashPool};
 use crate::metrics::GameMetrics;
 use crate::output;
+use crate::persist::{Commit, PersistError, WorldStore};
 use crate::progress::Progress;
 use crate::watchdog::{self, InFlight};
-use crate::persist::{Commit, PersistError, WorldStore};
 
 /// The lease name of the active game-server.
 pub const LEADER_LEASE: &str = "game-leader";
@@ -55,7 +55,7 @@ enum Stop {
 }
 
 /// Password work waiting at most, before logins are refused with "busy".
-const HASH_QUEUE: usize = 256;
+const HASH_QUEUE: usize = 1024;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     config
@@ -146,7 +146,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut applied = world_store.load_applied().await?;
     let attempts = world_store.load_attempts().await?;
     if !attempts.is_empty() {
-        tracing::warn!(events = attempts.len(), "inputs whose application never finished before: they will be retried or skipped");
+        tracing::warn!(
+            events = attempts.len(),
+            "inputs whose application never finished before: they will be retried or skipped"
+        );
     }
     {
         let world_store = world_store.clone();
@@ -157,7 +160,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Duration::from_millis(config.budgets.slow_event_ms),
             Box::new(move |p, o| {
                 metrics.slow_events.inc();
-                tracing::warn!(partition = p, offset = o, "an input is taking long: recorded as an attempt");
+                tracing::warn!(
+                    partition = p,
+                    offset = o,
+                    "an input is taking long: recorded as an attempt"
+                );
                 let world_store = world_store.clone();
                 runtime.spawn(async move {
                     if let Err(e) = world_store.record_attempt(p, o).await {
@@ -387,7 +394,11 @@ async fn resend_outboxes(
         for (offset, messages) in outbox.entries {
             for m in &messages {
                 if m.targets.is_empty() || m.encode().len() > max_message_bytes {
-                    tracing::error!(partition = p, offset, "outbox message too large or without target: dropped");
+                    tracing::error!(
+                        partition = p,
+                        offset,
+                        "outbox message too large or without target: dropped"
+                    );
                     metrics.outbox_dropped.inc();
                     continue;
                 }
@@ -545,7 +556,13 @@ impl InputLoop<'_> {
 
     /// One input read from Kafka: skipped if applied already, queued behind its connection's
     /// login if one is hashing, else started.
-    async fn receive(&mut self, partition: i32, offset: i64, payload: &[u8], shutdown: &Shutdown) -> Result<(), Stop> {
+    async fn receive(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        payload: &[u8],
+        shutdown: &Shutdown,
+    ) -> Result<(), Stop> {
         let progress = self.progress(partition);
         progress.received(offset);
         if progress.is_applied(offset) {
@@ -590,20 +607,20 @@ impl InputLoop<'_> {
             event,
         } = input;
         if self.is_poison(partition, offset) {
-            return self.skip_poison(partition, offset, event, shutdown).await.map(|()| false);
+            return self
+                .skip_poison(partition, offset, event, shutdown)
+                .await
+                .map(|()| false);
         }
         let mut credentials = None;
         if let Some(work) = self.game.credential_work(&event, Timestamp::now()) {
             if self.hashes.submit(event.handle, work).is_ok() {
                 self.progress(partition).defer(offset);
-                self.waiting
-                    .entry(event.handle)
-                    .or_default()
-                    .push_front(Waiting {
-                        partition,
-                        offset,
-                        event,
-                    });
+                self.waiting.entry(event.handle).or_default().push_front(Waiting {
+                    partition,
+                    offset,
+                    event,
+                });
                 return Ok(true);
             }
             self.metrics.logins_refused_busy.inc();
@@ -648,7 +665,13 @@ impl InputLoop<'_> {
 
     /// Skips an input that the game-server started and never finished too often: its player
     /// is told, and it is committed as applied with nothing else done.
-    async fn skip_poison(&mut self, partition: i32, offset: i64, event: GatewayEvent, shutdown: &Shutdown) -> Result<(), Stop> {
+    async fn skip_poison(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        event: GatewayEvent,
+        shutdown: &Shutdown,
+    ) -> Result<(), Stop> {
         let tries = self.attempts.remove(&(partition, offset)).unwrap_or(0);
         self.metrics.poison_skipped.inc();
         let line = match &event.kind {
@@ -703,7 +726,11 @@ impl InputLoop<'_> {
                 match result {
                     Ok(effects) => effects,
                     Err(_) => {
-                        tracing::error!(partition, offset, "the game failed on an input: recording the attempt and stopping");
+                        tracing::error!(
+                            partition,
+                            offset,
+                            "the game failed on an input: recording the attempt and stopping"
+                        );
                         if let Err(e) = self.world_store.record_attempt(partition, offset).await {
                             tracing::warn!(error = %e, "could not record the attempt");
                         }

@@ -14,6 +14,7 @@ pub const T: Duration = Duration::from_secs(10);
 pub struct StackOptions {
     pub standby: bool,
     pub gateway_flags: Vec<String>,
+    pub game_flags: Vec<String>,
     pub lease_ttl_ms: u64,
     pub echo: bool,
 }
@@ -23,6 +24,7 @@ impl Default for StackOptions {
         Self {
             standby: false,
             gateway_flags: vec![],
+            game_flags: vec![],
             lease_ttl_ms: 1500,
             echo: std::env::var_os("MUSH_E2E_ECHO").is_some(),
         }
@@ -74,6 +76,7 @@ impl Stack {
             a.extend(common(free_port()));
             a.push(format!("--instance-name={name}"));
             a.push(format!("--lease-ttl-ms={}", opts.lease_ttl_ms));
+            a.extend(opts.game_flags.iter().cloned());
             a
         };
         let game_args_a = game_args("game-a");
@@ -173,6 +176,11 @@ impl Stack {
         }
         (live, hashes)
     }
+}
+
+/// The `mush` binary the tests run.
+pub fn mush_binary() -> PathBuf {
+    mush()
 }
 
 pub fn spawn(name: &str, args: &[String], echo: bool) -> ServerProcess {

@@ -3,8 +3,8 @@
 //! Why: there is one game-server for the whole world, so whatever one line makes it do, every
 //! other player waits for. Every line therefore runs on a tank of [`Fuel`]: each command it runs
 //! (those `@dolist` runs included, however deeply nested), each function call, each KiB of text a
-//! function builds, burns fuel; the output bytes it sends and the objects it creates have their
-//! own caps; and a wall-clock limit backs all of it up. An empty tank stops the line at once: the
+//! function builds, and each 16 bytes of output burn fuel; the output bytes it sends and the
+//! objects it creates also have caps of their own; and a wall-clock limit backs all of it up. An empty tank stops the line at once: the
 //! player is told in one line, and **what the line did before it stopped stands** (its output is
 //! sent and its world changes are persisted with the input, exactly as for a line that finished):
 //! PennMUSH behaves the same way, and it keeps the effects of every line a pure function of the
@@ -49,7 +49,7 @@ impl Default for Limits {
             fuel_per_line: 10_000,
             fuel_per_second: 10_000,
             fuel_burst: 20_000,
-            output_bytes_per_line: 256 * 1024,
+            output_bytes_per_line: 64 * 1024,
             objects_per_line: 20,
             object_quota: 1_000,
             time_per_line: Some(Duration::from_millis(250)),
@@ -68,7 +68,12 @@ pub enum Exhausted {
 }
 
 impl Exhausted {
-    pub const ALL: [Exhausted; 4] = [Exhausted::Fuel, Exhausted::Output, Exhausted::Objects, Exhausted::Time];
+    pub const ALL: [Exhausted; 4] = [
+        Exhausted::Fuel,
+        Exhausted::Output,
+        Exhausted::Objects,
+        Exhausted::Time,
+    ];
 
     /// The metric label.
     pub fn label(self) -> &'static str {
@@ -94,12 +99,15 @@ impl Exhausted {
                 "*** That created too many objects for one line: it was stopped. What it did until then \
                  stands. ***"
             }
-            Exhausted::Time => {
-                "*** That took too long: it was stopped. What it did until then stands. ***"
-            }
+            Exhausted::Time => "*** That took too long: it was stopped. What it did until then stands. ***",
         }
     }
 }
+
+/// Output costs a unit of fuel per this many bytes: output is the dearest thing a line makes
+/// (it crosses Kafka, the gateway and the player's link), so a player's fuel over time is also
+/// their output rate: 10,000 fuel a second is about 625 KiB a second.
+pub const OUTPUT_BYTES_PER_FUEL: usize = 16;
 
 /// How often (in fuel burned) the wall clock is looked at.
 const CLOCK_EVERY: u32 = 64;
@@ -171,7 +179,8 @@ impl Fuel {
         self.burn(u32::try_from(bytes / 1024).unwrap_or(u32::MAX))
     }
 
-    /// Takes `bytes` of output; `false` (nothing may be sent, the line is over) when over.
+    /// Takes `bytes` of output, and [`OUTPUT_BYTES_PER_FUEL`] of fuel per byte; `false`
+    /// (nothing may be sent, the line is over) when either runs out.
     pub fn spend_output(&mut self, bytes: usize) -> bool {
         if self.exhausted.is_some() {
             return false;
@@ -179,6 +188,9 @@ impl Fuel {
         if bytes > self.output_left {
             self.output_left = 0;
             self.exhausted = Some(Exhausted::Output);
+            return false;
+        }
+        if !self.burn(u32::try_from(bytes / OUTPUT_BYTES_PER_FUEL).unwrap_or(u32::MAX)) {
             return false;
         }
         self.output_left -= bytes;
@@ -311,6 +323,7 @@ mod tests {
     fn output_and_objects_have_their_own_caps() {
         let mut f = Fuel::new(1_000, &limits());
         assert!(f.spend_output(6) && f.spend_output(4));
+        assert_eq!(f.burned(), 0, "less than 16 bytes at a time cost nothing");
         assert!(!f.spend_output(1));
         assert_eq!(f.exhausted(), Some(Exhausted::Output));
         let mut f = Fuel::new(1_000, &limits());
@@ -346,7 +359,11 @@ mod tests {
         let p = Payer::Player(ObjectId(7));
         let t0 = Timestamp::from_micros(1_000_000_000);
         let at = |s: f64| Timestamp::from_micros(t0.as_micros() + (s * 1e6) as i64);
-        assert_eq!(tanks.fill(p, t0, &l).fuel, 100, "a line gets at most its allowance");
+        assert_eq!(
+            tanks.fill(p, t0, &l).fuel,
+            100,
+            "a line gets at most its allowance"
+        );
         tanks.charge(p, 100, t0, &l);
         tanks.charge(p, 100, t0, &l);
         assert_eq!(tanks.fill(p, t0, &l).fuel, 0, "burst spent");
@@ -357,6 +374,10 @@ mod tests {
         tanks.prune(at(4.0), &l);
         assert_eq!(tanks.len(), 0, "full tanks are forgotten");
         let other = Payer::Player(ObjectId(8));
-        assert_eq!(tanks.level(other, t0, &l), 200, "one player does not drain another");
+        assert_eq!(
+            tanks.level(other, t0, &l),
+            200,
+            "one player does not drain another"
+        );
     }
 }

@@ -677,8 +677,17 @@ mod tests {
     fn fuel_spans_the_whole_line_and_stops_it() {
         let (t, _) = bare();
         let mut fuel = Fuel::unlimited_time(5);
-        let out = evaluate(&t.game, t.id("Alice"), t.now, "[add(1,1)] [add(1,1)] [add(1,1)]", &mut fuel);
-        assert_eq!(out, "2 2 #-1 FUNCTION INVOCATION LIMIT EXCEEDED", "a bracket and a call cost 1 each");
+        let out = evaluate(
+            &t.game,
+            t.id("Alice"),
+            t.now,
+            "[add(1,1)] [add(1,1)] [add(1,1)]",
+            &mut fuel,
+        );
+        assert_eq!(
+            out, "2 2 #-1 FUNCTION INVOCATION LIMIT EXCEEDED",
+            "a bracket and a call cost 1 each"
+        );
         assert!(fuel.is_exhausted());
         let mut fuel = Fuel::unlimited_time(1_000);
         let out = evaluate(&t.game, t.id("Alice"), t.now, "[lnum(1,5000)]", &mut fuel);

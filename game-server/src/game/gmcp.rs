@@ -135,7 +135,12 @@ mod tests {
     #[test]
     fn supports_lists_are_remembered_without_versions() {
         let mut c = ClientGmcp::default();
-        note(&mut c, "Core.Hello", r#"{"client":"Mudlet","version":"4.17.2"}"#, 64);
+        note(
+            &mut c,
+            "Core.Hello",
+            r#"{"client":"Mudlet","version":"4.17.2"}"#,
+            64,
+        );
         assert_eq!(c.hello, Some(("Mudlet".into(), "4.17.2".into())));
         note(&mut c, "core.supports.set", r#"["Char 1", "Room 1"]"#, 64);
         note(&mut c, "Core.Supports.Remove", r#"["Room"]"#, 64);
@@ -173,11 +178,23 @@ mod tests {
         for _ in 0..10 {
             note(&mut c, "Core.Supports.Add", &json.replace("Pkg", "Other"), 64);
         }
-        assert_eq!(c.supports.as_ref().unwrap().len(), 64, "adding never grows past the limit");
+        assert_eq!(
+            c.supports.as_ref().unwrap().len(),
+            64,
+            "adding never grows past the limit"
+        );
         let long = format!(r#"["{} 1"]"#, "x".repeat(5_000));
         note(&mut c, "Core.Supports.Set", &long, 64);
-        assert!(c.supports.as_ref().unwrap().is_empty(), "absurd names are not kept");
-        note(&mut c, "Core.Hello", &format!(r#"{{"client":"{}","version":"1"}}"#, "y".repeat(5_000)), 64);
+        assert!(
+            c.supports.as_ref().unwrap().is_empty(),
+            "absurd names are not kept"
+        );
+        note(
+            &mut c,
+            "Core.Hello",
+            &format!(r#"{{"client":"{}","version":"1"}}"#, "y".repeat(5_000)),
+            64,
+        );
         assert_eq!(c.hello.as_ref().unwrap().0.len(), 64);
     }
 }

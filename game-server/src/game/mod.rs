@@ -271,7 +271,12 @@ impl Game {
 
     /// [`Game::handle`], with the outcome of the event's [`CredentialWork`] (without it, a login
     /// line hashes in place: tests and tools).
-    pub fn handle_with(&mut self, event: &GatewayEvent, now: Timestamp, prepared: Option<Credentials>) -> Effects {
+    pub fn handle_with(
+        &mut self,
+        event: &GatewayEvent,
+        now: Timestamp,
+        prepared: Option<Credentials>,
+    ) -> Effects {
         self.prepared = prepared;
         let fx = self.apply_event(event, now);
         self.prepared = None;

@@ -11,7 +11,9 @@
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Longest password accepted, in bytes (bounds the hashing work an input can ask for).
@@ -132,7 +134,9 @@ impl Scratch {
         let params = Params::default();
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let mut salt_bytes = [0u8; 64];
-        let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| HashError(e.to_string()))?;
+        let salt_bytes = salt
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| HashError(e.to_string()))?;
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         argon
             .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut self.blocks)
@@ -183,7 +187,9 @@ impl Scratch {
 /// The argon2 instance, salt and expected output a stored PHC string describes.
 fn argon_for(hash: &PasswordHash<'_>) -> Option<(Argon2<'static>, Vec<u8>, Output)> {
     let algorithm = Algorithm::try_from(hash.algorithm).ok()?;
-    let version = hash.version.map_or(Some(Version::V0x13), |v| Version::try_from(v).ok())?;
+    let version = hash
+        .version
+        .map_or(Some(Version::V0x13), |v| Version::try_from(v).ok())?;
     let params = Params::try_from(hash).ok()?;
     let mut salt = [0u8; 64];
     let salt = hash.salt?.decode_b64(&mut salt).ok()?.to_vec();
@@ -226,7 +232,10 @@ mod tests {
         let mut scratch = Scratch::new();
         let mine = scratch.hash("open sesame").unwrap();
         assert!(mine.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{mine}");
-        assert!(verify("open sesame", Some(&mine)), "the standard verifier accepts it");
+        assert!(
+            verify("open sesame", Some(&mine)),
+            "the standard verifier accepts it"
+        );
         assert!(!verify("open sesame!", Some(&mine)));
         let standard = hash("open sesame").unwrap();
         assert!(scratch.verify("open sesame", Some(&standard)));
@@ -244,8 +253,13 @@ mod tests {
                 against: Some(standard)
             }
         );
-        assert!(!format!("{work:?}").contains("sesame"), "debug output hides the password");
-        let Credentials::Hashed(h) = scratch.run(&CredentialWork::Hash { password: "pw12".into() }) else {
+        assert!(
+            !format!("{work:?}").contains("sesame"),
+            "debug output hides the password"
+        );
+        let Credentials::Hashed(h) = scratch.run(&CredentialWork::Hash {
+            password: "pw12".into(),
+        }) else {
             panic!()
         };
         assert!(verify("pw12", Some(&h)));

@@ -37,7 +37,11 @@ pub struct TelnetClient {
 
 impl TelnetClient {
     pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
+        Self::from_stream(TcpStream::connect(addr).await?)
+    }
+
+    /// A client on a stream connected elsewhere (e.g. from a chosen source address).
+    pub fn from_stream(stream: TcpStream) -> std::io::Result<Self> {
         stream.set_nodelay(true)?;
         Ok(Self {
             stream,
@@ -123,6 +127,29 @@ impl TelnetClient {
                 }
             }
         }
+    }
+
+    /// Reads lines until one contains any of `needles`.
+    pub async fn expect_any(&mut self, needles: &[&str], timeout: Duration) -> std::io::Result<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_line(left).await? {
+                Some(line) if needles.iter().any(|n| line.contains(n)) => return Ok(line),
+                Some(_) => continue,
+                None => {
+                    return Err(std::io::Error::other(format!(
+                        "none of {needles:?} within {timeout:?}"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The socket, for writing raw bytes without reading (what was read and not consumed is
+    /// dropped).
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
     }
 
     /// Waits until the server closes the connection.

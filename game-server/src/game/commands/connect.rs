@@ -59,7 +59,10 @@ pub(super) fn work(game: &Game, addr: &str, rest: &str, now: Timestamp) -> Optio
     if game.throttle.refused_for(addr, name, now).is_some() {
         return None;
     }
-    let stored = game.world.player_by_name(name).and_then(|p| p.password_hash.clone());
+    let stored = game
+        .world
+        .player_by_name(name)
+        .and_then(|p| p.password_hash.clone());
     Some(CredentialWork::Verify {
         password: password.to_owned(),
         stored,
@@ -261,18 +264,27 @@ mod tests {
         let first = t.create("Alice", "secret1");
         t.disconnect(first);
         t.connect_handle(7, "10.0.0.7:1");
-        let line = |s: &str| mush_protocol::GatewayEvent::new(
-            h(7),
-            GatewayEventKind::Input {
-                line: bytes::Bytes::from(s.to_owned()),
-            },
-        );
+        let line = |s: &str| {
+            mush_protocol::GatewayEvent::new(
+                h(7),
+                GatewayEventKind::Input {
+                    line: bytes::Bytes::from(s.to_owned()),
+                },
+            )
+        };
         let work = |t: &Harness, s: &str| t.game.credential_work(&line(s), t.now);
         let Some(CredentialWork::Verify { stored: Some(_), .. }) = work(&t, "connect Alice secret1") else {
             panic!("a connect needs a check")
         };
-        assert!(matches!(work(&t, "CREATE Bob pw1234"), Some(CredentialWork::Hash { .. })));
-        assert_eq!(work(&t, "create Alice pw1234"), None, "a taken name costs no hashing");
+        assert!(matches!(
+            work(&t, "CREATE Bob pw1234"),
+            Some(CredentialWork::Hash { .. })
+        ));
+        assert_eq!(
+            work(&t, "create Alice pw1234"),
+            None,
+            "a taken name costs no hashing"
+        );
         assert_eq!(work(&t, "create Bob pw"), None, "nor a bad password");
         assert_eq!(work(&t, "connect Alice"), None);
         assert_eq!(work(&t, "say connect Alice secret1"), None);
@@ -283,14 +295,34 @@ mod tests {
             ok: true,
             against: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into()),
         };
-        let fx = t.game.handle_with(&line("connect Alice secret1"), t.now, Some(stale));
-        assert_eq!(texts_for(&fx, h(7)), [BAD_LOGIN], "checked against another hash than stored now");
-        let fx = t.game.handle_with(&line("connect Alice secret1"), t.now, Some(Credentials::Unavailable));
+        let fx = t
+            .game
+            .handle_with(&line("connect Alice secret1"), t.now, Some(stale));
+        assert_eq!(
+            texts_for(&fx, h(7)),
+            [BAD_LOGIN],
+            "checked against another hash than stored now"
+        );
+        let fx = t.game.handle_with(
+            &line("connect Alice secret1"),
+            t.now,
+            Some(Credentials::Unavailable),
+        );
         assert_eq!(texts_for(&fx, h(7)), [BUSY]);
-        let fx = t.game.handle_with(&line("connect Alice secret1"), t.now, Some(good));
+        let fx = t
+            .game
+            .handle_with(&line("connect Alice secret1"), t.now, Some(good));
         assert!(texts_for(&fx, h(7))[0].starts_with("Connected."));
-        assert!(fx.output.iter().any(|o| o.kind == GameMessageKind::Session { logged_in: true }));
-        assert_eq!(work(&t, "connect Alice secret1"), None, "logged in: nothing to check");
+        assert!(
+            fx.output
+                .iter()
+                .any(|o| o.kind == GameMessageKind::Session { logged_in: true })
+        );
+        assert_eq!(
+            work(&t, "connect Alice secret1"),
+            None,
+            "logged in: nothing to check"
+        );
         t.connect_handle(9, "10.0.0.9:1");
         for _ in 0..throttle::MAX_FAILURES {
             t.input(h(9), "connect Alice wrong-pw");

@@ -14,7 +14,9 @@ use mush_protocol::Timestamp;
 /// the same order, as [`run`]).
 pub(super) fn work(game: &Game, addr: &str, rest: &str, now: Timestamp) -> Option<CredentialWork> {
     let (name, pw) = name_and_password(rest)?;
-    names::check_player_name(name).and_then(|()| password::check_new(pw)).ok()?;
+    names::check_player_name(name)
+        .and_then(|()| password::check_new(pw))
+        .ok()?;
     if game.world.player_by_name(name).is_some() || game.throttle.refused_for(addr, name, now).is_some() {
         return None;
     }

@@ -61,7 +61,11 @@ mod tests {
         let owned = t.game.world().owned_by(t.id("Alice"));
         assert_eq!(owned, 5, "quota of 5 (made {made})");
         assert!(fx.quota_refused);
-        assert!(texts_for(&fx, alice).iter().any(|s| s.contains("as many as a player may own")));
+        assert!(
+            texts_for(&fx, alice)
+                .iter()
+                .any(|s| s.contains("as many as a player may own"))
+        );
         let mut t = Harness::new();
         let alice = t.new_player("Alice");
         let per_line = t.game.config().limits.objects_per_line as usize;
