@@ -17,14 +17,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use axum::routing::post;
-use mush_platform::bus::{Consumer, Producer, TopicsOutcome, ensure_topics};
+use mush_platform::bus::{Consumer, KafkaArgs, Producer, TopicsOutcome, ensure_topics};
 use mush_platform::health::{Flag, Health};
 use mush_platform::lease::{LeaseState, acquire_slot, owner_id};
 use mush_platform::store::ConnectionStore;
 use mush_platform::{Shutdown, redis as mredis};
 use mush_protocol::{
-    DisconnectReason, GameMessage, GatewayEvent, GatewayEventKind, Handle, HandleAllocator, RedisKeys,
-    Timestamp, topics,
+    DisconnectReason, GatewayEvent, GatewayEventKind, Handle, HandleAllocator, RedisKeys, Timestamp, topics,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -32,15 +31,18 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::limits::IpLimiter;
+use crate::limits::{ByteShare, IpLimiter, MemoryBudget};
 use crate::metrics::GatewayMetrics;
+use crate::router::Queued;
 use crate::{router, session};
 
 /// What the router needs to reach one session.
 pub struct SessionLink {
-    pub tx: mpsc::Sender<Arc<GameMessage>>,
+    pub tx: mpsc::Sender<Queued>,
     /// Cancelled when the session must close because it stopped reading.
     pub overflow: CancellationToken,
+    /// Bytes of output queued for the session or being written to its socket.
+    pub output: ByteShare,
 }
 
 /// State shared by every task of the gateway.
@@ -51,6 +53,8 @@ pub struct Gateway {
     pub store: ConnectionStore,
     pub producer: Producer,
     pub sessions: Mutex<HashMap<Handle, SessionLink>>,
+    /// Every byte held for a connection, against `--memory-budget-bytes`.
+    pub memory: Arc<MemoryBudget>,
     pub ip_limiter: Mutex<IpLimiter>,
     /// Cancelled when draining starts.
     pub drain: CancellationToken,
@@ -261,6 +265,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: ConnectionStore::new(client.clone(), keys.clone(), metrics.store.clone()),
         producer: producer.clone(),
         sessions: Mutex::new(HashMap::new()),
+        memory: Arc::new(MemoryBudget::new(
+            config.memory_budget_bytes,
+            metrics.held_bytes.clone(),
+            metrics.limit_hits.with_label_values(&["memory_budget"]),
+        )),
         ip_limiter: Mutex::new(IpLimiter::new(
             config.max_connections_per_ip,
             config.connections_per_ip_per_minute,
@@ -282,7 +291,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("reading the output partition's end")?;
     let consumer = Consumer::assign(
-        &gw.config.kafka,
+        &output_consumer_args(&gw.config),
         &gw.config.gateway_name,
         &format!("gateway-{slot}"),
         &topics.output,
@@ -482,14 +491,29 @@ async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener) {
     }
 }
 
+/// The output consumer's settings. librdkafka prefetches up to 64 MiB per partition by
+/// default, outside every budget here, and keeps prefetching while the router pauses: its
+/// prefetch is held to a quarter of the memory budget unless `--kafka-option` says otherwise.
+fn output_consumer_args(config: &Config) -> KafkaArgs {
+    const KEY: &str = "queued.max.messages.kbytes";
+    let mut args = config.kafka.clone();
+    if !args.options.iter().any(|(k, _)| k == KEY) {
+        let kbytes = (config.memory_budget_bytes / 4 / 1024).clamp(1024, 65536);
+        args.options.push((KEY.to_owned(), kbytes.to_string()));
+    }
+    args
+}
+
 fn start_session(gw: &Arc<Gateway>, stream: TcpStream, peer: SocketAddr, handle: Handle) {
     let (tx, rx) = mpsc::channel(gw.config.output_queue);
     let overflow = CancellationToken::new();
+    let output = ByteShare::default();
     gw.sessions.lock().expect("sessions lock").insert(
         handle,
         SessionLink {
             tx,
             overflow: overflow.clone(),
+            output: output.clone(),
         },
     );
     gw.metrics.connections.inc();
@@ -499,7 +523,7 @@ fn start_session(gw: &Arc<Gateway>, stream: TcpStream, peer: SocketAddr, handle:
         .inc();
     let gw2 = gw.clone();
     let fut = async move {
-        session::run(gw2.clone(), stream, peer, handle, rx, overflow).await;
+        session::run(gw2.clone(), stream, peer, handle, rx, overflow, output).await;
         gw2.sessions.lock().expect("sessions lock").remove(&handle);
         gw2.ip_limiter.lock().expect("ip limiter").release(peer.ip());
         gw2.metrics.connections.dec();
@@ -521,4 +545,40 @@ fn refuse(gw: &Arc<Gateway>, mut stream: TcpStream, reason: &'static str, messag
         })
         .await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        Config::try_parse_from(std::iter::once("connection-server").chain(args.iter().copied())).unwrap()
+    }
+
+    fn prefetch(args: &KafkaArgs) -> Vec<&str> {
+        args.options
+            .iter()
+            .filter(|(k, _)| k == "queued.max.messages.kbytes")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_output_prefetch_is_a_quarter_of_the_memory_budget_unless_set() {
+        assert_eq!(prefetch(&output_consumer_args(&config(&[]))), ["16384"]);
+        let small = config(&["--memory-budget-bytes=1048576"]);
+        assert_eq!(
+            prefetch(&output_consumer_args(&small)),
+            ["1024"],
+            "at least 1 MiB"
+        );
+        let own = config(&["--kafka-option=queued.max.messages.kbytes=500"]);
+        assert_eq!(
+            prefetch(&output_consumer_args(&own)),
+            ["500"],
+            "the operator's setting wins"
+        );
+    }
 }

@@ -5,7 +5,7 @@
 //! * [`session`]: one connection (read, publish, write, limits).
 //! * [`router`]: this gateway's output partition → the sessions' queues.
 //! * [`telnet`]: the telnet codec (pure).
-//! * [`limits`]: rate and per-address limits (pure).
+//! * [`limits`]: the input budgets, the memory budget and the per-address limits (pure).
 
 pub mod config;
 pub mod gateway;

@@ -22,6 +22,7 @@ pub struct GatewayMetrics {
     pub protocol_errors: IntCounter,
     pub draining: IntGauge,
     pub held_input: IntGauge,
+    pub held_bytes: IntGauge,
     pub bus: BusMetrics,
     pub store: StoreMetrics,
 }
@@ -43,7 +44,13 @@ impl GatewayMetrics {
             limit_hits: m.counter_vec(
                 "limit_hits_total",
                 "Times a limit acted: line_length, rate_delayed, rate_refused, ip_count, ip_rate, \
-                 max_connections, output_overflow, held_input_full, login_idle, idle.",
+                 max_connections, output_overflow, output_queue_bytes, held_input_full, \
+                 held_input_bytes, login_idle, idle, login_deadline, event_refused (a client \
+                 event dropped over budget), event_coalesced (a window size or client info \
+                 waiting for a token), answer_over_budget (a negotiation answer sent over \
+                 budget), input_bytes (reading paused by the byte budget), input_strikes and \
+                 input_paused (disconnected for sustained abuse), memory_budget (the gateway \
+                 went over its memory budget: reading and routing paused).",
                 &["limit"],
             ),
             output_queue_depth: m.gauge("output_queue_depth", "Messages queued for players, not yet written."),
@@ -59,6 +66,12 @@ impl GatewayMetrics {
             protocol_errors: m.counter("protocol_errors_total", "Telnet protocol errors recovered from."),
             draining: m.gauge("draining", "1 while the gateway drains."),
             held_input: m.gauge("held_input", "Input events handed to Kafka and not yet acknowledged."),
+            held_bytes: m.gauge(
+                "held_bytes",
+                "Bytes held for all connections against the memory budget: queued and in-flight \
+                 output, unacknowledged input, lines waiting for the event budget, input being \
+                 parsed.",
+            ),
             bus: BusMetrics::new(&m),
             store: StoreMetrics::new(&m),
         }
@@ -75,9 +88,19 @@ impl GatewayMetrics {
             "ip_rate",
             "max_connections",
             "output_overflow",
+            "output_queue_bytes",
             "held_input_full",
+            "held_input_bytes",
             "login_idle",
             "idle",
+            "login_deadline",
+            "event_refused",
+            "event_coalesced",
+            "answer_over_budget",
+            "input_bytes",
+            "input_strikes",
+            "input_paused",
+            "memory_budget",
         ] {
             self.limit_hits.with_label_values(&[limit]);
         }

@@ -169,6 +169,27 @@ pub struct GatewayLimits {
     #[serde(default = "default_max_connections_per_ip")]
     #[schemars(range(min = 1, max = 100000))]
     pub max_connections_per_ip: i32,
+    /// Bytes per second a logged-in connection may send (reading pauses beyond it).
+    #[serde(default = "default_input_bytes_per_second")]
+    #[schemars(range(min = 256, max = 104857600))]
+    pub input_bytes_per_second: i32,
+    /// Commands per second before login (stricter: nobody has vouched for the client yet).
+    #[serde(default = "default_login_commands_per_second")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub login_commands_per_second: i32,
+    /// Seconds a connection has to log in, typing or not; 0 turns it off.
+    #[serde(default = "default_login_deadline_seconds")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub login_deadline_seconds: i32,
+    /// Bytes of output queued for one connection before it counts as not reading and is closed.
+    #[serde(default = "default_output_queue_bytes")]
+    #[schemars(range(min = 16384, max = 1073741824))]
+    pub output_queue_bytes: i32,
+    /// Bytes a gateway holds for all its connections (queued output, unacknowledged input,
+    /// partial lines) before it stops reading sockets and output waits in Kafka.
+    #[serde(default = "default_memory_budget_bytes")]
+    #[schemars(range(min = 1048576, max = 2147483647))]
+    pub memory_budget_bytes: i32,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -197,6 +218,41 @@ pub struct GameServerSpec {
     /// Text shown to a new connection before login (mounted from a ConfigMap).
     #[serde(default = "default_welcome")]
     pub welcome: String,
+    /// What one input line, one player and one input may cost the game (see docs/budgets.md).
+    #[serde(default)]
+    pub budgets: GameBudgets,
+}
+
+/// The game-server's budgets: every line runs on a tank of fuel (commands, function calls,
+/// output), filled from its player's fuel over time.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GameBudgets {
+    /// Fuel one line may burn: 1 per command and function call, 1 per KiB of text a function
+    /// returns, 1 per 16 bytes of output.
+    #[serde(default = "default_fuel_per_line")]
+    #[schemars(range(min = 100, max = 10000000))]
+    pub fuel_per_line: i32,
+    /// Fuel a player regains per second, across lines.
+    #[serde(default = "default_fuel_per_second")]
+    #[schemars(range(min = 1, max = 10000000))]
+    pub fuel_per_second: i32,
+    /// Bytes of output one line may send.
+    #[serde(default = "default_output_bytes_per_line")]
+    #[schemars(range(min = 4096, max = 16777216))]
+    pub output_bytes_per_line: i32,
+    /// Objects one player may own (0: no quota).
+    #[serde(default = "default_object_quota")]
+    #[schemars(range(min = 0, max = 10000000))]
+    pub object_quota: i32,
+    /// Wall-clock milliseconds one line may take.
+    #[serde(default = "default_line_time_ms")]
+    #[schemars(range(min = 10, max = 10000))]
+    pub line_time_ms: i32,
+    /// Times an input may crash or hang the game-server before it is skipped.
+    #[serde(default = "default_poison_attempts")]
+    #[schemars(range(min = 1, max = 100))]
+    pub poison_attempts: i32,
 }
 
 /// Exactly one of `managed` and `external`.
@@ -659,6 +715,58 @@ impl Default for GatewayLimits {
             commands_per_second: default_commands_per_second(),
             command_burst: default_command_burst(),
             max_connections_per_ip: default_max_connections_per_ip(),
+            input_bytes_per_second: default_input_bytes_per_second(),
+            login_commands_per_second: default_login_commands_per_second(),
+            login_deadline_seconds: default_login_deadline_seconds(),
+            output_queue_bytes: default_output_queue_bytes(),
+            memory_budget_bytes: default_memory_budget_bytes(),
+        }
+    }
+}
+
+fn default_input_bytes_per_second() -> i32 {
+    16_384
+}
+fn default_login_commands_per_second() -> i32 {
+    4
+}
+fn default_login_deadline_seconds() -> i32 {
+    180
+}
+fn default_output_queue_bytes() -> i32 {
+    262_144
+}
+fn default_memory_budget_bytes() -> i32 {
+    67_108_864
+}
+fn default_fuel_per_line() -> i32 {
+    10_000
+}
+fn default_fuel_per_second() -> i32 {
+    10_000
+}
+fn default_output_bytes_per_line() -> i32 {
+    65_536
+}
+fn default_object_quota() -> i32 {
+    1_000
+}
+fn default_line_time_ms() -> i32 {
+    250
+}
+fn default_poison_attempts() -> i32 {
+    3
+}
+
+impl Default for GameBudgets {
+    fn default() -> Self {
+        Self {
+            fuel_per_line: default_fuel_per_line(),
+            fuel_per_second: default_fuel_per_second(),
+            output_bytes_per_line: default_output_bytes_per_line(),
+            object_quota: default_object_quota(),
+            line_time_ms: default_line_time_ms(),
+            poison_attempts: default_poison_attempts(),
         }
     }
 }
@@ -672,6 +780,7 @@ impl Default for GameServerSpec {
             restart_request: None,
             lease_ttl_ms: default_lease_ttl_ms(),
             welcome: default_welcome(),
+            budgets: GameBudgets::default(),
         }
     }
 }

@@ -203,13 +203,14 @@ mod v2 {
         pub version: u32,
         #[prost(fixed64, repeated, tag = "2")]
         pub targets: Vec<u64>,
-        #[prost(oneof = "GameKind", tags = "15")]
+        #[prost(oneof = "GameKind", tags = "99")]
         pub kind: Option<GameKind>,
     }
 
     #[derive(Clone, PartialEq, prost::Oneof)]
     pub enum GameKind {
-        #[prost(message, tag = "15")]
+        // A tag no version of ours uses yet (15 became `Session`).
+        #[prost(message, tag = "99")]
         Sound(Sound),
     }
 

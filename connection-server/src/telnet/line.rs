@@ -33,6 +33,11 @@ impl LineAssembler {
         self.buf.len()
     }
 
+    /// Memory held for the line being typed.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Feeds data bytes. `latin1`: the client's charset is single-byte (ISO-8859-1 or ASCII) and
     /// bytes are converted to UTF-8 as they arrive; otherwise bytes are kept as read.
     pub(crate) fn push(&mut self, data: &[u8], latin1: bool, events: &mut Vec<Inbound>) {

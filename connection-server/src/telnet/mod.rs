@@ -245,6 +245,12 @@ impl TelnetCodec {
         mssp::encode(variables, out);
     }
 
+    /// Memory held for unfinished input (the partial line and subnegotiation), at most about
+    /// `max_line_bytes + max_subneg_bytes`; counted against the gateway's memory budget.
+    pub fn held_bytes(&self) -> usize {
+        self.lines.held_bytes() + self.parser.held_bytes()
+    }
+
     /// Bytes held for unfinished input: (partial line, partial subnegotiation).
     #[cfg(test)]
     fn buffered(&self) -> (usize, usize) {

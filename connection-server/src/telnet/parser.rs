@@ -62,6 +62,11 @@ impl Parser {
         self.sb_buf.len()
     }
 
+    /// Memory held for the unfinished subnegotiation.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.sb_buf.capacity()
+    }
+
     /// The next token from `input[*pos..]`, advancing `*pos`; `None` once the input is used up
     /// (an unfinished sequence stays in the parser's state for the next call).
     pub(crate) fn next_token<'a>(&mut self, input: &'a [u8], pos: &mut usize) -> Option<Token<'a>> {

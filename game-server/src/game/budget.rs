@@ -288,8 +288,13 @@ impl Tanks {
         }
     }
 
+    /// Payers with a tank not yet full.
     pub fn len(&self) -> usize {
         self.levels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
     }
 }
 

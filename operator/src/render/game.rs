@@ -43,6 +43,19 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
         env_field("MUSH_INSTANCE_NAME", "metadata.name"),
         env("MUSH_WELCOME_FILE", format!("{WELCOME_DIR}/{WELCOME_KEY}")),
         env("MUSH_LEASE_TTL_MS", gs.lease_ttl_ms.to_string()),
+        env("MUSH_FUEL_PER_LINE", gs.budgets.fuel_per_line.to_string()),
+        env("MUSH_FUEL_PER_SECOND", gs.budgets.fuel_per_second.to_string()),
+        env(
+            "MUSH_FUEL_BURST",
+            (gs.budgets.fuel_per_line.max(gs.budgets.fuel_per_second) * 2).to_string(),
+        ),
+        env(
+            "MUSH_OUTPUT_BYTES_PER_LINE",
+            gs.budgets.output_bytes_per_line.to_string(),
+        ),
+        env("MUSH_OBJECT_QUOTA", gs.budgets.object_quota.to_string()),
+        env("MUSH_LINE_TIME_MS", gs.budgets.line_time_ms.to_string()),
+        env("MUSH_POISON_ATTEMPTS", gs.budgets.poison_attempts.to_string()),
     ];
     env_vars.extend(shared.env);
     let mut mounts = vec![mount("tmp", "/tmp"), {

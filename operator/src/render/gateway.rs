@@ -48,6 +48,33 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
             "MUSH_MAX_CONNECTIONS_PER_IP",
             cs.limits.max_connections_per_ip.to_string(),
         ),
+        env(
+            "MUSH_INPUT_BYTES_PER_SECOND",
+            cs.limits.input_bytes_per_second.to_string(),
+        ),
+        // Four seconds' worth, and never less than the default: a pasted block arrives whole.
+        env(
+            "MUSH_INPUT_BYTES_BURST",
+            (i64::from(cs.limits.input_bytes_per_second) * 4)
+                .clamp(65_536, i64::from(i32::MAX))
+                .to_string(),
+        ),
+        env(
+            "MUSH_LOGIN_COMMANDS_PER_SECOND",
+            cs.limits.login_commands_per_second.to_string(),
+        ),
+        env(
+            "MUSH_LOGIN_DEADLINE_SECONDS",
+            cs.limits.login_deadline_seconds.to_string(),
+        ),
+        env(
+            "MUSH_OUTPUT_QUEUE_BYTES",
+            cs.limits.output_queue_bytes.to_string(),
+        ),
+        env(
+            "MUSH_MEMORY_BUDGET_BYTES",
+            cs.limits.memory_budget_bytes.to_string(),
+        ),
     ];
     env_vars.extend(shared.env);
     let mut mounts = vec![mount("tmp", "/tmp")];
