@@ -11,6 +11,8 @@ use super::codes::IAC;
 /// Each '\n'-separated line followed by CR LF; a final '\n' does not add an empty line, and ""
 /// is one empty line. A CR directly before LF is part of the line break; any other CR is dropped.
 pub(crate) fn encode_text(charset: Charset, text: &str, out: &mut Vec<u8>) {
+    // CRs are dropped, so CRs after the final '\n' must not make it look like a last line.
+    let text = text.trim_end_matches('\r');
     let body = text.strip_suffix('\n').unwrap_or(text);
     for line in body.split('\n') {
         encode_line(charset, line, out);
@@ -54,6 +56,13 @@ mod tests {
         let mut out = Vec::new();
         encode_text(charset, s, &mut out);
         out
+    }
+
+    #[test]
+    fn carriage_returns_after_the_final_line_end_add_no_line() {
+        assert_eq!(text(Charset::Unknown, "\n\r"), b"\r\n");
+        assert_eq!(text(Charset::Unknown, "a\n\r\r"), b"a\r\n");
+        assert_eq!(text(Charset::Unknown, "a\n\r\n"), b"a\r\n\r\n");
     }
 
     #[test]
