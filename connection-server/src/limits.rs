@@ -684,12 +684,12 @@ impl IpLimiter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const SEC: Duration = Duration::from_secs(1);
 
-    fn policy() -> InputPolicy {
+    pub(crate) fn policy() -> InputPolicy {
         InputPolicy {
             before_login: InputLimits {
                 events: Rate {

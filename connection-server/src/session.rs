@@ -974,7 +974,6 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::{InputLimits, InputPolicy, Rate};
     use crate::telnet::codes::{DO, IAC, SB, SE, WILL, opt};
 
     #[test]
@@ -1124,32 +1123,8 @@ mod tests {
 
     #[test]
     fn a_subnegotiation_flood_before_login_is_held_to_the_budget_and_ends_in_strikes() {
-        let policy = InputPolicy {
-            before_login: InputLimits {
-                events: Rate {
-                    per_second: 4,
-                    burst: 10,
-                },
-                bytes: Rate {
-                    per_second: 2048,
-                    burst: 8192,
-                },
-                strikes: 20,
-            },
-            logged_in: InputLimits {
-                events: Rate {
-                    per_second: 20,
-                    burst: 60,
-                },
-                bytes: Rate {
-                    per_second: 16384,
-                    burst: 65536,
-                },
-                strikes: 50,
-            },
-            strike_window: Duration::from_secs(10),
-            max_paused: Duration::from_secs(30),
-        };
+        // Before login: 4 events a second (burst 10), 2 KiB a second (burst 8 KiB), 20 strikes.
+        let policy = crate::limits::tests::policy();
         let t0 = Instant::now();
         let mut budget = InputBudget::new(policy, t0);
         let mut codec = TelnetCodec::new(CodecConfig::default());
