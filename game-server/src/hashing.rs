@@ -62,6 +62,11 @@ impl HashPool {
         }
     }
 
+    /// A finished piece of work, if one is there now.
+    pub fn try_next(&mut self) -> Option<Done> {
+        self.done.try_recv().ok()
+    }
+
     /// The next finished piece of work (in completion order).
     pub async fn next(&mut self) -> Option<Done> {
         self.done.recv().await

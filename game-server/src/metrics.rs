@@ -3,7 +3,9 @@
 use mush_platform::bus::BusMetrics;
 use mush_platform::metrics::Metrics;
 use mush_platform::store::StoreMetrics;
-use prometheus::{Gauge, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Gauge, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 pub const PREFIX: &str = "mush_game";
 
@@ -26,6 +28,7 @@ pub struct GameMetrics {
     pub poison_skipped: IntCounter,
     pub slow_events: IntCounter,
     pub logins_refused_busy: IntCounter,
+    pub batch_size: Histogram,
     pub bus: BusMetrics,
     pub store: StoreMetrics,
 }
@@ -108,6 +111,11 @@ impl GameMetrics {
             logins_refused_busy: m.counter(
                 "logins_refused_busy_total",
                 "Logins refused with \"busy\" because too many were waiting for password hashing.",
+            ),
+            batch_size: m.histogram_with(
+                "batch_size",
+                "Inputs committed together in one Redis script (group commit).",
+                vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
             ),
             bus: BusMetrics::new(&m),
             store: StoreMetrics::new(&m),

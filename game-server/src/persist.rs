@@ -1,13 +1,16 @@
 //! The world in Redis, and exactly-once application of input.
 //!
-//! Every input event is applied by one Lua script that, atomically:
+//! Input is applied in batches (group commit: every input already fetched, bounded in count and
+//! time, runs through the game in memory first), and each batch by one Lua script that,
+//! atomically:
 //! 1. checks the fencing token (a game-server that lost its lease cannot write: `FENCED`);
-//! 2. skips the event if it is applied already (at or below the partition's low offset, or
-//!    applied ahead of it: see `progress`): a replay;
-//! 3. records the offset as applied (moving the low offset, or adding it to those ahead) and
-//!    forgets any attempt recorded for it (poison-event detection);
-//! 4. writes the world changes the command made;
-//! 5. stores the command's output in the partition's outbox.
+//! 2. does nothing if the batch is applied already (at or below each partition's low offset, or
+//!    applied ahead of it: see `progress`): a retry whose first attempt landed;
+//! 3. records the inputs as applied (moving each partition's low offset, or adding them to those
+//!    ahead) and forgets any attempt recorded for them (poison-input detection);
+//! 4. writes the world changes (the last state of each object changed), and the logins and
+//!    logouts (the connection hashes' `state` and `player`, only where the hash still exists);
+//! 5. stores each input's output in its partition's outbox.
 //!
 //! Output is then produced to Kafka; once the broker has acknowledged it, its outbox entry is
 //! deleted. A game-server that starts re-sends whatever is still in the outboxes (with the same
@@ -19,33 +22,70 @@ use std::collections::HashMap;
 use bytes::{Buf, BufMut, Bytes};
 use fred::interfaces::LuaInterface;
 use fred::prelude::*;
-use mush_protocol::{GameMessage, RedisKeys};
+use mush_protocol::keys::ConnectionState;
+use mush_protocol::{GameMessage, Handle, RedisKeys};
 
-use crate::game::world::{Object, WorldChange};
+use crate::game::world::{Object, ObjectId, WorldChange};
 
 const COMMIT: &str = r#"
+-- KEYS: 1 fence, 2 applied (hash), 3 objects, 4 attempts, then per partition its outbox and its
+-- ahead set, then the connection hashes of the logins and logouts.
+-- ARGV: token, partition count, (partition, low)*, input count, (partition index, offset,
+-- output)*, put count, (id, json)*, delete count, id*, binding count, (state, player)*.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
-local offset = tonumber(ARGV[3])
-local low = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '-1')
-if offset <= low or redis.call('ZSCORE', KEYS[5], ARGV[3]) then return 0 end
-local new_low = tonumber(ARGV[5])
-if new_low > low then
-  redis.call('HSET', KEYS[2], ARGV[2], ARGV[5])
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[5])
+local i = 2
+local nparts = tonumber(ARGV[i]); i = i + 1
+local parts = {}
+for k = 1, nparts do
+  local p = ARGV[i]
+  parts[k] = { p = p, low = tonumber(ARGV[i + 1]), stored = tonumber(redis.call('HGET', KEYS[2], p) or '-1'),
+               outbox = KEYS[3 + 2 * k], ahead = KEYS[4 + 2 * k] }
+  i = i + 2
 end
-if offset > math.max(low, new_low) then redis.call('ZADD', KEYS[5], offset, ARGV[3]) end
-if ARGV[6] ~= '' then redis.call('HDEL', KEYS[6], ARGV[6]) end
-local puts = tonumber(ARGV[7])
-local i = 8
+local ninputs = tonumber(ARGV[i]); i = i + 1
+local first_input = i
+local applied = 0
+for _ = 1, ninputs do
+  local part = parts[tonumber(ARGV[i])]
+  local offset = tonumber(ARGV[i + 1])
+  if offset <= part.stored or redis.call('ZSCORE', part.ahead, ARGV[i + 1]) then applied = applied + 1 end
+  i = i + 3
+end
+if applied == ninputs then return 0 end
+if applied > 0 then return redis.error_reply('PARTIAL ' .. applied .. ' of ' .. ninputs) end
+i = first_input
+for _ = 1, ninputs do
+  local part = parts[tonumber(ARGV[i])]
+  local offset = tonumber(ARGV[i + 1])
+  if offset > math.max(part.low, part.stored) then redis.call('ZADD', part.ahead, offset, ARGV[i + 1]) end
+  if ARGV[i + 2] ~= '' then redis.call('HSET', part.outbox, ARGV[i + 1], ARGV[i + 2]) end
+  redis.call('HDEL', KEYS[4], part.p .. ':' .. ARGV[i + 1])
+  i = i + 3
+end
+for _, part in ipairs(parts) do
+  if part.low > part.stored then
+    redis.call('HSET', KEYS[2], part.p, part.low)
+    redis.call('ZREMRANGEBYSCORE', part.ahead, '-inf', part.low)
+  end
+end
+local puts = tonumber(ARGV[i]); i = i + 1
 for _ = 1, puts do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
-while i <= #ARGV do
+local dels = tonumber(ARGV[i]); i = i + 1
+for _ = 1, dels do
   redis.call('HDEL', KEYS[3], ARGV[i])
   i = i + 1
 end
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4]) end
+local binds = tonumber(ARGV[i]); i = i + 1
+for k = 1, binds do
+  local key = KEYS[4 + 2 * nparts + k]
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'state', ARGV[i], 'player', ARGV[i + 1])
+  end
+  i = i + 2
+end
 return 1
 "#;
 
@@ -59,6 +99,43 @@ pub enum PersistError {
     BadObject { key: String, error: String },
     #[error("outbox entry {partition}/{offset} is unreadable")]
     BadOutbox { partition: i32, offset: i64 },
+}
+
+/// What one batch of inputs writes (see [`WorldStore::commit`]).
+#[derive(Debug, Default)]
+pub struct BatchWrite {
+    /// The inputs, in the order they were applied.
+    pub inputs: Vec<InputWrite>,
+    /// Each partition the batch touches, with its low offset once the batch is applied (a
+    /// partition appears once).
+    pub lows: Vec<(i32, i64)>,
+    /// The world changes, in order.
+    pub changes: Vec<WorldChange>,
+    /// Logins (`Some(player)`) and logouts (`None`), in order: critical connection-state writes,
+    /// made with the inputs that caused them.
+    pub bindings: Vec<(Handle, Option<ObjectId>)>,
+}
+
+impl BatchWrite {
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Notes `partition`'s low offset after the inputs so far.
+    pub fn set_low(&mut self, partition: i32, low: i64) {
+        match self.lows.iter_mut().find(|(p, _)| *p == partition) {
+            Some((_, l)) => *l = (*l).max(low),
+            None => self.lows.push((partition, low)),
+        }
+    }
+}
+
+/// One input of a batch: where it was read, and its output.
+#[derive(Debug)]
+pub struct InputWrite {
+    pub partition: i32,
+    pub offset: i64,
+    pub output: Vec<GameMessage>,
 }
 
 /// One partition's outbox as found at start.
@@ -147,53 +224,77 @@ impl WorldStore {
         Ok(())
     }
 
-    /// Applies one input's effects atomically (see the module doc).
-    /// `low` is the partition's low offset once this input is applied
-    /// ([`crate::progress::Progress::low_once_applied`]).
-    pub async fn commit(
-        &self,
-        token: u64,
-        (partition, offset, low): (i32, i64, i64),
-        changes: &[WorldChange],
-        output: &[GameMessage],
-    ) -> Result<Commit, PersistError> {
-        let mut puts: Vec<(String, String)> = Vec::new();
-        let mut dels: Vec<String> = Vec::new();
-        for change in changes {
-            match change {
-                WorldChange::Put(object) => puts.push((
-                    object.id.to_string(),
-                    serde_json::to_string(object).expect("objects always serialise"),
-                )),
-                WorldChange::Delete(id) => dels.push(id.to_string()),
-            }
-        }
-        let mut args: Vec<Value> = vec![
-            token.to_string().into(),
-            partition.to_string().into(),
-            offset.to_string().into(),
-            if output.is_empty() {
-                Value::from("")
-            } else {
-                Value::Bytes(encode_outbox(output))
-            },
-            low.to_string().into(),
-            attempt_field(partition, offset).into(),
-            puts.len().to_string().into(),
-        ];
-        for (id, json) in puts {
-            args.push(id.into());
-            args.push(json.into());
-        }
-        args.extend(dels.into_iter().map(Value::from));
-        let keys = vec![
+    /// Applies a batch of inputs atomically: their world changes, logins and logouts, applied
+    /// marks (each partition's new low offset, and the inputs applied ahead of it) and outputs
+    /// (see the module doc). All or nothing: a batch found applied already (an earlier attempt
+    /// landed though its reply was lost) is [`Commit::AlreadyApplied`].
+    pub async fn commit(&self, token: u64, batch: &BatchWrite) -> Result<Commit, PersistError> {
+        let mut parts: Vec<i32> = batch.lows.iter().map(|(p, _)| *p).collect();
+        parts.dedup();
+        let part_index = |p: i32| parts.iter().position(|q| *q == p).map_or(0, |i| i + 1);
+        let mut keys = vec![
             self.fence_key.clone(),
             self.keys.applied_offsets(),
             self.keys.world_objects(),
-            self.keys.outbox(partition),
-            self.keys.applied_ahead(partition),
             self.keys.attempts(),
         ];
+        let mut args: Vec<Value> = vec![token.to_string().into(), parts.len().to_string().into()];
+        for (p, low) in &batch.lows {
+            args.push(p.to_string().into());
+            args.push(low.to_string().into());
+            keys.push(self.keys.outbox(*p));
+            keys.push(self.keys.applied_ahead(*p));
+        }
+        args.push(batch.inputs.len().to_string().into());
+        for input in &batch.inputs {
+            args.push(part_index(input.partition).to_string().into());
+            args.push(input.offset.to_string().into());
+            args.push(if input.output.is_empty() {
+                Value::from("")
+            } else {
+                Value::Bytes(encode_outbox(&input.output))
+            });
+        }
+        // The last change of an object in the batch is its state.
+        let mut last: HashMap<ObjectId, &WorldChange> = HashMap::new();
+        let mut order: Vec<ObjectId> = Vec::new();
+        for change in &batch.changes {
+            let id = match change {
+                WorldChange::Put(o) => o.id,
+                WorldChange::Delete(id) => *id,
+            };
+            if last.insert(id, change).is_none() {
+                order.push(id);
+            }
+        }
+        let (mut puts, mut dels): (Vec<Value>, Vec<Value>) = (Vec::new(), Vec::new());
+        for id in order {
+            match last[&id] {
+                WorldChange::Put(object) => {
+                    puts.push(object.id.to_string().into());
+                    puts.push(
+                        serde_json::to_string(object)
+                            .expect("objects always serialise")
+                            .into(),
+                    );
+                }
+                WorldChange::Delete(id) => dels.push(id.to_string().into()),
+            }
+        }
+        args.push((puts.len() / 2).to_string().into());
+        args.extend(puts);
+        args.push(dels.len().to_string().into());
+        args.extend(dels);
+        args.push(batch.bindings.len().to_string().into());
+        for (handle, player) in &batch.bindings {
+            keys.push(self.keys.connection(*handle));
+            let (state, player) = match player {
+                Some(p) => (ConnectionState::LoggedIn, p.to_string()),
+                None => (ConnectionState::LoggedOut, String::new()),
+            };
+            args.push(state.as_str().into());
+            args.push(player.into());
+        }
         match self.client.eval::<i64, _, _, _>(COMMIT, keys, args).await {
             Ok(1) => Ok(Commit::Applied),
             Ok(_) => Ok(Commit::AlreadyApplied),

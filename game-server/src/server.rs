@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::stream::FuturesOrdered;
-use futures::{Future, StreamExt};
+use futures::{Future, FutureExt, StreamExt};
 use mush_platform::bus::{Consumer, Producer, TopicsOutcome, ensure_topics};
 use mush_platform::health::{Flag, Health};
 use mush_platform::lease::{Lease, LeaseState, owner_id};
@@ -34,7 +34,7 @@ use crate::game::{Connection, Effects, Game, GameConfig, StateWrite, world::Worl
 use crate::hashing::{Done, HashPool};
 use crate::metrics::GameMetrics;
 use crate::output;
-use crate::persist::{Commit, PersistError, WorldStore};
+use crate::persist::{BatchWrite, Commit, InputWrite, PersistError, WorldStore};
 use crate::progress::Progress;
 use crate::watchdog::{self, InFlight};
 
@@ -48,10 +48,10 @@ type Ack = Pin<Box<dyn Future<Output = (i32, i64, Vec<GameMessage>, bool)> + Sen
 enum Stop {
     Requested,
     LeaseLost,
-    /// The game panicked on an event (recorded as an attempt): the memory state cannot be trusted,
-    /// so the process ends and its next life replays from Redis (skipping the event after
-    /// `--poison-attempts`).
-    Crashed,
+    /// The game panicked on the input at (partition, offset), recorded as an attempt: the memory
+    /// state cannot be trusted, so the process ends and its next life replays from Redis
+    /// (skipping the input after `--poison-attempts`).
+    Crashed(i32, i64),
 }
 
 /// Password work waiting at most, before logins are refused with "busy".
@@ -282,7 +282,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     stop_background(background).await?;
     match stop {
         Stop::LeaseLost => anyhow::bail!("leadership lost"),
-        Stop::Crashed => anyhow::bail!("the game failed on an input: restarting to replay from Redis"),
+        Stop::Crashed(..) => anyhow::bail!("the game failed on an input: restarting to replay from Redis"),
         Stop::Requested => Ok(()),
     }
 }
@@ -463,6 +463,26 @@ struct Waiting {
     event: GatewayEvent,
 }
 
+/// Inputs applied in memory and not yet committed: what one [`WorldStore::commit`] writes, and
+/// what is produced and measured once it has.
+#[derive(Default)]
+struct Batch {
+    write: BatchWrite,
+    /// Per input (in `write.inputs` order): its metric label and when it started.
+    measures: Vec<(&'static str, Instant)>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.write.inputs.len()
+    }
+}
+
+/// At most this many inputs are applied in memory before their batch is committed...
+const MAX_BATCH: usize = 512;
+/// ...and for at most this long (a batch of one is committed at once: nothing waits for more).
+const MAX_BATCH_TIME: Duration = Duration::from_millis(10);
+
 struct InputLoop<'a> {
     game: &'a mut Game,
     store: &'a ConnectionStore,
@@ -502,13 +522,15 @@ impl InputLoop<'_> {
         let mut housekeeping = tokio::time::interval(Duration::from_millis(50));
         let mut last_commit = Instant::now();
         loop {
-            tokio::select! {
+            let mut batch = Batch::default();
+            let received = tokio::select! {
                 biased;
                 _ = shutdown.triggered() => return Stop::Requested,
                 changed = lease.changed() => {
                     if changed.is_err() || *lease.borrow() == LeaseState::Lost {
                         return Stop::LeaseLost;
                     }
+                    Ok(())
                 }
                 Some((p, offset, messages, ok)) = self.acks.next(), if !self.acks.is_empty() => {
                     if ok {
@@ -517,6 +539,7 @@ impl InputLoop<'_> {
                         // Not delivered: send again (same origins, so no duplicate reaches a player).
                         self.produce(p, offset, messages);
                     }
+                    Ok(())
                 }
                 _ = housekeeping.tick() => {
                     self.clear_acked().await;
@@ -525,27 +548,56 @@ impl InputLoop<'_> {
                         self.commit_offsets(consumer, topic, false);
                         self.update_lag(topic).await;
                     }
+                    Ok(())
                 }
-                Some(done) = self.hashes.next() => {
-                    if let Err(stop) = self.login_done(done, shutdown).await {
-                        return stop;
+                Some(done) = self.hashes.next() => self.login_done(done, &mut batch),
+                record = consumer.recv() => match record {
+                    Ok(r) => self.receive(r.partition, r.offset, &r.payload, &mut batch),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "input consumer error");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok(())
                     }
-                }
-                record = consumer.recv() => {
-                    let record = match record {
-                        Ok(r) => r,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "input consumer error");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
-                    };
-                    if let Err(stop) = self.receive(record.partition, record.offset, &record.payload, shutdown).await {
-                        return stop;
-                    }
-                }
+                },
+            };
+            // Group commit: everything already fetched joins the batch, within bounds.
+            let mut received = received;
+            let started = Instant::now();
+            while received.is_ok()
+                && batch.len() > 0
+                && batch.len() < MAX_BATCH
+                && started.elapsed() < MAX_BATCH_TIME
+            {
+                received = match self.hashes.try_next() {
+                    Some(done) => self.login_done(done, &mut batch),
+                    None => match consumer.recv().now_or_never() {
+                        Some(Ok(r)) => self.receive(r.partition, r.offset, &r.payload, &mut batch),
+                        _ => break,
+                    },
+                };
+            }
+            if let Err(stop) = received {
+                return self.stopped(stop).await;
+            }
+            if let Err(stop) = self.commit(batch, shutdown).await {
+                return stop;
             }
         }
+    }
+
+    /// The loop stops: a crash on an input is recorded as an attempt first.
+    async fn stopped(&mut self, stop: Stop) -> Stop {
+        if let Stop::Crashed(partition, offset) = stop {
+            tracing::error!(
+                partition,
+                offset,
+                "the game failed on an input: recording the attempt and stopping"
+            );
+            if let Err(e) = self.world_store.record_attempt(partition, offset).await {
+                tracing::warn!(error = %e, "could not record the attempt");
+            }
+        }
+        stop
     }
 
     fn progress(&mut self, partition: i32) -> &mut Progress {
@@ -556,12 +608,12 @@ impl InputLoop<'_> {
 
     /// One input read from Kafka: skipped if applied already, queued behind its connection's
     /// login if one is hashing, else started.
-    async fn receive(
+    fn receive(
         &mut self,
         partition: i32,
         offset: i64,
         payload: &[u8],
-        shutdown: &Shutdown,
+        batch: &mut Batch,
     ) -> Result<(), Stop> {
         let progress = self.progress(partition);
         progress.received(offset);
@@ -573,7 +625,7 @@ impl InputLoop<'_> {
             Ok(ev) => ev,
             Err(e) => {
                 tracing::warn!(partition, offset, error = %e, "undecodable input skipped");
-                return self.apply(partition, offset, None, None, shutdown).await;
+                return self.apply(partition, offset, None, None, batch);
             }
         };
         if let Some(queue) = self.waiting.get_mut(&event.handle) {
@@ -591,26 +643,23 @@ impl InputLoop<'_> {
                 offset,
                 event,
             },
-            shutdown,
+            batch,
         )
-        .await
         .map(drop)
     }
 
     /// Starts an input that is first in line for its connection: applies it, or hands its
     /// password work to the pool (then it waits, and so do the connection's next inputs).
     /// `Ok(true)` when it is now waiting.
-    async fn start(&mut self, input: Waiting, shutdown: &Shutdown) -> Result<bool, Stop> {
+    fn start(&mut self, input: Waiting, batch: &mut Batch) -> Result<bool, Stop> {
         let Waiting {
             partition,
             offset,
             event,
         } = input;
         if self.is_poison(partition, offset) {
-            return self
-                .skip_poison(partition, offset, event, shutdown)
-                .await
-                .map(|()| false);
+            self.skip_poison(partition, offset, event, batch);
+            return Ok(false);
         }
         let mut credentials = None;
         if let Some(work) = self.game.credential_work(&event, Timestamp::now()) {
@@ -626,14 +675,13 @@ impl InputLoop<'_> {
             self.metrics.logins_refused_busy.inc();
             credentials = Some(Credentials::Unavailable);
         }
-        self.apply(partition, offset, Some(event), credentials, shutdown)
-            .await
+        self.apply(partition, offset, Some(event), credentials, batch)
             .map(|()| false)
     }
 
     /// A login's password work is done: applies the login, then the connection's inputs that
     /// waited behind it, up to the next login that needs work.
-    async fn login_done(&mut self, done: Done, shutdown: &Shutdown) -> Result<(), Stop> {
+    fn login_done(&mut self, done: Done, batch: &mut Batch) -> Result<(), Stop> {
         let handle = done.handle;
         let Some(login) = self.waiting.get_mut(&handle).and_then(VecDeque::pop_front) else {
             return Ok(());
@@ -643,15 +691,14 @@ impl InputLoop<'_> {
             login.offset,
             Some(login.event),
             Some(done.credentials),
-            shutdown,
-        )
-        .await?;
+            batch,
+        )?;
         loop {
             let Some(next) = self.waiting.get_mut(&handle).and_then(VecDeque::pop_front) else {
                 self.waiting.remove(&handle);
                 return Ok(());
             };
-            if self.start(next, shutdown).await? {
+            if self.start(next, batch)? {
                 return Ok(());
             }
         }
@@ -665,13 +712,7 @@ impl InputLoop<'_> {
 
     /// Skips an input that the game-server started and never finished too often: its player
     /// is told, and it is committed as applied with nothing else done.
-    async fn skip_poison(
-        &mut self,
-        partition: i32,
-        offset: i64,
-        event: GatewayEvent,
-        shutdown: &Shutdown,
-    ) -> Result<(), Stop> {
+    fn skip_poison(&mut self, partition: i32, offset: i64, event: GatewayEvent, batch: &mut Batch) {
         let tries = self.attempts.remove(&(partition, offset)).unwrap_or(0);
         self.metrics.poison_skipped.inc();
         let line = match &event.kind {
@@ -696,19 +737,18 @@ impl InputLoop<'_> {
                 ),
             );
         }
-        self.persist(partition, offset, Some(&event), effects, shutdown, Instant::now())
-            .await
+        self.add_to_batch(partition, offset, Some(&event), effects, batch, Instant::now());
     }
 
-    /// Applies one input event: game (watched: a panic is recorded as an attempt and stops the
-    /// process), critical writes, atomic persist, output.
-    async fn apply(
+    /// Applies one input in memory (the game is watched: a panic stops the loop, to be
+    /// recorded as an attempt) and adds its effects to the batch.
+    fn apply(
         &mut self,
         partition: i32,
         offset: i64,
         event: Option<GatewayEvent>,
         credentials: Option<Credentials>,
-        shutdown: &Shutdown,
+        batch: &mut Batch,
     ) -> Result<(), Stop> {
         let started = Instant::now();
         let effects = match &event {
@@ -723,39 +763,33 @@ impl InputLoop<'_> {
                     game.handle_with(ev, Timestamp::now(), credentials)
                 }));
                 self.in_flight.end();
-                match result {
-                    Ok(effects) => effects,
-                    Err(_) => {
-                        tracing::error!(
-                            partition,
-                            offset,
-                            "the game failed on an input: recording the attempt and stopping"
-                        );
-                        if let Err(e) = self.world_store.record_attempt(partition, offset).await {
-                            tracing::warn!(error = %e, "could not record the attempt");
-                        }
-                        return Err(Stop::Crashed);
-                    }
-                }
+                result.map_err(|_| Stop::Crashed(partition, offset))?
             }
             None => Effects::default(),
         };
-        self.persist(partition, offset, event.as_ref(), effects, shutdown, started)
-            .await
+        self.add_to_batch(partition, offset, event.as_ref(), effects, batch, started);
+        Ok(())
     }
 
-    /// Critical writes, the atomic commit (with the partition's new low offset), then output.
-    async fn persist(
+    /// Adds an applied input to the batch: its world changes, logins, output and applied mark
+    /// (the partition's low offset moves on in memory now; nothing is visible before the commit).
+    fn add_to_batch(
         &mut self,
         partition: i32,
         offset: i64,
         event: Option<&GatewayEvent>,
         mut effects: Effects,
-        shutdown: &Shutdown,
+        batch: &mut Batch,
         started: Instant,
-    ) -> Result<(), Stop> {
-        self.write_state(&mut effects).await;
-        let messages = match event {
+    ) {
+        for write in std::mem::take(&mut effects.state) {
+            match write {
+                StateWrite::Bind { handle, player } => batch.write.bindings.push((handle, Some(player))),
+                StateWrite::Unbind { handle } => batch.write.bindings.push((handle, None)),
+                StateWrite::Field { handle, name, value } => self.store.update(handle, name, value),
+            }
+        }
+        let output = match event {
             Some(ev) => output::build_messages(
                 std::mem::take(&mut effects.output),
                 ev,
@@ -771,30 +805,50 @@ impl InputLoop<'_> {
         if effects.quota_refused {
             self.metrics.quota_refusals.inc();
         }
-        let low = self.progress(partition).low_once_applied(offset);
+        let progress = self.progress(partition);
+        let low = progress.low_once_applied(offset);
+        progress.applied(offset, low);
+        self.attempts.remove(&(partition, offset));
+        batch.write.set_low(partition, low);
+        batch.write.changes.extend(effects.changes);
+        batch.write.inputs.push(InputWrite {
+            partition,
+            offset,
+            output,
+        });
+        batch
+            .measures
+            .push((event.map_or("undecodable", command_label), started));
+    }
+
+    /// Commits a batch (retrying while Redis fails), then produces its output.
+    async fn commit(&mut self, batch: Batch, shutdown: &Shutdown) -> Result<(), Stop> {
+        if batch.write.is_empty() {
+            return Ok(());
+        }
+        self.metrics.batch_size.observe(batch.len() as f64);
         let mut delay = Duration::from_millis(50);
         let mut failed_before = false;
         loop {
-            match self
-                .world_store
-                .commit(self.token, (partition, offset, low), &effects.changes, &messages)
-                .await
-            {
+            match self.world_store.commit(self.token, &batch.write).await {
                 Ok(Commit::Applied) => break,
                 // An earlier attempt of ours landed though its answer never reached us (Redis
-                // paused, a timeout): the effects and the outbox entry are stored, so the output
-                // must still be produced. Skipping it here lost one answer per Redis pause.
+                // paused, a timeout): the effects and the outbox entries are stored, so the
+                // output must still be produced. Skipping it here lost one answer per Redis pause.
                 Ok(Commit::AlreadyApplied) if failed_before => break,
                 Ok(Commit::AlreadyApplied) => {
-                    self.metrics.replays_skipped.inc();
-                    self.progress(partition).applied(offset, low);
+                    tracing::warn!(
+                        inputs = batch.len(),
+                        "a batch was found applied already: its output is not sent again"
+                    );
+                    self.metrics.replays_skipped.inc_by(batch.len() as u64);
                     return Ok(());
                 }
                 Err(PersistError::Fenced) => return Err(Stop::LeaseLost),
                 Err(e) => {
                     failed_before = true;
                     self.metrics.world_write_failures.inc();
-                    tracing::warn!(partition, offset, error = %e, retry_in = ?delay, "persisting a command failed");
+                    tracing::warn!(inputs = batch.len(), error = %e, retry_in = ?delay, "persisting a batch failed");
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = shutdown.triggered() => return Err(Stop::Requested),
@@ -803,56 +857,21 @@ impl InputLoop<'_> {
                 }
             }
         }
-        self.progress(partition).applied(offset, low);
-        self.attempts.remove(&(partition, offset));
-        if !messages.is_empty() {
-            self.produce(partition, offset, messages);
-        }
-        if let Some(ev) = event {
-            let label = command_label(ev);
+        for (input, (label, started)) in batch.write.inputs.into_iter().zip(batch.measures) {
+            if !input.output.is_empty() {
+                self.produce(input.partition, input.offset, input.output);
+            }
             self.metrics
                 .command_seconds
                 .with_label_values(&[label])
                 .observe(started.elapsed().as_secs_f64());
             self.metrics.commands.with_label_values(&[label]).inc();
         }
-        self.metrics
-            .connections
-            .set(self.game.connections().count() as i64);
+        self.metrics.connections.set(self.game.connection_count() as i64);
         self.metrics
             .logged_in_players
             .set(self.game.logged_in_count() as i64);
         Ok(())
-    }
-
-    /// Critical writes are awaited before any output of the same event is sent; a failed login
-    /// binding is undone and the player told to try again.
-    async fn write_state(&mut self, effects: &mut Effects) {
-        for write in std::mem::take(&mut effects.state) {
-            match write {
-                StateWrite::Bind { handle, player } => {
-                    if let Err(e) = self.store.bind_player(handle, &player.to_string()).await {
-                        tracing::warn!(%handle, error = %e, "binding a login failed: undoing it");
-                        // The world changes (a character made by `create`) are kept; the login is not.
-                        let undo = self.game.undo_login(handle);
-                        effects.output = undo.output;
-                        for w in undo.state {
-                            if let StateWrite::Unbind { handle } = w
-                                && let Err(e) = self.store.unbind_player(handle).await
-                            {
-                                tracing::warn!(%handle, error = %e, "unbinding after a failed login failed");
-                            }
-                        }
-                    }
-                }
-                StateWrite::Unbind { handle } => {
-                    if let Err(e) = self.store.unbind_player(handle).await {
-                        tracing::warn!(%handle, error = %e, "unbinding a logout failed");
-                    }
-                }
-                StateWrite::Field { handle, name, value } => self.store.update(handle, name, value),
-            }
-        }
     }
 
     fn produce(&mut self, partition: i32, offset: i64, messages: Vec<GameMessage>) {

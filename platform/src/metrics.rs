@@ -58,6 +58,12 @@ impl Metrics {
         self.register(Histogram::with_opts(opts).expect("valid histogram"))
     }
 
+    /// A histogram of something other than a latency, with its own buckets.
+    pub fn histogram_with(&self, name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+        let opts = HistogramOpts::new(self.name(name), help).buckets(buckets);
+        self.register(Histogram::with_opts(opts).expect("valid histogram"))
+    }
+
     pub fn histogram_vec(&self, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
         let opts = HistogramOpts::new(self.name(name), help).buckets(LATENCY_BUCKETS.to_vec());
         self.register(HistogramVec::new(opts, labels).expect("valid histogram"))

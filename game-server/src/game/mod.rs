@@ -220,6 +220,11 @@ impl Game {
         self.connections.get(&handle)
     }
 
+    /// How many connections the game knows.
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
     /// How many distinct players are logged in (a player on two connections counts once).
     pub fn logged_in_count(&self) -> usize {
         self.online.len()
