@@ -3,10 +3,15 @@
 //! 1. Take the leadership lease (a second instance waits here as a standby: live, not ready).
 //! 2. Reconcile: load the world and the applied offsets, rebuild the connection view from Redis
 //!    (pipelined reads), re-send unconfirmed output from the outboxes. Only then ready.
-//! 3. Consume the input partitions from just after the applied offsets, one event at a time:
-//!    run it through the game, await its critical state writes, persist its effects atomically
-//!    with its applied mark (fenced), produce its output (one multicast message per gateway).
-//! 4. On SIGTERM: finish the event in hand, wait for output acknowledgements, commit offsets,
+//! 3. Consume the input partitions from just after the applied offsets, in batches (group
+//!    commit): every input already fetched (at most [`MAX_BATCH`], for at most
+//!    [`MAX_BATCH_TIME`]) runs through the game in memory; then one fenced script persists the
+//!    batch's world changes, logins and logouts, applied marks and outbox; then its output is
+//!    produced (one multicast message per gateway). A crash before the commit replays the whole
+//!    batch (nothing of it was visible); after it, the outbox re-sends. A batch of one commits at
+//!    once, so a lone player waits for nothing. Logins hash off the loop (see `hashing`); a
+//!    watchdog records inputs that crash or hang the game (see `watchdog`).
+//! 4. On SIGTERM: finish the batch in hand, wait for output acknowledgements, commit offsets,
 //!    release the lease, exit. On a lost lease: stop at once.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

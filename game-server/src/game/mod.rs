@@ -106,8 +106,8 @@ pub struct Outgoing {
 /// A write to a connection's Redis hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateWrite {
-    /// Critical: must be stored before the output of the same [`Effects`] is sent. If it fails,
-    /// call [`Game::undo_login`].
+    /// Critical: stored with the input that caused it, before any of its output is sent (the
+    /// game-server commits it in the same script as the input's applied mark).
     Bind {
         handle: Handle,
         player: ObjectId,
@@ -161,15 +161,6 @@ impl Effects {
     }
 }
 
-/// The login the last event made, so that [`Game::undo_login`] can take it back.
-#[derive(Debug, Clone, Copy)]
-struct PendingLogin {
-    handle: Handle,
-    player: ObjectId,
-    /// The player was created by this login (`create`), not merely connected.
-    created: bool,
-}
-
 pub struct Game {
     world: World,
     config: GameConfig,
@@ -178,7 +169,6 @@ pub struct Game {
     online: BTreeMap<ObjectId, BTreeSet<Handle>>,
     gmcp: HashMap<Handle, gmcp::ClientGmcp>,
     throttle: throttle::LoginThrottle,
-    pending_login: Option<PendingLogin>,
     /// Every player's (and logged-out connection's) fuel over time.
     tanks: budget::Tanks,
     /// Events handled, to prune the tanks now and then.
@@ -196,7 +186,6 @@ impl Game {
             online: BTreeMap::new(),
             gmcp: HashMap::new(),
             throttle: throttle::LoginThrottle::default(),
-            pending_login: None,
             tanks: budget::Tanks::default(),
             events: 0,
             prepared: None,
@@ -289,7 +278,6 @@ impl Game {
     }
 
     fn apply_event(&mut self, event: &GatewayEvent, now: Timestamp) -> Effects {
-        self.pending_login = None;
         self.events += 1;
         if self.events % 1024 == 0 {
             self.tanks.prune(now, &self.config.limits);
@@ -352,41 +340,6 @@ impl Game {
             }
             GatewayEventKind::Unknown => {}
         }
-        fx
-    }
-
-    /// The awaited write binding a player to `handle` failed: undoes the login in memory (the
-    /// connection is back at the login screen) and returns what to show instead of the login's
-    /// output. Send `output`; apply `state` too (an `Unbind`: the failed write may have landed).
-    ///
-    /// The world is not touched: a character made by `create` stays made, so the login's
-    /// `changes` (the new player's `Put`) must still be persisted with the input, and the player
-    /// is told to `connect` instead of creating again.
-    pub fn undo_login(&mut self, handle: Handle) -> Effects {
-        let mut fx = Effects::default();
-        let pending = self.pending_login.take().filter(|p| p.handle == handle);
-        if self.unbind(handle).is_some() {
-            fx.state.push(StateWrite::Unbind { handle });
-        }
-        if !self.connections.contains_key(&handle) {
-            return fx;
-        }
-        fx.send(vec![handle], GameMessageKind::Session { logged_in: false });
-        let text = match pending {
-            Some(PendingLogin {
-                player,
-                created: true,
-                ..
-            }) => format!(
-                "Your character was created, but you could not be logged in just now (the game could \
-                 not save your session). Please log in with: connect \"{}\" <password>",
-                self.world.name_of(player)
-            ),
-            _ => "Sorry, you could not be logged in just now (the game could not save your session). \
-                  Please try again."
-                .to_owned(),
-        };
-        fx.text(vec![handle], text);
         fx
     }
 
@@ -719,59 +672,6 @@ mod tests {
         let fx = t.event(h(4), GatewayEventKind::WindowSize { width: 1, height: 1 });
         assert!(fx.is_empty());
         assert!(t.game.connection(h(4)).is_none());
-    }
-
-    #[test]
-    fn undo_login_returns_to_the_login_screen() {
-        let mut t = Harness::new();
-        let first = t.create("Alice", "secret1");
-        t.disconnect(first);
-        t.connect_handle(9, "10.0.0.9:1");
-        let alice = h(9);
-        let fx = t.input(alice, "connect Alice secret1");
-        assert!(fx.state.iter().any(|s| matches!(s, StateWrite::Bind { .. })));
-        let fx = t.game.undo_login(alice);
-        assert_eq!(fx.state, [StateWrite::Unbind { handle: alice }]);
-        assert!(fx.changes.is_empty(), "an existing player is not deleted");
-        assert!(texts_for(&fx, alice)[0].contains("could not be logged in"));
-        assert_eq!(t.game.connection(alice).unwrap().player, None);
-        assert_eq!(t.game.logged_in_count(), 0);
-        let fx = t.input(alice, "look");
-        assert!(texts_for(&fx, alice)[0].contains("connect"));
-    }
-
-    #[test]
-    fn undo_login_after_create_keeps_the_character_and_says_to_connect() {
-        let mut t = Harness::new();
-        t.connect_handle(1, "10.0.0.1:1");
-        let fx = t.input(h(1), "create \"Mary Jane\" secret1");
-        let Some(WorldChange::Put(created)) = fx.changes.first() else {
-            panic!("{fx:?}")
-        };
-        let id = created.id;
-        let fx = t.game.undo_login(h(1));
-        assert!(fx.changes.is_empty(), "the creation still stands: {fx:?}");
-        assert_eq!(fx.state, [StateWrite::Unbind { handle: h(1) }]);
-        let said = &texts_for(&fx, h(1))[0];
-        assert!(said.contains("connect \"Mary Jane\" <password>"), "{said}");
-        assert!(!said.contains("secret1"));
-        assert_eq!(t.game.world().player_by_name("mary jane").map(|p| p.id), Some(id));
-        assert_eq!(t.game.logged_in_count(), 0);
-        let fx = t.input(h(1), "connect \"Mary Jane\" secret1");
-        assert!(texts_for(&fx, h(1))[0].starts_with("Connected."));
-    }
-
-    #[test]
-    fn undo_login_without_a_login_only_answers() {
-        let mut t = Harness::new();
-        t.connect_handle(1, "10.0.0.1:1");
-        let fx = t.game.undo_login(h(1));
-        assert!(fx.state.is_empty() && fx.changes.is_empty());
-        assert_eq!(texts_for(&fx, h(1)).len(), 1);
-        assert!(
-            t.game.undo_login(h(2)).is_empty(),
-            "unknown handle: nothing to say"
-        );
     }
 
     #[test]

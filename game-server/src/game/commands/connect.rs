@@ -4,12 +4,12 @@
 //! Why it looks like this: the password is checked only when neither the address nor the name is
 //! throttled, and a wrong name and a wrong password get the same answer (and cost the same time),
 //! so the login screen does not tell strangers which names exist. On success the connection is
-//! bound with a critical state write (`StateWrite::Bind`): the lead stores it before anything of
-//! this login reaches the player, and calls `Game::undo_login` if it cannot.
+//! bound with a critical state write (`StateWrite::Bind`): the game-server stores it with the
+//! input, in the same script, before anything of this login reaches the player.
 
 use super::{Args, Cx, look};
 use crate::game::world::ObjectId;
-use crate::game::{CredentialWork, Credentials, Game, PendingLogin, StateWrite, gmcp, password};
+use crate::game::{CredentialWork, Credentials, Game, StateWrite, gmcp, password};
 use mush_protocol::Timestamp;
 
 pub(super) const BAD_LOGIN: &str = "Either that player does not exist, or has a different password.";
@@ -99,11 +99,6 @@ pub(super) fn log_in(cx: &mut Cx<'_>, player: ObjectId, created: bool) {
         vec![cx.handle],
         mush_protocol::GameMessageKind::Session { logged_in: true },
     );
-    cx.game.pending_login = Some(PendingLogin {
-        handle: cx.handle,
-        player,
-        created,
-    });
     let Some(me) = cx.obj(player).cloned() else { return };
     let greeting = if created {
         format!("Connected. Welcome to {}, {}!", cx.game.config.game_name, me.name)
