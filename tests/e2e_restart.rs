@@ -1,9 +1,10 @@
 //! The core promise: a game-server restart that no player notices and that loses nothing.
 //!
 //! 20 logged-in players each send a numbered command every 50 ms. Mid-run the game-server is
-//! stopped (SIGTERM), killed (SIGKILL), or killed with a standby ready to take over. Every player
-//! stays connected, and every command is answered exactly once, in order. The longest gap between
-//! two answers any player saw is printed.
+//! stopped (SIGTERM), killed (SIGKILL), or killed with a standby ready to take over; and, with the
+//! players sending ten commands at once every 50 ms (so the game-server commits large batches),
+//! killed in the middle of its batches. Every player stays connected, and every command is
+//! answered exactly once, in order. The longest gap between two answers any player saw is printed.
 
 mod support;
 
@@ -20,6 +21,8 @@ enum Disruption {
     Sigterm,
     Sigkill,
     StandbyTakeover,
+    /// SIGKILL while players send bursts: the game-server is killed in the middle of large batches.
+    SigkillMidBatch,
 }
 
 struct Outcome {
@@ -29,8 +32,9 @@ struct Outcome {
     closed: bool,
 }
 
-/// Sends `think <tag>-<n>` every PACE until `stop_at`, then waits for the last answers.
-async fn drive(mut c: TelnetClient, tag: String, stop_at: Instant) -> Outcome {
+/// Sends `burst` commands `think <tag>-<n>` every PACE until `stop_at`, then waits for the last
+/// answers.
+async fn drive(mut c: TelnetClient, tag: String, stop_at: Instant, burst: u32) -> Outcome {
     let prefix = format!("{tag}-");
     let mut answers = Vec::new();
     let mut sent = 0u32;
@@ -45,10 +49,13 @@ async fn drive(mut c: TelnetClient, tag: String, stop_at: Instant) -> Outcome {
     };
     while Instant::now() < stop_at {
         let next_send = Instant::now() + PACE;
-        if c.send(&format!("think {tag}-{sent}")).await.is_err() {
+        let lines: String = (sent..sent + burst)
+            .map(|n| format!("think {tag}-{n}\r\n"))
+            .collect();
+        if c.send_raw(lines.as_bytes()).await.is_err() {
             break;
         }
-        sent += 1;
+        sent += burst;
         while Instant::now() < next_send {
             match c.next_line(next_send - Instant::now()).await {
                 Ok(Some(line)) => record(&line, &mut answers),
@@ -77,11 +84,18 @@ async fn drive(mut c: TelnetClient, tag: String, stop_at: Instant) -> Outcome {
 }
 
 async fn restart_under_load(disruption: Disruption) {
+    let bursts = disruption == Disruption::SigkillMidBatch;
     let mut stack = Stack::start(StackOptions {
         standby: disruption == Disruption::StandbyTakeover,
+        gateway_flags: if bursts {
+            vec!["--commands-per-second=1000".into(), "--command-burst=1000".into()]
+        } else {
+            vec![]
+        },
         ..StackOptions::default()
     })
     .await;
+    let burst = if bursts { 10 } else { 1 };
     let mut clients = Vec::new();
     for i in 0..PLAYERS {
         clients.push(stack.player(&format!("Load{i}")).await);
@@ -95,7 +109,7 @@ async fn restart_under_load(disruption: Disruption) {
     let tasks: Vec<_> = clients
         .into_iter()
         .enumerate()
-        .map(|(i, c)| tokio::spawn(drive(c, format!("p{i}"), stop_at)))
+        .map(|(i, c)| tokio::spawn(drive(c, format!("p{i}"), stop_at, burst)))
         .collect();
 
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -105,6 +119,15 @@ async fn restart_under_load(disruption: Disruption) {
             stack.restart_game(false).await;
         }
         Disruption::Sigkill => {
+            stack.restart_game(true).await;
+        }
+        Disruption::SigkillMidBatch => {
+            let batches = largest_batches(&stack).await;
+            assert!(
+                batches > 0,
+                "the game-server committed no batch of more than 8 inputs before the kill"
+            );
+            println!("{batches} batches of more than 8 inputs before the kill");
             stack.restart_game(true).await;
         }
         Disruption::StandbyTakeover => {
@@ -144,6 +167,25 @@ async fn a_sigterm_restart_loses_nothing_and_drops_nobody() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_restart_loses_nothing_and_drops_nobody() {
     restart_under_load(Disruption::Sigkill).await;
+}
+
+/// Batches of more than 8 inputs the game-server has committed (from its batch-size histogram).
+async fn largest_batches(stack: &Stack) -> u64 {
+    let (_, text) = mush_platform::local::http_get(stack.game.health_port(), "/metrics")
+        .await
+        .unwrap();
+    let count = |prefix: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0) as u64
+    };
+    count("mush_game_batch_size_count ") - count("mush_game_batch_size_bucket{le=\"8\"} ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_in_the_middle_of_large_batches_loses_doubles_and_reorders_nothing() {
+    restart_under_load(Disruption::SigkillMidBatch).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
