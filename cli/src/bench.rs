@@ -11,7 +11,9 @@
 //! * `restart`: clients send numbered commands while `mush restart game-server` runs: drops,
 //!   lost and duplicated commands, and the longest gap;
 //! * `hostile --attack <kind>`: an attack on the budgets while a well-behaved player types (see
-//!   `hostile.rs`).
+//!   `hostile.rs`);
+//! * `game-alone`: the game-server's own rate, fed straight from the input topic (see
+//!   `game_alone.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -72,6 +74,15 @@ pub struct BenchArgs {
     /// `hostile`: also print the report as one JSON line.
     #[arg(long)]
     pub json: bool,
+    /// `game-alone`: the Kafka brokers of the stack (`mush up` prints them).
+    #[arg(long)]
+    pub kafka_brokers: Option<String>,
+    /// `game-alone`: the topic prefix of the stack.
+    #[arg(long, default_value = "mush")]
+    pub topic_prefix: String,
+    /// `game-alone`: the game-server's health port (its `/metrics` says what is applied).
+    #[arg(long)]
+    pub game_metrics_port: Option<u16>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +95,8 @@ pub enum Scenario {
     Restart,
     /// One hostile client (`--attack`) while a well-behaved player types every 50 ms.
     Hostile,
+    /// The game-server alone: input events written straight to the input topic.
+    GameAlone,
 }
 
 /// Percentiles of a sample, in milliseconds.
@@ -302,6 +315,7 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("hostile needs --attack (see --help)"))?;
             crate::hostile::run(args, attack).await?
         }
+        Scenario::GameAlone => crate::game_alone::run(args).await?,
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 mod bench;
 mod control;
+mod game_alone;
 mod hostile;
 mod up;
 
