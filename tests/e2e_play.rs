@@ -70,3 +70,85 @@ async fn dolist_prints_one_to_a_hundred_in_order_ten_times() {
     // Nothing extra arrives afterwards.
     assert!(p.next_line(Duration::from_millis(300)).await.unwrap().is_none());
 }
+
+/// `mush up --gateways 2`, as a user runs it, and `mush bench gateways` against it: players on
+/// both gateways share a room, and each gateway reads only its own players' output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mush_up_runs_several_gateways_and_a_room_spans_them() {
+    // Two consecutive telnet ports, and four health ports from a base (gateway 0, game-server,
+    // standby, gateway 1), all free now.
+    let (telnet, health) = loop {
+        let (t, h) = (
+            mush_platform::local::free_port(),
+            mush_platform::local::free_port(),
+        );
+        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(t + 1) && (1..4).all(|i| free(h + i)) && t.abs_diff(h) > 4 {
+            break (t, h);
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = tokio::process::Command::new(support::mush_binary())
+        .args(["up", "--gateways", "2", "--dir"])
+        .arg(dir.path())
+        .args([
+            "--telnet-port",
+            &telnet.to_string(),
+            "--health-port",
+            &health.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    for port in [health, health + 3] {
+        while mush_platform::local::http_get(port, "/readyz")
+            .await
+            .ok()
+            .map(|(s, _)| s)
+            != Some(200)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gateway on {port} not ready"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let out = tokio::process::Command::new(support::mush_binary())
+        .args([
+            "bench",
+            "gateways",
+            "--gateways",
+            "2",
+            "--clients",
+            "6",
+            "--samples",
+            "18",
+        ])
+        .args(["--addr", &format!("127.0.0.1:{telnet}")])
+        .args(["--gateway-metrics-ports", &format!("{health},{}", health + 3)])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("every listener on every gateway heard every one"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("each gateway read only its own players' output"),
+        "{stdout}"
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &up.id().unwrap().to_string()])
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(30), up.wait()).await;
+}

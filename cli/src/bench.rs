@@ -13,7 +13,8 @@
 //! * `hostile --attack <kind>`: an attack on the budgets while a well-behaved player types (see
 //!   `hostile.rs`);
 //! * `game-alone`: the game-server's own rate, fed straight from the input topic (see
-//!   `game_alone.rs`).
+//!   `game_alone.rs`);
+//! * `gateways --gateways N`: a room spread over N gateways (see `gateways.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -83,6 +84,13 @@ pub struct BenchArgs {
     /// `game-alone`: the game-server's health port (its `/metrics` says what is applied).
     #[arg(long)]
     pub game_metrics_port: Option<u16>,
+    /// `gateways`: how many gateways, on consecutive telnet ports from `--addr`'s.
+    #[arg(long, default_value_t = 1)]
+    pub gateways: u16,
+    /// `gateways`: the gateways' health ports, in order (comma-separated), to check that each
+    /// reads only its own players' output.
+    #[arg(long, value_delimiter = ',')]
+    pub gateway_metrics_ports: Vec<u16>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +105,8 @@ pub enum Scenario {
     Hostile,
     /// The game-server alone: input events written straight to the input topic.
     GameAlone,
+    /// Players spread over `--gateways` gateways, all in one room.
+    Gateways,
 }
 
 /// Percentiles of a sample, in milliseconds.
@@ -316,6 +326,7 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
             crate::hostile::run(args, attack).await?
         }
         Scenario::GameAlone => crate::game_alone::run(args).await?,
+        Scenario::Gateways => crate::gateways::run(args).await?,
     }
     Ok(())
 }

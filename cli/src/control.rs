@@ -14,7 +14,8 @@ use tokio::net::UnixStream;
 
 #[derive(clap::Args)]
 pub struct RestartArgs {
-    /// The process: game-server, connection-server (or game-standby with `mush up --standby`).
+    /// The process: game-server, connection-server (connection-server-1, … with `mush up
+    /// --gateways N`; game-standby with `mush up --standby`).
     pub process: String,
     /// Kill it (SIGKILL) instead of asking it to stop (SIGTERM).
     #[arg(long)]

@@ -12,6 +12,7 @@
 mod bench;
 mod control;
 mod game_alone;
+mod gateways;
 mod hostile;
 mod up;
 

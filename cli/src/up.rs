@@ -2,8 +2,9 @@
 //!
 //! It starts a Kafka-protocol broker (embedded: librdkafka's mock cluster hosted by this process,
 //! a development broker that keeps everything in memory) or uses `--kafka-brokers`, a
-//! `redis-server` on a private port with its data in `<dir>/redis` or uses `--redis-url`, then one
-//! connection-server and one game-server (two with `--standby`), wired together. It prints every
+//! `redis-server` on a private port with its data in `<dir>/redis` or uses `--redis-url`, then
+//! one connection-server (`--gateways N`: N of them, on consecutive telnet ports) and one
+//! game-server (two with `--standby`), wired together. It prints every
 //! change of a process's state, restarts nothing by itself, answers `mush restart …` on
 //! `<dir>/control.sock`, and on Ctrl-C stops everything in order: gateway (drains), game-server
 //! (commits and releases its lease), Redis.
@@ -68,11 +69,38 @@ pub struct UpArgs {
     /// Extra flags for the connection-server (repeatable), e.g. --gateway-flag=--commands-per-second=1000.
     #[arg(long = "gateway-flag", allow_hyphen_values = true)]
     pub gateway_flags: Vec<String>,
+    /// How many gateways (connection-servers) to run: gateway i listens on telnet port
+    /// `--telnet-port` + i and holds slot i (its own output partition). Consecutive ports rather
+    /// than one port shared with SO_REUSEPORT: a player (and the load tool) knows which gateway it
+    /// is on, which the kernel's hashing would hide; in a cluster the Service spreads players.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub gateways: u16,
+}
+
+impl UpArgs {
+    /// The health port of gateway `i` (gateway 0, the game-server and the standby keep the
+    /// first three ports, as with one gateway).
+    pub fn gateway_health_port(&self, i: u16) -> u16 {
+        if i == 0 {
+            self.health_port
+        } else {
+            self.health_port + 2 + i
+        }
+    }
+
+    /// The process name of gateway `i` (`connection-server` for the first, as with one).
+    pub fn gateway_name(i: u16) -> String {
+        if i == 0 {
+            "connection-server".to_owned()
+        } else {
+            format!("connection-server-{i}")
+        }
+    }
 }
 
 /// One supervised process.
 struct Proc {
-    name: &'static str,
+    name: String,
     args: Vec<String>,
     health_port: u16,
     process: Option<ServerProcess>,
@@ -83,7 +111,7 @@ struct Proc {
 impl Proc {
     fn start(&mut self) -> anyhow::Result<u32> {
         let exe = std::env::current_exe().context("finding the mush executable")?;
-        let process = ServerProcess::spawn(self.name, &exe, &self.args, self.health_port, true)
+        let process = ServerProcess::spawn(&self.name, &exe, &self.args, self.health_port, true)
             .with_context(|| format!("starting {}", self.name))?;
         let pid = process.pid().unwrap_or(0);
         self.process = Some(process);
@@ -213,14 +241,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             format!("--game-name={}", args.game_name),
         ]
     };
-    let mut gateway_args = vec!["connection-server".to_owned()];
-    gateway_args.extend(common(args.health_port));
-    gateway_args.extend([
-        format!("--telnet-addr={}:{}", args.bind, args.telnet_port),
-        "--gateway-name=gateway-0".to_owned(),
-        format!("--drain-seconds={}", args.drain_seconds),
-    ]);
-    gateway_args.extend(args.gateway_flags.iter().cloned());
+    let gateway_args = |i: u16| {
+        let mut a = vec!["connection-server".to_owned()];
+        a.extend(common(args.gateway_health_port(i)));
+        a.extend([
+            format!("--telnet-addr={}:{}", args.bind, args.telnet_port + i),
+            format!("--gateway-name=gateway-{i}"),
+            format!("--drain-seconds={}", args.drain_seconds),
+        ]);
+        a.extend(args.gateway_flags.iter().cloned());
+        a
+    };
     let game_args = |name: &str, port: u16| {
         let mut a = vec!["game-server".to_owned()];
         a.extend(common(port));
@@ -231,27 +262,27 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
         a
     };
-    let mut procs = vec![
-        Proc {
-            name: "game-server",
-            args: game_args("game-a", args.health_port + 1),
-            health_port: args.health_port + 1,
-            process: None,
-            ready: None,
-            stop_wait: Duration::from_secs(25),
-        },
-        Proc {
-            name: "connection-server",
-            args: gateway_args,
-            health_port: args.health_port,
+    let mut procs = vec![Proc {
+        name: "game-server".into(),
+        args: game_args("game-a", args.health_port + 1),
+        health_port: args.health_port + 1,
+        process: None,
+        ready: None,
+        stop_wait: Duration::from_secs(25),
+    }];
+    for i in 0..args.gateways {
+        procs.push(Proc {
+            name: UpArgs::gateway_name(i),
+            args: gateway_args(i),
+            health_port: args.gateway_health_port(i),
             process: None,
             ready: None,
             stop_wait: Duration::from_secs(args.drain_seconds + 15),
-        },
-    ];
+        });
+    }
     if args.standby {
         procs.push(Proc {
-            name: "game-standby",
+            name: "game-standby".into(),
             args: game_args("game-b", args.health_port + 2),
             health_port: args.health_port + 2,
             process: None,
@@ -270,14 +301,23 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             say(&format!("{} did not become ready; see its log above", p.name));
         }
     }
+    let ports = if args.gateways == 1 {
+        args.telnet_port.to_string()
+    } else {
+        format!(
+            "{}   (gateways on ports {}-{})",
+            args.telnet_port,
+            args.telnet_port,
+            args.telnet_port + args.gateways - 1
+        )
+    };
     say(&format!(
-        "ready. Connect with: telnet {} {}   (restart the game with `mush restart game-server [--kill]`; Ctrl-C stops everything)",
+        "ready. Connect with: telnet {} {ports}   (restart the game with `mush restart game-server [--kill]`; Ctrl-C stops everything)",
         if args.bind.is_unspecified() {
             "127.0.0.1".to_owned()
         } else {
             args.bind.to_string()
         },
-        args.telnet_port
     ));
 
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -296,8 +336,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
 
     say("stopping");
-    // Gateway first (it drains), then the game-servers, then Redis.
-    for name in ["connection-server", "game-standby", "game-server"] {
+    // Gateways first (they drain), then the game-servers, then Redis.
+    for p in procs
+        .iter_mut()
+        .filter(|p| p.name.starts_with("connection-server"))
+    {
+        p.stop(false).await;
+    }
+    for name in ["game-standby", "game-server"] {
         if let Some(p) = procs.iter_mut().find(|p| p.name == name) {
             p.stop(false).await;
         }
