@@ -453,14 +453,6 @@ fn inject_fault(event: &GatewayEvent) {
     }
 }
 
-/// A stable, bounded label for the command an event ran (metric label).
-pub fn command_label(event: &GatewayEvent) -> &'static str {
-    match &event.kind {
-        GatewayEventKind::Input { line } => crate::game::command_label(line),
-        other => other.label(),
-    }
-}
-
 /// An input waiting for its connection's login (password work in the pool).
 struct Waiting {
     partition: i32,
@@ -821,9 +813,12 @@ impl InputLoop<'_> {
             offset,
             output,
         });
-        batch
-            .measures
-            .push((event.map_or("undecodable", command_label), started));
+        let label = match event.map(|e| &e.kind) {
+            None => "undecodable",
+            Some(GatewayEventKind::Input { .. }) => effects.label.unwrap_or("other"),
+            Some(other) => other.label(),
+        };
+        batch.measures.push((label, started));
     }
 
     /// Commits a batch (retrying while Redis fails), then produces its output.

@@ -134,6 +134,9 @@ pub struct Effects {
     pub stopped: Option<Exhausted>,
     /// An object was refused because its owner reached the object quota.
     pub quota_refused: bool,
+    /// What the input line ran, for metric labels (the dispatch's own verdict, so the line is
+    /// not parsed again): a command's name, `other` (an exit or an unknown word) or `empty`.
+    pub label: Option<&'static str>,
 }
 
 impl Effects {
@@ -359,7 +362,9 @@ impl Game {
             }
         }
         let line = clean_line(line);
-        if !line.is_empty() {
+        if line.is_empty() {
+            fx.label = Some("empty");
+        } else {
             commands::run_input(self, handle, now, &line, fx);
         }
     }

@@ -468,17 +468,21 @@ fn run_line(cx: &mut Cx<'_>, line: &str) {
     for command in COMMANDS {
         for prefix in command.prefixes {
             if let Some(rest) = line.strip_prefix(prefix) {
+                cx.fx.label.get_or_insert(command.name);
                 return invoke(cx, command, player, &Args { used: prefix, rest });
             }
         }
     }
     if let Some(me) = player {
         if let Some(exit) = go::exit_named(cx, me, line) {
+            cx.fx.label.get_or_insert("other");
             return go::traverse(cx, me, exit);
         }
     }
     let (word, rest) = split_word(line);
-    match COMMANDS.iter().find(|c| c.is_called(word)) {
+    let command = COMMANDS.iter().find(|c| c.is_called(word));
+    cx.fx.label.get_or_insert(command.map_or("other", |c| c.name));
+    match command {
         Some(command) => invoke(cx, command, player, &Args { used: word, rest }),
         None if logged_in => cx.reply(HUH),
         None => cx.tell_handle(LOGIN_HINT),
@@ -605,6 +609,20 @@ mod tests {
         let needs_login = |n: &str| COMMANDS.iter().find(|c| c.name == n).unwrap().requires_login();
         assert!(needs_login("say") && needs_login("@dig"));
         assert!(!needs_login("WHO") && !needs_login("connect") && !needs_login("QUIT"));
+    }
+
+    #[test]
+    fn the_dispatch_labels_what_it_ran_once_per_line() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        assert_eq!(t.input(alice, "\"hi").label, Some("say"));
+        assert_eq!(
+            t.input(alice, "@dol 1 2=look").label,
+            Some("@dolist"),
+            "the line's own command"
+        );
+        assert_eq!(t.input(alice, "xyzzy").label, Some("other"));
+        assert_eq!(t.input(alice, "   ").label, Some("empty"));
     }
 
     #[test]
