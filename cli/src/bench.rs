@@ -380,35 +380,57 @@ pub(crate) fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("no VmRSS for pid {pid}"))
 }
 
-/// Answers one restart-run client has seen.
-struct Tracker {
-    tag: String,
+/// The answers one client has seen to its numbered commands (`think <tag><n>`): how many came
+/// back, how often each, in order or not, the longest gap between two, and each command's round
+/// trip (used by `restart` and `hostile`).
+pub(crate) struct Tracker {
+    pub tag: String,
+    /// When each command was sent, by number.
+    sent_at: Vec<Instant>,
+    /// How often each command was answered, by number.
     got: HashMap<u32, u32>,
-    order_ok: bool,
+    pub order_ok: bool,
     last: Option<u32>,
     last_at: Instant,
-    gap: Duration,
+    pub gap: Duration,
+    /// Round trip of each command's first answer.
+    pub rtts: Vec<Duration>,
 }
 
 impl Tracker {
-    fn new(tag: String) -> Self {
+    pub fn new(tag: String) -> Self {
         Self {
             tag,
+            sent_at: Vec::new(),
             got: HashMap::new(),
             order_ok: true,
             last: None,
             last_at: Instant::now(),
             gap: Duration::ZERO,
+            rtts: Vec::new(),
         }
     }
 
-    fn on_line(&mut self, line: &str) {
+    /// The next command to send; its send time is noted now.
+    pub fn next_command(&mut self) -> String {
+        let n = self.sent_at.len();
+        self.sent_at.push(Instant::now());
+        format!("think {}{n}", self.tag)
+    }
+
+    pub fn on_line(&mut self, line: &str) {
         if let Some(n) = line
             .trim()
             .strip_prefix(&self.tag)
             .and_then(|n| n.parse::<u32>().ok())
         {
-            *self.got.entry(n).or_default() += 1;
+            let count = self.got.entry(n).or_default();
+            *count += 1;
+            if *count == 1
+                && let Some(at) = self.sent_at.get(n as usize)
+            {
+                self.rtts.push(at.elapsed());
+            }
             if self.last.is_some_and(|l| n <= l) {
                 self.order_ok = false;
             }
@@ -416,6 +438,20 @@ impl Tracker {
             self.gap = self.gap.max(self.last_at.elapsed());
             self.last_at = Instant::now();
         }
+    }
+
+    pub fn sent(&self) -> u32 {
+        self.sent_at.len() as u32
+    }
+
+    /// Commands answered at least once.
+    pub fn answered(&self) -> u32 {
+        self.got.len() as u32
+    }
+
+    /// Commands answered more than once.
+    pub fn duplicated(&self) -> u32 {
+        self.got.values().filter(|v| **v > 1).count() as u32
     }
 }
 
@@ -428,12 +464,10 @@ async fn restart(args: &BenchArgs) -> anyhow::Result<()> {
         .map(|(i, mut c)| {
             tokio::spawn(async move {
                 let mut t = Tracker::new(format!("rs{i}-"));
-                let mut sent = 0u32;
                 while Instant::now() < stop_at {
-                    if c.send(&format!("think {}{sent}", t.tag)).await.is_err() {
+                    if c.send(&t.next_command()).await.is_err() {
                         break;
                     }
-                    sent += 1;
                     let until = Instant::now() + Duration::from_millis(50);
                     while let Ok(Some(line)) =
                         c.next_line(until.saturating_duration_since(Instant::now())).await
@@ -442,17 +476,16 @@ async fn restart(args: &BenchArgs) -> anyhow::Result<()> {
                     }
                 }
                 let until = Instant::now() + Duration::from_secs(15);
-                while t.got.len() < sent as usize && Instant::now() < until {
+                while t.answered() < t.sent() && Instant::now() < until {
                     if let Ok(Some(line)) = c.next_line(Duration::from_millis(200)).await {
                         t.on_line(&line);
                     } else if c.is_closed() {
                         break;
                     }
                 }
-                let (got, order_ok, gap) = (t.got, t.order_ok, t.gap);
-                let lost = (0..sent).filter(|n| !got.contains_key(n)).count();
-                let dup = got.values().filter(|v| **v > 1).count();
-                (c.is_closed(), sent, lost, dup, order_ok, gap)
+                let lost = (t.sent() - t.answered()) as usize;
+                let dup = t.duplicated() as usize;
+                (c.is_closed(), t.sent(), lost, dup, t.order_ok, t.gap)
             })
         })
         .collect();

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use mush_platform::bus::{BusMetrics, KafkaArgs, Producer};
-use mush_platform::local::http_get;
+use mush_platform::local::metric;
 use mush_platform::metrics::Metrics;
 use mush_protocol::{GatewayEvent, GatewayEventKind, Handle, Slot, Transport};
 
@@ -117,14 +117,10 @@ async fn send_all(producer: &Producer, events: &[GatewayEvent]) -> anyhow::Resul
     Ok(())
 }
 
-/// Input events the game-server has applied so far (all commands together).
+/// Input events the game-server has applied so far (all commands together; none yet, or no
+/// answer, is 0: `wait_applied` then times out).
 async fn applied(port: u16) -> anyhow::Result<u64> {
-    let (_, text) = http_get(port, "/metrics").await?;
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with("mush_game_commands_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64)
+    Ok(metric(port, "mush_game_commands_total").await.unwrap_or(0.0) as u64)
 }
 
 async fn wait_applied(port: u16, target: u64, limit: Duration) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::bench::{BenchArgs, percentiles, rss_kib};
+use crate::bench::{BenchArgs, Tracker, percentiles, rss_kib};
 
 const IAC: u8 = 255;
 const SB: u8 = 250;
@@ -145,82 +145,33 @@ fn print_report(r: &Report) {
     }
 }
 
-/// The answers one player has seen to its numbered commands.
-struct Answers<'t> {
-    tag: &'t str,
-    sent_at: Vec<Instant>,
-    seen: Vec<u32>,
-    rtts: Vec<Duration>,
-    last: Option<u32>,
-    out_of_order: bool,
-}
-
-impl Answers<'_> {
-    fn on_line(&mut self, line: &str) {
-        let Some(n) = line
-            .trim()
-            .strip_prefix(self.tag)
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            return;
-        };
-        let Some(at) = self.sent_at.get(n as usize) else {
-            return;
-        };
-        if self.seen.len() <= n as usize {
-            self.seen.resize(n as usize + 1, 0);
-        }
-        self.seen[n as usize] += 1;
-        if self.seen[n as usize] == 1 {
-            self.rtts.push(at.elapsed());
-        }
-        self.out_of_order |= self.last.is_some_and(|l| n <= l);
-        self.last = Some(n);
-    }
-
-    fn answered(&self) -> usize {
-        self.seen.iter().filter(|n| **n > 0).count()
-    }
-}
-
 /// The well-behaved player: `think <tag><n>` every 50 ms until `stop`, then waits for the last
 /// answers; counts what came back.
 async fn pace(c: &mut TelnetClient, tag: &str, stop: Arc<AtomicBool>) -> VictimReport {
-    let mut a = Answers {
-        tag,
-        sent_at: Vec::new(),
-        seen: Vec::new(),
-        rtts: Vec::new(),
-        last: None,
-        out_of_order: false,
-    };
+    let mut t = Tracker::new(tag.to_owned());
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let n = a.sent_at.len();
-        a.sent_at.push(Instant::now());
-        if c.send(&format!("think {tag}{n}")).await.is_err() {
+        if c.send(&t.next_command()).await.is_err() {
             break;
         }
         next += Duration::from_millis(50);
         while let Ok(Some(line)) = c.next_line(next.saturating_duration_since(Instant::now())).await {
-            a.on_line(&line);
+            t.on_line(&line);
         }
     }
     let until = Instant::now() + Duration::from_secs(15);
-    while a.answered() < a.sent_at.len() && Instant::now() < until && !c.is_closed() {
+    while t.answered() < t.sent() && Instant::now() < until && !c.is_closed() {
         if let Ok(Some(line)) = c.next_line(Duration::from_millis(200)).await {
-            a.on_line(&line);
+            t.on_line(&line);
         }
     }
-    let sent = a.sent_at.len() as u32;
-    let answered = a.answered() as u32;
-    let (p50_ms, _, p99_ms, max_ms) = percentiles(&mut a.rtts);
+    let (p50_ms, _, p99_ms, max_ms) = percentiles(&mut t.rtts);
     VictimReport {
-        sent,
-        answered,
-        lost: sent - answered,
-        duplicated: a.seen.iter().filter(|n| **n > 1).count() as u32,
-        out_of_order: a.out_of_order,
+        sent: t.sent(),
+        answered: t.answered(),
+        lost: t.sent() - t.answered(),
+        duplicated: t.duplicated(),
+        out_of_order: !t.order_ok,
         dropped: c.is_closed(),
         p50_ms,
         p99_ms,

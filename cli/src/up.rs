@@ -109,6 +109,18 @@ struct Proc {
 }
 
 impl Proc {
+    /// A process not started yet.
+    fn new(name: impl Into<String>, args: Vec<String>, health_port: u16, stop_wait: Duration) -> Self {
+        Self {
+            name: name.into(),
+            args,
+            health_port,
+            process: None,
+            ready: None,
+            stop_wait,
+        }
+    }
+
     fn start(&mut self) -> anyhow::Result<u32> {
         let exe = std::env::current_exe().context("finding the mush executable")?;
         let process = ServerProcess::spawn(&self.name, &exe, &self.args, self.health_port, true)
@@ -262,33 +274,28 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
         a
     };
-    let mut procs = vec![Proc {
-        name: "game-server".into(),
-        args: game_args("game-a", args.health_port + 1),
-        health_port: args.health_port + 1,
-        process: None,
-        ready: None,
-        stop_wait: Duration::from_secs(25),
-    }];
+    let game_stop_wait = Duration::from_secs(25);
+    let mut procs = vec![Proc::new(
+        "game-server",
+        game_args("game-a", args.health_port + 1),
+        args.health_port + 1,
+        game_stop_wait,
+    )];
     for i in 0..args.gateways {
-        procs.push(Proc {
-            name: UpArgs::gateway_name(i),
-            args: gateway_args(i),
-            health_port: args.gateway_health_port(i),
-            process: None,
-            ready: None,
-            stop_wait: Duration::from_secs(args.drain_seconds + 15),
-        });
+        procs.push(Proc::new(
+            UpArgs::gateway_name(i),
+            gateway_args(i),
+            args.gateway_health_port(i),
+            Duration::from_secs(args.drain_seconds + 15),
+        ));
     }
     if args.standby {
-        procs.push(Proc {
-            name: "game-standby".into(),
-            args: game_args("game-b", args.health_port + 2),
-            health_port: args.health_port + 2,
-            process: None,
-            ready: None,
-            stop_wait: Duration::from_secs(25),
-        });
+        procs.push(Proc::new(
+            "game-standby",
+            game_args("game-b", args.health_port + 2),
+            args.health_port + 2,
+            game_stop_wait,
+        ));
     }
 
     let sock = socket_path(&dir);

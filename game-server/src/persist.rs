@@ -229,16 +229,15 @@ impl WorldStore {
     /// (see the module doc). All or nothing: a batch found applied already (an earlier attempt
     /// landed though its reply was lost) is [`Commit::AlreadyApplied`].
     pub async fn commit(&self, token: u64, batch: &BatchWrite) -> Result<Commit, PersistError> {
-        let mut parts: Vec<i32> = batch.lows.iter().map(|(p, _)| *p).collect();
-        parts.dedup();
-        let part_index = |p: i32| parts.iter().position(|q| *q == p).map_or(0, |i| i + 1);
+        // `lows` holds each partition once (see `BatchWrite::set_low`): its order numbers them.
+        let part_index = |p: i32| batch.lows.iter().position(|(q, _)| *q == p).map_or(0, |i| i + 1);
         let mut keys = vec![
             self.fence_key.clone(),
             self.keys.applied_offsets(),
             self.keys.world_objects(),
             self.keys.attempts(),
         ];
-        let mut args: Vec<Value> = vec![token.to_string().into(), parts.len().to_string().into()];
+        let mut args: Vec<Value> = vec![token.to_string().into(), batch.lows.len().to_string().into()];
         for (p, low) in &batch.lows {
             args.push(p.to_string().into());
             args.push(low.to_string().into());

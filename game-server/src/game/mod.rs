@@ -33,7 +33,7 @@ use mush_protocol::keys::field;
 use mush_protocol::{ClientInfo, GameMessageKind, GatewayEvent, GatewayEventKind, Handle, Timestamp};
 
 pub use budget::{Exhausted, Limits};
-pub use commands::{command_label, redact_for_log};
+pub use commands::redact_for_log;
 pub use password::{CredentialWork, Credentials, Scratch, verify as password_matches};
 pub use world::{LOBBY, Object, ObjectId, ObjectKind, World, WorldChange};
 

@@ -11,9 +11,7 @@
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{
-    Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Longest password accepted, in bytes (bounds the hashing work an input can ask for).
@@ -26,34 +24,16 @@ pub const MIN_PASSWORD_CHARS: usize = 4;
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
-/// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
+/// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), in
+/// memory of its own (the game-server hashes in [`Scratch`]es kept by its hashing threads).
 pub fn hash(password: &str) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError(e.to_string()))
+    Scratch::new().hash(password)
 }
 
 /// Whether `password` matches the stored PHC string. A missing or unreadable hash never matches,
 /// but still costs one verification.
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
-    match stored.and_then(|s| PasswordHash::new(s).ok()) {
-        Some(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        None => {
-            burn(password);
-            false
-        }
-    }
-}
-
-/// Spends the time of one verification, for logins that cannot succeed.
-fn burn(password: &str) {
-    if let Some(parsed) = dummy_hash().and_then(|d| PasswordHash::new(d).ok()) {
-        let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
-    }
+    Scratch::new().verify(password, stored)
 }
 
 /// The password work a login line needs before the game can apply it; done off the input loop
@@ -229,15 +209,24 @@ mod tests {
 
     #[test]
     fn scratch_hashes_verify_both_ways_with_the_standard_ones() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let standard_verify = |pw: &str, phc: &str| {
+            Argon2::default()
+                .verify_password(pw.as_bytes(), &PasswordHash::new(phc).unwrap())
+                .is_ok()
+        };
         let mut scratch = Scratch::new();
         let mine = scratch.hash("open sesame").unwrap();
         assert!(mine.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{mine}");
         assert!(
-            verify("open sesame", Some(&mine)),
+            standard_verify("open sesame", &mine),
             "the standard verifier accepts it"
         );
-        assert!(!verify("open sesame!", Some(&mine)));
-        let standard = hash("open sesame").unwrap();
+        assert!(!standard_verify("open sesame!", &mine));
+        let standard = Argon2::default()
+            .hash_password(b"open sesame", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
         assert!(scratch.verify("open sesame", Some(&standard)));
         assert!(!scratch.verify("Open sesame", Some(&standard)));
         assert!(!scratch.verify("open sesame", None));

@@ -259,14 +259,15 @@ mod tests {
         let first = t.create("Alice", "secret1");
         t.disconnect(first);
         t.connect_handle(7, "10.0.0.7:1");
-        let line = |s: &str| {
+        let typed_on = |n: u32, s: &str| {
             mush_protocol::GatewayEvent::new(
-                h(7),
+                h(n),
                 GatewayEventKind::Input {
                     line: bytes::Bytes::from(s.to_owned()),
                 },
             )
         };
+        let line = |s: &str| typed_on(7, s);
         let work = |t: &Harness, s: &str| t.game.credential_work(&line(s), t.now);
         let Some(CredentialWork::Verify { stored: Some(_), .. }) = work(&t, "connect Alice secret1") else {
             panic!("a connect needs a check")
@@ -322,14 +323,9 @@ mod tests {
         for _ in 0..throttle::MAX_FAILURES {
             t.input(h(9), "connect Alice wrong-pw");
         }
-        let from_9 = mush_protocol::GatewayEvent::new(
-            h(9),
-            GatewayEventKind::Input {
-                line: bytes::Bytes::from_static(b"connect Alice secret1"),
-            },
-        );
         assert_eq!(
-            t.game.credential_work(&from_9, t.now),
+            t.game
+                .credential_work(&typed_on(9, "connect Alice secret1"), t.now),
             None,
             "a throttled login costs no hashing"
         );

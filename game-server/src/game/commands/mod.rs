@@ -1,8 +1,8 @@
 //! The command table and the dispatcher: one place that says which commands exist, how they are
 //! typed, whether they need a login, and what they do in one line.
 //!
-//! Why one table: `help` is generated from it, the metrics label comes from it, and adding a
-//! command is one file plus one entry. Each command lives in its own file with its own tests.
+//! Why one table: `help` is generated from it, the metrics label comes from it (the dispatch
+//! names what it ran in `Effects::label`), and adding a command is one file plus one entry. Each command lives in its own file with its own tests.
 //!
 //! How a line is read (PennMUSH order): a leading prefix (`"` say, `:` / `;` pose); then, when
 //! logged in, the whole line as the name of an exit out of the room (`north`, `n`); then the first
@@ -522,26 +522,6 @@ fn split_eq(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-/// A stable, low-cardinality name for a line, for metric labels: the command's name, `say` /
-/// `pose` for their prefixes, `empty`, or `other` (exits and unknown words alike).
-pub fn command_label(line: &[u8]) -> &'static str {
-    let line = clean_line(line);
-    if line.is_empty() {
-        return "empty";
-    }
-    if let Some(c) = COMMANDS
-        .iter()
-        .find(|c| c.prefixes.iter().any(|p| line.starts_with(p)))
-    {
-        return c.name;
-    }
-    let (word, _) = split_word(&line);
-    COMMANDS
-        .iter()
-        .find(|c| c.is_called(word))
-        .map_or("other", |c| c.name)
-}
-
 /// The line as it may be logged: `connect` and `create` lose everything after the command word,
 /// so that no password reaches a log.
 pub fn redact_for_log(line: &[u8]) -> String {
@@ -616,6 +596,13 @@ mod tests {
         let mut t = Harness::new();
         let alice = t.new_player("Alice");
         assert_eq!(t.input(alice, "\"hi").label, Some("say"));
+        assert_eq!(t.input(alice, ";'s").label, Some("pose"));
+        assert_eq!(
+            t.input(alice, "@DESC me=x").label,
+            Some("@describe"),
+            "aliases name the command"
+        );
+        assert_eq!(t.input(alice, "north").label, Some("other"));
         assert_eq!(
             t.input(alice, "@dol 1 2=look").label,
             Some("@dolist"),
@@ -626,12 +613,7 @@ mod tests {
     }
 
     #[test]
-    fn labels_are_command_names_and_logs_lose_passwords() {
-        assert_eq!(command_label(b"\"hi"), "say");
-        assert_eq!(command_label(b";'s"), "pose");
-        assert_eq!(command_label(b"@DESC me=x"), "@describe");
-        assert_eq!(command_label(b"north"), "other");
-        assert_eq!(command_label(b"  "), "empty");
+    fn logs_lose_passwords() {
         assert_eq!(redact_for_log(b"connect Alice hunter2"), "connect <redacted>");
         assert_eq!(
             redact_for_log(b"CREATE \"Mary Jane\" hunter2"),
