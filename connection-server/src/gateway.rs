@@ -301,8 +301,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     background.spawn(router::run(gw.clone(), consumer, background.clone()));
     background.spawn(refresh_figures(gw.clone(), background.clone()));
 
-    let listener = TcpListener::bind(gw.config.telnet_addr)
-        .await
+    let listener = player_listener(gw.config.telnet_addr)
         .with_context(|| format!("binding the telnet address {}", gw.config.telnet_addr))?;
     tracing::info!(addr = %gw.config.telnet_addr, %slot, epoch, partition, "accepting players");
     accepting.set_ready();
@@ -434,6 +433,25 @@ async fn refresh_figures(gw: Arc<Gateway>, stop: Shutdown) {
     }
 }
 
+/// The players' listening socket. Accepted sockets inherit its options on Linux, so Nagle's
+/// algorithm (off: a prompt must not wait for an acknowledgement) and TCP keepalive (a dead
+/// peer is found within minutes) cost no system call per connection.
+pub fn player_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.set_tcp_keepalive(
+        &TcpKeepalive::new()
+            .with_time(Duration::from_secs(60))
+            .with_interval(Duration::from_secs(15)),
+    )?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
 async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener) {
     loop {
         let accepted = tokio::select! {
@@ -449,12 +467,7 @@ async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener) {
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time(Duration::from_secs(60))
-            .with_interval(Duration::from_secs(15));
-        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
-
+        // No Nagle and TCP keepalive come from the listener (see `player_listener`).
         if gw.session_count() >= gw.config.max_connections {
             gw.metrics.limit("max_connections");
             refuse(
@@ -517,10 +530,7 @@ fn start_session(gw: &Arc<Gateway>, stream: TcpStream, peer: SocketAddr, handle:
         },
     );
     gw.metrics.connections.inc();
-    gw.metrics
-        .connection_events
-        .with_label_values(&["accepted", ""])
-        .inc();
+    gw.metrics.accepted.inc();
     let gw2 = gw.clone();
     let fut = async move {
         session::run(gw2.clone(), stream, peer, handle, rx, overflow, output).await;
@@ -533,10 +543,7 @@ fn start_session(gw: &Arc<Gateway>, stream: TcpStream, peer: SocketAddr, handle:
 
 /// Tells a refused client why, then closes; never blocks the accept loop.
 fn refuse(gw: &Arc<Gateway>, mut stream: TcpStream, reason: &'static str, message: &'static str) {
-    gw.metrics
-        .connection_events
-        .with_label_values(&["refused", reason])
-        .inc();
+    gw.metrics.refused.inc(reason);
     tokio::spawn(async move {
         let text = format!("{message}\r\n");
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
@@ -580,5 +587,22 @@ mod tests {
             ["500"],
             "the operator's setting wins"
         );
+    }
+
+    #[tokio::test]
+    async fn accepted_players_have_no_nagle_and_keepalive_without_setting_them() {
+        let listener = player_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "TCP_NODELAY inherited from the listener"
+        );
+        let sock = socket2::SockRef::from(&accepted);
+        assert!(sock.keepalive().unwrap(), "SO_KEEPALIVE inherited");
+        assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(60));
+        assert_eq!(sock.tcp_keepalive_interval().unwrap(), Duration::from_secs(15));
+        drop(client);
     }
 }

@@ -85,14 +85,11 @@ pub fn route(gw: &Gateway, message: Arc<GameMessage>) {
     let sessions = gw.sessions.lock().expect("sessions lock");
     for handle in &message.targets {
         if !gw.allocator.owns(*handle) {
-            gw.metrics.output_dropped.with_label_values(&["foreign"]).inc();
+            gw.metrics.dropped.inc("foreign");
             continue;
         }
         let Some(link) = sessions.get(handle) else {
-            gw.metrics
-                .output_dropped
-                .with_label_values(&["unknown_handle"])
-                .inc();
+            gw.metrics.dropped.inc("unknown_handle");
             continue;
         };
         if link.overflow.is_cancelled() {
@@ -117,10 +114,7 @@ pub fn route(gw: &Gateway, message: Arc<GameMessage>) {
                 link.overflow.cancel();
             }
             Err(TrySendError::Closed(_)) => {
-                gw.metrics
-                    .output_dropped
-                    .with_label_values(&["unknown_handle"])
-                    .inc();
+                gw.metrics.dropped.inc("unknown_handle");
             }
         }
     }

@@ -280,10 +280,7 @@ async fn run_connection(
         s.out.extend_from_slice(UNAVAILABLE_NOTICE.as_bytes());
         s.out.extend_from_slice(b"\r\n");
         let _ = Box::pin(s.flush()).await;
-        s.gw.metrics
-            .connection_events
-            .with_label_values(&["refused", "redis_unavailable"])
-            .inc();
+        s.gw.metrics.refused.inc("redis_unavailable");
         return;
     }
     tracing::debug!(%handle, %peer, "connected");
@@ -837,11 +834,7 @@ impl Session {
             if let Some(origin) = msg.origin {
                 match self.last_origin.get(&origin.partition) {
                     Some(last) if !origin.is_after(last) => {
-                        self.gw
-                            .metrics
-                            .output_dropped
-                            .with_label_values(&["duplicate"])
-                            .inc();
+                        self.gw.metrics.dropped.inc("duplicate");
                         next = if written < BATCH { rx.try_recv().ok() } else { None };
                         continue;
                     }
@@ -962,11 +955,7 @@ impl Session {
         // The deliveries go on in librdkafka after this task ends.
         self.gw.metrics.held_input.sub(self.in_flight.len() as i64);
         self.gw.remove_record(self.handle);
-        self.gw
-            .metrics
-            .connection_events
-            .with_label_values(&["closed", reason.as_str()])
-            .inc();
+        self.gw.metrics.closed.inc(reason.as_str());
         tracing::debug!(handle = %self.handle, reason = reason.as_str(), %detail, "closed");
     }
 }

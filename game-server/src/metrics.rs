@@ -1,7 +1,9 @@
 //! The game-server's metrics, all prefixed `mush_game_`.
 
+use std::collections::HashMap;
+
 use mush_platform::bus::BusMetrics;
-use mush_platform::metrics::Metrics;
+use mush_platform::metrics::{Children, Metrics};
 use mush_platform::store::StoreMetrics;
 use prometheus::{
     Gauge, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
@@ -22,7 +24,7 @@ pub struct GameMetrics {
     pub replays_skipped: IntCounter,
     pub outbox_resent: IntCounter,
     pub world_write_failures: IntCounter,
-    pub line_stops: IntCounterVec,
+    pub line_stops: Children,
     pub quota_refusals: IntCounter,
     pub outbox_dropped: IntCounter,
     pub poison_skipped: IntCounter,
@@ -55,7 +57,7 @@ impl GameMetrics {
         registry
             .register(Box::new(input_lag.clone()))
             .expect("registering a metric");
-        let metrics = Self {
+        Self {
             command_seconds: m.histogram_vec(
                 "command_duration_seconds",
                 "Time to run one input event through the game and persist its effects, by command.",
@@ -87,10 +89,13 @@ impl GameMetrics {
                 "world_write_failures_total",
                 "Attempts to persist a command's effects that failed and were retried.",
             ),
-            line_stops: m.counter_vec(
-                "line_budget_stops_total",
-                "Input lines stopped for want of budget: fuel (commands and function calls), output, objects, time.",
-                &["reason"],
+            line_stops: Children::new(
+                &m.counter_vec(
+                    "line_budget_stops_total",
+                    "Input lines stopped for want of budget: fuel (commands and function calls), output, objects, time.",
+                    &["reason"],
+                ),
+                &crate::game::Exhausted::ALL.map(|why| why.label()),
             ),
             quota_refusals: m.counter(
                 "object_quota_refusals_total",
@@ -119,10 +124,36 @@ impl GameMetrics {
             ),
             bus: BusMetrics::new(&m),
             store: StoreMetrics::new(&m),
-        };
-        for why in crate::game::Exhausted::ALL {
-            metrics.line_stops.with_label_values(&[why.label()]);
         }
-        metrics
+    }
+}
+
+/// The per-command children of `command_duration_seconds` and `commands_total`, resolved once
+/// per label (labels are the dispatch's `&'static str`s: a few dozen), so recording an input
+/// costs no label hashing in the families, no lock and no allocation.
+pub struct CommandMeters {
+    seconds: HistogramVec,
+    count: IntCounterVec,
+    children: HashMap<&'static str, (Histogram, IntCounter)>,
+}
+
+impl CommandMeters {
+    pub fn new(metrics: &GameMetrics) -> Self {
+        Self {
+            seconds: metrics.command_seconds.clone(),
+            count: metrics.commands.clone(),
+            children: HashMap::new(),
+        }
+    }
+
+    pub fn record(&mut self, label: &'static str, seconds: f64) {
+        let (histogram, counter) = self.children.entry(label).or_insert_with(|| {
+            (
+                self.seconds.with_label_values(&[label]),
+                self.count.with_label_values(&[label]),
+            )
+        });
+        histogram.observe(seconds);
+        counter.inc();
     }
 }

@@ -37,7 +37,7 @@ use crate::config::Config;
 use crate::game::Credentials;
 use crate::game::{Connection, Effects, Game, GameConfig, StateWrite, world::World};
 use crate::hashing::{Done, HashPool};
-use crate::metrics::GameMetrics;
+use crate::metrics::{CommandMeters, GameMetrics};
 use crate::output;
 use crate::persist::{BatchWrite, Commit, InputWrite, PersistError, WorldStore};
 use crate::progress::Progress;
@@ -253,6 +253,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         world_store: &world_store,
         producer: &producer,
         metrics: &metrics,
+        commands: CommandMeters::new(&metrics),
         token,
         progress,
         waiting: HashMap::new(),
@@ -486,6 +487,7 @@ struct InputLoop<'a> {
     world_store: &'a WorldStore,
     producer: &'a Producer,
     metrics: &'a GameMetrics,
+    commands: CommandMeters,
     token: u64,
     /// Per input partition, what is applied (see `progress`).
     progress: HashMap<i32, Progress>,
@@ -797,7 +799,7 @@ impl InputLoop<'_> {
             None => Vec::new(),
         };
         if let Some(why) = effects.stopped {
-            self.metrics.line_stops.with_label_values(&[why.label()]).inc();
+            self.metrics.line_stops.inc(why.label());
         }
         if effects.quota_refused {
             self.metrics.quota_refusals.inc();
@@ -861,11 +863,7 @@ impl InputLoop<'_> {
             if !input.output.is_empty() {
                 self.produce(input.partition, input.offset, input.output);
             }
-            self.metrics
-                .command_seconds
-                .with_label_values(&[label])
-                .observe(started.elapsed().as_secs_f64());
-            self.metrics.commands.with_label_values(&[label]).inc();
+            self.commands.record(label, started.elapsed().as_secs_f64());
         }
         self.metrics.connections.set(self.game.connection_count() as i64);
         self.metrics

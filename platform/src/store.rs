@@ -21,13 +21,13 @@ use std::time::{Duration, Instant};
 use fred::interfaces::LuaInterface;
 use fred::prelude::*;
 use fred::types::{ClusterHash, CustomCommand};
-use prometheus::{Histogram, IntCounterVec, IntGauge};
+use prometheus::{Histogram, IntGauge};
 use tokio::sync::Notify;
 
 use mush_protocol::keys::{ConnectionState, RecordError, field};
 use mush_protocol::{ConnectionRecord, Handle, RedisKeys, Slot};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Children, Metrics};
 use crate::shutdown::Shutdown;
 
 /// HSET the given field/value pairs only if the hash still exists. KEYS[1] = hash; ARGV = f1 v1 …
@@ -66,24 +66,32 @@ pub enum StoreError {
 /// Metrics of the store, under the process prefix.
 #[derive(Clone)]
 pub struct StoreMetrics {
-    writes: IntCounterVec,
-    failures: IntCounterVec,
+    writes: Children,
+    failures: Children,
     write_seconds: Histogram,
     pending: IntGauge,
 }
 
 impl StoreMetrics {
     pub fn new(metrics: &Metrics) -> Self {
-        let m = Self {
-            writes: metrics.counter_vec(
-                "state_writes_total",
-                "Connection-state writes to Redis attempted, by importance (critical, background).",
-                &["kind"],
+        // Both kinds exported at zero from the start, so `rate()` sees the first failure.
+        const KINDS: &[&str] = &["critical", "background"];
+        Self {
+            writes: Children::new(
+                &metrics.counter_vec(
+                    "state_writes_total",
+                    "Connection-state writes to Redis attempted, by importance (critical, background).",
+                    &["kind"],
+                ),
+                KINDS,
             ),
-            failures: metrics.counter_vec(
-                "state_write_failures_total",
-                "Connection-state writes to Redis that failed, by importance (critical, background).",
-                &["kind"],
+            failures: Children::new(
+                &metrics.counter_vec(
+                    "state_write_failures_total",
+                    "Connection-state writes to Redis that failed, by importance (critical, background).",
+                    &["kind"],
+                ),
+                KINDS,
             ),
             write_seconds: metrics.histogram(
                 "state_write_seconds",
@@ -93,21 +101,15 @@ impl StoreMetrics {
                 "state_pending_updates",
                 "Connections with background updates not yet written to Redis.",
             ),
-        };
-        // Export both kinds at zero from the start, so `rate()` sees the first failure.
-        for kind in ["critical", "background"] {
-            m.writes.with_label_values(&[kind]);
-            m.failures.with_label_values(&[kind]);
         }
-        m
     }
 
     pub fn failures(&self, kind: &str) -> u64 {
-        self.failures.with_label_values(&[kind]).get()
+        self.failures.get(kind)
     }
 
     pub fn writes(&self, kind: &str) -> u64 {
-        self.writes.with_label_values(&[kind]).get()
+        self.writes.get(kind)
     }
 }
 
@@ -182,9 +184,9 @@ impl ConnectionStore {
         let result = fut.await;
         let m = &self.inner.metrics;
         m.write_seconds.observe(started.elapsed().as_secs_f64());
-        m.writes.with_label_values(&["critical"]).inc();
+        m.writes.inc("critical");
         if let Err(e) = &result {
-            m.failures.with_label_values(&["critical"]).inc();
+            m.failures.inc("critical");
             tracing::warn!(error = %e, write = what, "critical connection-state write failed");
         }
         result
@@ -331,12 +333,9 @@ impl ConnectionStore {
         let m = &self.inner.metrics;
         // Attempts, as for critical writes; failures are counted apart.
         m.writes
-            .with_label_values(&["background"])
-            .inc_by((outcome.written + outcome.failed) as u64);
+            .inc_by("background", (outcome.written + outcome.failed) as u64);
         if outcome.failed > 0 {
-            m.failures
-                .with_label_values(&["background"])
-                .inc_by(outcome.failed as u64);
+            m.failures.inc_by("background", outcome.failed as u64);
             // Put the failed updates back, unless a newer value for the same field arrived meanwhile.
             let mut pending = self.inner.pending.lock().expect("pending lock");
             for (handle, fields) in failed {

@@ -138,7 +138,8 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
-    const ALL: [DisconnectReason; 8] = [
+    /// Every reason a current writer sends (not `Unknown`).
+    pub const ALL: [DisconnectReason; 8] = [
         DisconnectReason::ClientClosed,
         DisconnectReason::Quit,
         DisconnectReason::Kicked,
