@@ -1,9 +1,6 @@
 use clap::Parser;
 use mush_game_server::config::Config;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// At least two runtime threads, whatever the CPU limit: while one applies an input, the other
 /// keeps answering `/livez` and recording slow inputs.
 fn main() -> anyhow::Result<()> {
