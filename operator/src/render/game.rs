@@ -10,7 +10,7 @@ use kube::ResourceExt;
 
 use super::config::{WELCOME_DIR, WELCOME_KEY, shared_env};
 use super::{Component, Ctx, HEALTH_PORT, MUSH_UID, container_security, env, env_field, http_probe, mount};
-use crate::crd::{MushGame, RESTART_ANNOTATION};
+use crate::crd::{GameServerSpec, MushGame, RESTART_ANNOTATION};
 
 /// Annotation on the game-server's pod template carrying the restart request it was started for.
 pub const RESTART_TOKEN_ANNOTATION: &str = "mush.dev/restart-token";
@@ -34,6 +34,11 @@ pub fn restart_token(game: &MushGame) -> String {
     } else {
         format!("{spec}/{annotation}")
     }
+}
+
+/// Game-server pods: the active one, and the standby when asked for.
+pub fn game_server_replicas(gs: &GameServerSpec) -> i32 {
+    if gs.standby { 2 } else { 1 }
 }
 
 pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
@@ -107,7 +112,7 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
     Deployment {
         metadata,
         spec: Some(DeploymentSpec {
-            replicas: Some(if gs.standby { 2 } else { 1 }),
+            replicas: Some(game_server_replicas(gs)),
             selector: LabelSelector {
                 match_labels: Some(ctx.selector(Component::Game)),
                 ..Default::default()

@@ -9,7 +9,9 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::game::game_server_replicas;
 use super::{COMPONENT_LABEL, Component, Ctx, GAME_LABEL};
+use crate::crd::MushGameSpec;
 
 /// The identity of the game's pods. They never call the Kubernetes API, so no token is mounted.
 pub fn service_account(ctx: &Ctx) -> ServiceAccount {
@@ -20,21 +22,42 @@ pub fn service_account(ctx: &Ctx) -> ServiceAccount {
     }
 }
 
-/// At most one pod of the component evicted at a time by voluntary disruptions (node drains):
-/// gateways leave one by one, each draining; the game-server and its standby never go together.
-/// (A budget that forbids evicting a single game-server would block node drains for good.)
+/// The voluntary-disruption budget (node drains) of one component, chosen so that a drain can
+/// always go on: the disruption controller allows `ready pods - (pods - maxUnavailable)`
+/// evictions, and a budget that leaves 0 in the steady state blocks every drain for good.
+///
+/// * Gateways: `maxUnavailable: 1`, all of them ready in the steady state, so one is always
+///   evictable, and gateways leave one by one, each draining its players.
+/// * Game-server: `maxUnavailable` is its pod count (1, or 2 with a standby). The standby is live
+///   but never Ready (it waits for the lease), so `maxUnavailable: 1` over two pods would leave 0
+///   evictions and hang every drain of the active pod's node. The pair is not protected by the
+///   budget but by the game-server itself: the Redis lease with fencing means two game-servers
+///   never act at once, the standby takes the lease when the active one goes, and a lone
+///   game-server evicted is recreated by its Deployment while input waits in Kafka.
+///
+/// `unhealthyPodEvictionPolicy: AlwaysAllow`: a pod that is not Ready (a standby, a crash loop)
+/// serves no one, so evicting it never waits on the budget.
 pub fn pdb(ctx: &Ctx, c: Component) -> PodDisruptionBudget {
     PodDisruptionBudget {
         metadata: ctx.meta(ctx.names.of(c), c),
         spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
+            max_unavailable: Some(IntOrString::Int(max_unavailable(ctx.spec, c))),
             selector: Some(LabelSelector {
                 match_labels: Some(ctx.selector(c)),
                 ..Default::default()
             }),
+            unhealthy_pod_eviction_policy: Some("AlwaysAllow".into()),
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+/// `maxUnavailable` of a component's budget (see [`pdb`]).
+pub fn max_unavailable(spec: &MushGameSpec, c: Component) -> i32 {
+    match c {
+        Component::Game => game_server_replicas(&spec.game_server),
+        _ => 1,
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, EnvVar, PodSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -197,6 +198,120 @@ fn the_game_server_never_runs_old_and_new_side_by_side() {
         Some(2),
         "active + standby"
     );
+}
+
+/// Evictions the disruption controller allows for `pdb` over `pods` pods of which `ready` are Ready
+/// (`disruptionsAllowed = ready - (pods - maxUnavailable)`, or `ready - minAvailable`).
+fn disruptions_allowed(pdb: &PodDisruptionBudget, pods: i32, ready: i32) -> i32 {
+    let spec = pdb.spec.as_ref().unwrap();
+    let desired_healthy = match (&spec.max_unavailable, &spec.min_available) {
+        (Some(IntOrString::Int(max)), None) => pods - max,
+        (None, Some(IntOrString::Int(min))) => *min,
+        other => panic!("an integer budget, not {other:?}"),
+    };
+    (ready - desired_healthy).max(0)
+}
+
+/// Every budget the operator renders lets a node drain evict a pod in the steady state of every
+/// configuration; otherwise a drain hangs until someone deletes the budget by hand.
+#[test]
+fn every_disruption_budget_lets_a_node_drain_evict_a_pod() {
+    let mut configurations = Vec::new();
+    for standby in [false, true] {
+        for replicas in [1, 2, 5] {
+            for external in [false, true] {
+                let mut g = game();
+                g.spec.game_server.standby = standby;
+                g.spec.connection_server.replicas = replicas;
+                if external {
+                    g.spec.redis.managed = None;
+                    g.spec.redis.external = Some(ExternalRedis {
+                        url_secret: SecretKeyRef {
+                            name: "redis-url".into(),
+                            key: "url".into(),
+                        },
+                    });
+                    g.spec.kafka.managed = None;
+                    g.spec.kafka.external = Some(ExternalKafka {
+                        bootstrap_servers: "k.example:9092".into(),
+                        create_topics: true,
+                        tls: None,
+                        sasl: None,
+                    });
+                }
+                configurations.push(g);
+            }
+        }
+    }
+    for g in configurations {
+        let r = render(&g).unwrap();
+        let what = format!(
+            "standby {}, {} gateways, managed {}",
+            g.spec.game_server.standby,
+            g.spec.connection_server.replicas,
+            g.spec.redis.managed.is_some()
+        );
+        let budgets: Vec<&PodDisruptionBudget> = r
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                Child::PodDisruptionBudget(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert!(!budgets.is_empty());
+        for pdb in budgets {
+            let selector = pdb.spec.as_ref().unwrap().selector.as_ref().unwrap();
+            let component = selector.match_labels.as_ref().unwrap()[COMPONENT_LABEL].as_str();
+            // The workload the budget covers: its pod count, and how many are Ready when all is well
+            // (a standby is live but never Ready: it waits for the lease).
+            let (pods, ready) = match component {
+                "gateway" => {
+                    let n = deployment(&r, "tavern-gateway")
+                        .spec
+                        .as_ref()
+                        .unwrap()
+                        .replicas
+                        .unwrap();
+                    (n, n)
+                }
+                "game" => {
+                    let n = deployment(&r, "tavern-game")
+                        .spec
+                        .as_ref()
+                        .unwrap()
+                        .replicas
+                        .unwrap();
+                    (n, 1)
+                }
+                "redis" | "kafka" => {
+                    let n = stateful_set(&r, &format!("tavern-{component}"))
+                        .spec
+                        .as_ref()
+                        .unwrap()
+                        .replicas
+                        .unwrap();
+                    (n, n)
+                }
+                other => panic!("a budget for an unknown component {other}"),
+            };
+            assert!(
+                disruptions_allowed(pdb, pods, ready) >= 1,
+                "{}: {what}: {pods} pods, {ready} ready, budget {:?} allows no eviction",
+                pdb.metadata.name.as_deref().unwrap(),
+                pdb.spec
+            );
+            assert_eq!(
+                pdb.spec
+                    .as_ref()
+                    .unwrap()
+                    .unhealthy_pod_eviction_policy
+                    .as_deref(),
+                Some("AlwaysAllow"),
+                "a pod that is not Ready never waits on the budget"
+            );
+        }
+    }
 }
 
 #[test]
