@@ -300,6 +300,43 @@ async fn apply_child(
     }
 }
 
+/// What applying children produced besides the objects: Events to publish, and the children the
+/// API server refused.
+#[derive(Default)]
+struct Applying {
+    notes: Vec<Note>,
+    refused: Vec<Error>,
+}
+
+/// Applies `children` in order, keeping the API server's answers for the workloads in `observed`
+/// (they are the freshest view: the status and the restart gate are computed from them). A
+/// refused child is recorded and the others still go.
+async fn apply_children<'a>(
+    client: &Client,
+    ns: &str,
+    names: &Names,
+    children: impl Iterator<Item = &'a Child>,
+    observed: &mut Observed,
+    applying: &mut Applying,
+) {
+    for child in children {
+        match apply_child(client, ns, child, &mut applying.notes).await {
+            Ok(Applied::Deployment(d)) if child.name() == names.gateway() => observed.gateway = Some(d),
+            Ok(Applied::Deployment(d)) => observed.game = Some(d),
+            Ok(Applied::StatefulSet(s)) if child.name() == names.redis() => observed.redis = Some(s),
+            Ok(Applied::StatefulSet(s)) => observed.kafka = Some(s),
+            Ok(Applied::Job(j)) => observed.topics = Some(j),
+            Ok(Applied::Other) => {}
+            Err(e) => {
+                applying
+                    .notes
+                    .push(Note::warning("ApplyFailed", "Reconcile", e.to_string()));
+                applying.refused.push(e);
+            }
+        }
+    }
+}
+
 /// GET a pod's `/metrics` through the API server's pod proxy.
 async fn scrape(client: &Client, ns: &str, pod: &str) -> Option<String> {
     let url = format!("/api/v1/namespaces/{ns}/pods/{pod}:{HEALTH_PORT}/proxy/metrics");
@@ -406,34 +443,6 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         ));
     }
 
-    let redis = status::redis_state(
-        &game.spec,
-        &names,
-        observed.redis.as_ref(),
-        &observed.missing_secrets,
-    );
-    let kafka = status::kafka_state(
-        &game.spec,
-        &names,
-        observed.kafka.as_ref(),
-        observed.topics.as_ref(),
-        &observed.missing_secrets,
-    );
-    let dependencies = {
-        let mut waiting = Vec::new();
-        if !redis.ready {
-            waiting.push(format!("Redis is not ready ({})", redis.message));
-        }
-        if !kafka.ready {
-            waiting.push(format!("Kafka is not ready ({})", kafka.message));
-        }
-        if waiting.is_empty() {
-            Ok(())
-        } else {
-            Err(waiting.join(", "))
-        }
-    };
-
     let pods = std::mem::take(&mut observed.pods);
     let of = |c: Component| -> Vec<&Pod> {
         pods.iter()
@@ -463,6 +472,31 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         Figures::default()
     };
 
+    // Everything but the game-server first. The restart gate below judges Redis and Kafka from
+    // the API server's answers to these applies: a spec change that rolls them in this pass shows
+    // there as a generation their controller has not acted on, so the restart waits until they
+    // have settled instead of starting on top of their own restart.
+    let mut applying = Applying::default();
+    let game_deployment = names.game_server();
+    let is_game_deployment = |c: &&Child| c.kind() == "Deployment" && c.name() == game_deployment;
+    if let Some(rendered) = &rendered {
+        let others = rendered.children.iter().filter(|c| !is_game_deployment(c));
+        apply_children(client, &ns, &names, others, &mut observed, &mut applying).await;
+    }
+    let redis = status::redis_state(
+        &game.spec,
+        &names,
+        observed.redis.as_ref(),
+        &observed.missing_secrets,
+    );
+    let kafka = status::kafka_state(
+        &game.spec,
+        &names,
+        observed.kafka.as_ref(),
+        observed.topics.as_ref(),
+        &observed.missing_secrets,
+    );
+
     let previously_refused =
         status::condition(previous, PROGRESSING).is_some_and(|c| c.reason == DEPENDENCIES_NOT_READY);
     let token = crate::render::restart_token(&game);
@@ -472,7 +506,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         desired_token: &token,
         live: observed.game.as_ref(),
         pods: &game_pods,
-        dependencies,
+        dependencies: status::dependencies_gate(&redis, &kafka),
         previous: previous.and_then(|s| s.game_server.as_ref()),
         previously_refused,
         now,
@@ -484,36 +518,18 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
     if figures.reconciliation_seconds.is_some() {
         decision.status.reconciliation_seconds = figures.reconciliation_seconds;
     }
+    if let Some(rendered) = &rendered
+        && decision.apply
+    {
+        let game_server = rendered.children.iter().filter(is_game_deployment);
+        apply_children(client, &ns, &names, game_server, &mut observed, &mut applying).await;
+    }
 
-    let mut notes = Vec::new();
+    let Applying { mut notes, refused } = applying;
     // A child the API server refuses (e.g. an immutable field changed) does not stop the others;
     // it is reported in status and as an Event, and the reconciliation counts as failed.
-    let mut refused: Vec<Error> = Vec::new();
+    problems.extend(refused.iter().map(|e| Problem::new("ApplyFailed", e.to_string())));
     if let Some(rendered) = &rendered {
-        let game_deployment = names.game_server();
-        for child in &rendered.children {
-            if !decision.apply && child.kind() == "Deployment" && child.name() == game_deployment {
-                continue;
-            }
-            let applied = match apply_child(client, &ns, child, &mut notes).await {
-                Ok(applied) => applied,
-                Err(e) => {
-                    problems.push(Problem::new("ApplyFailed", e.to_string()));
-                    notes.push(Note::warning("ApplyFailed", "Reconcile", e.to_string()));
-                    refused.push(e);
-                    continue;
-                }
-            };
-            // The answers are the freshest view of the workloads: report from them.
-            match applied {
-                Applied::Deployment(d) if child.name() == names.gateway() => observed.gateway = Some(d),
-                Applied::Deployment(d) => observed.game = Some(d),
-                Applied::StatefulSet(s) if child.name() == names.redis() => observed.redis = Some(s),
-                Applied::StatefulSet(s) => observed.kafka = Some(s),
-                Applied::Job(j) => observed.topics = Some(j),
-                Applied::Other => {}
-            }
-        }
         if previous.is_none() {
             notes.push(Note::normal(
                 "Created",
@@ -567,19 +583,6 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         )
     };
 
-    let redis = status::redis_state(
-        &game.spec,
-        &names,
-        observed.redis.as_ref(),
-        &observed.missing_secrets,
-    );
-    let kafka = status::kafka_state(
-        &game.spec,
-        &names,
-        observed.kafka.as_ref(),
-        observed.topics.as_ref(),
-        &observed.missing_secrets,
-    );
     let new_status = status::compute(&StatusInputs {
         previous,
         generation: game.metadata.generation,

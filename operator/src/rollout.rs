@@ -136,11 +136,22 @@ fn restart_reason(live: &Deployment, desired_image: &str, desired_token: &str) -
     }
 }
 
-fn progress_deadline_exceeded(d: &Deployment) -> bool {
-    d.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| {
+/// The Deployment's controller says the `desired_revision` template missed its progress deadline.
+///
+/// Only a verdict on that template counts: a Deployment read before this pass's apply, or one
+/// whose controller has not yet seen its latest spec (`observedGeneration` behind `generation`),
+/// still carries the conditions of the template before, e.g. the deadline a previous, broken
+/// version missed.
+fn progress_deadline_exceeded(d: &Deployment, desired_revision: &str) -> bool {
+    let status = d.status.as_ref();
+    let of_desired = template_annotation(d, REVISION_ANNOTATION) == Some(desired_revision);
+    let seen = match d.metadata.generation {
+        Some(generation) => status.and_then(|s| s.observed_generation).unwrap_or(0) >= generation,
+        None => true,
+    };
+    of_desired
+        && seen
+        && status.and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
             cs.iter().any(|c| {
                 c.type_ == "Progressing"
                     && c.status == "False"
@@ -153,6 +164,8 @@ pub fn game(i: &GameInputs) -> GameDecision {
     let mut notes = Vec::new();
     let mut record: Option<RestartRecord> = i.previous.and_then(|p| p.last_restart.clone());
     let mut refused: Option<Cond> = None;
+    // A restart this pass starts has not run yet: nothing observed can say it failed.
+    let mut started_now = false;
     let apply;
 
     let live_revision = i
@@ -180,6 +193,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
                 }
                 Ok(()) => {
                     apply = true;
+                    started_now = true;
                     notes.push(Note::normal(
                         "RestartStarted",
                         "RestartGameServer",
@@ -220,7 +234,9 @@ pub fn game(i: &GameInputs) -> GameDecision {
         .filter(|p| pod_revision(p) == Some(i.desired_revision))
         .find_map(|p| pod_failure(p));
     let any_failure = alive.iter().find_map(|p| pod_failure(p));
-    let deadline = i.live.is_some_and(progress_deadline_exceeded);
+    let deadline = i
+        .live
+        .is_some_and(|d| progress_deadline_exceeded(d, i.desired_revision));
 
     let mut busy = false;
     if let Some(r) = record.as_mut()
@@ -250,10 +266,13 @@ pub fn game(i: &GameInputs) -> GameDecision {
                     }
                 ),
             ));
-        } else if let Some(why) = new_failure.or_else(|| {
-            deadline
-                .then(|| "the new game-server was not ready within the progress deadline (300s)".to_owned())
-        }) {
+        } else if !started_now
+            && let Some(why) = new_failure.or_else(|| {
+                deadline.then(|| {
+                    "the new game-server was not ready within the progress deadline (300s)".to_owned()
+                })
+            })
+        {
             if r.phase != FAILED {
                 notes.push(Note::warning(
                     "RestartFailed",
@@ -504,6 +523,52 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    fn deadline_missed() -> serde_json::Value {
+        json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}])
+    }
+
+    #[test]
+    fn a_restart_started_in_this_pass_is_never_judged_failed_in_it() {
+        // The Deployment as read before this pass's apply: it still carries the deadline an earlier,
+        // broken version missed, and a pod of the wanted revision lingers from an earlier attempt.
+        let before = live("old", "game:1", deadline_missed());
+        let lingering: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "g-game-x", "annotations": {"mush.dev/revision": "new"}},
+            "status": {"containerStatuses": [{"name": "game-server", "ready": false, "restartCount": 3,
+                "image": "game:2", "imageID": "", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}
+        }))
+        .unwrap();
+        let pods = [&lingering];
+        let mut i = inputs(&before, None, Ok(()));
+        i.pods = &pods;
+        let started = game(&i);
+        assert!(started.apply);
+        assert_eq!(started.status.last_restart.as_ref().unwrap().phase, IN_PROGRESS);
+        assert!(
+            !started.notes.iter().any(|n| n.reason == "RestartFailed"),
+            "{:?}",
+            started.notes
+        );
+        assert_eq!(started.progressing.unwrap().reason, "GameServerRestarting");
+    }
+
+    #[test]
+    fn a_deadline_counts_only_once_the_deployment_controller_has_seen_the_new_template() {
+        let before = live("old", "game:1", json!([]));
+        let started = game(&inputs(&before, None, Ok(())));
+        // Applied, but the Deployment controller has not acted on generation 2 yet: the condition
+        // is the one the previous template left.
+        let mut applied = live("new", "game:2", deadline_missed());
+        applied.metadata.generation = Some(2);
+        applied.status.as_mut().unwrap().observed_generation = Some(1);
+        let next = game(&inputs(&applied, Some(&started.status), Ok(())));
+        assert_eq!(next.status.last_restart.as_ref().unwrap().phase, IN_PROGRESS);
+        // Once it has, the deadline is the new template's.
+        applied.status.as_mut().unwrap().observed_generation = Some(2);
+        let failed = game(&inputs(&applied, Some(&next.status), Ok(())));
+        assert_eq!(failed.status.last_restart.unwrap().phase, FAILED);
     }
 
     #[test]

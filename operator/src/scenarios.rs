@@ -422,6 +422,54 @@ async fn restart_is_refused_while_redis_is_not_ready_and_starts_once_it_is() {
     assert!(fake.events().iter().any(|(_, r, _)| r == "RestartStarted"));
 }
 
+/// One spec change that rolls Redis and the game-server together: Redis was ready before this
+/// pass, but the pass itself restarts it, so the game-server restart waits until Redis has
+/// settled on its new spec.
+#[tokio::test]
+async fn a_restart_waits_for_a_dependency_the_same_change_rolls() {
+    let (ctx, fake, clock, _) = test_context(false);
+    seed_running(&fake, &tavern());
+    let game_path = path_of::<Deployment>("tavern-game");
+
+    let mut new = tavern();
+    new.spec.redis.managed.as_mut().unwrap().image = "redis:7.4".into();
+    new.spec.game_server.image = "ghcr.io/mush-dev/mush-game-server:0.2.0".into();
+    new.metadata.generation = Some(2);
+    run(&ctx, &fake, new).await;
+
+    assert!(
+        fake.applied_paths()
+            .contains(&path_of::<StatefulSet>("tavern-redis")),
+        "Redis gets its new spec"
+    );
+    assert!(
+        !fake.applied_paths().contains(&game_path),
+        "the game-server is not restarted on top of Redis's own restart"
+    );
+    let s = status_of(&fake);
+    let (progressing, reason, message) = cond(&s, "Progressing");
+    assert_eq!((progressing, reason), ("False", DEPENDENCIES_NOT_READY));
+    assert!(message.contains("Redis is not ready"), "{message}");
+    assert_eq!(cond(&s, "RedisReady").1, "RollingOut");
+
+    // The StatefulSet controller has rolled Redis and its new pod is ready: the restart starts.
+    let mut redis: StatefulSet = fake.get_typed("tavern-redis").unwrap();
+    redis.status = Some(
+        serde_json::from_value(json!({
+            "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1,
+            "observedGeneration": redis.metadata.generation,
+            "currentRevision": "tavern-redis-2", "updateRevision": "tavern-redis-2"
+        }))
+        .unwrap(),
+    );
+    fake.put(&redis);
+    clock.set(30);
+    fake.clear_log();
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert!(fake.applied_paths().contains(&game_path));
+    assert!(fake.events().iter().any(|(_, r, _)| r == "RestartStarted"));
+}
+
 #[tokio::test]
 async fn restart_sequence_records_start_pause_end_and_restored_connections() {
     let (ctx, fake, clock, _) = test_context(true);

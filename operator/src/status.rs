@@ -142,6 +142,73 @@ fn sts_ready(sts: &StatefulSet) -> (i32, i32) {
     (ready, want)
 }
 
+/// Why a StatefulSet has not finished rolling out its latest spec, or `None` once it has.
+///
+/// Ready pods alone do not say the spec runs: right after an apply that changed the spec (this
+/// very reconciliation, whose answer carries the new `generation`), the pods are still the old
+/// ones and still ready. Until the StatefulSet controller has seen the latest generation and
+/// every pod runs the updated revision, a dependency is settling, not ready, so a game-server
+/// restart does not start on top of a Redis or Redpanda that is about to restart itself.
+pub fn rollout_pending(sts: &StatefulSet) -> Option<String> {
+    let name = sts.metadata.name.as_deref().unwrap_or_default();
+    let status = sts.status.as_ref();
+    if let Some(generation) = sts.metadata.generation {
+        let observed = status.and_then(|s| s.observed_generation).unwrap_or(0);
+        if observed < generation {
+            return Some(format!(
+                "StatefulSet {name} has a new spec its controller has not acted on yet \
+                 (generation {generation}, observed {observed})"
+            ));
+        }
+    }
+    let current = status.and_then(|s| s.current_revision.as_deref());
+    let update = status.and_then(|s| s.update_revision.as_deref());
+    if let (Some(current), Some(update)) = (current, update)
+        && current != update
+    {
+        let (_, want) = sts_ready(sts);
+        let updated = status.and_then(|s| s.updated_replicas).unwrap_or(0);
+        return Some(format!(
+            "StatefulSet {name} is rolling out revision {update} ({updated}/{want} pods updated)"
+        ));
+    }
+    None
+}
+
+/// Ready and settled (see [`rollout_pending`]), as one [`Dependency`].
+fn stateful_dependency(
+    sts: &StatefulSet,
+    name: &str,
+    what: &str,
+    waiting_reason: &str,
+) -> Option<Dependency> {
+    let (ready, want) = sts_ready(sts);
+    if ready < want {
+        return Some(Dependency::new(
+            false,
+            waiting_reason,
+            format!("{ready}/{want} {what} pods ready (StatefulSet {name})"),
+        ));
+    }
+    rollout_pending(sts).map(|why| Dependency::new(false, "RollingOut", why))
+}
+
+/// The restart gate: `Err(what is not ready)` unless both Redis and Kafka are ready and settled.
+pub fn dependencies_gate(redis: &Dependency, kafka: &Dependency) -> Result<(), String> {
+    let mut waiting = Vec::new();
+    if !redis.ready {
+        waiting.push(format!("Redis is not ready ({})", redis.message));
+    }
+    if !kafka.ready {
+        waiting.push(format!("Kafka is not ready ({})", kafka.message));
+    }
+    if waiting.is_empty() {
+        Ok(())
+    } else {
+        Err(waiting.join(", "))
+    }
+}
+
 /// Redis readiness. Managed: its pod is ready (`redis-cli ping` answers). External: the Secret with
 /// its URL exists; the connection itself is checked by the servers' own readiness.
 pub fn redis_state(
@@ -170,16 +237,12 @@ pub fn redis_state(
             "Creating",
             format!("StatefulSet {} does not exist yet", names.redis()),
         ),
-        Some(sts) => match sts_ready(sts) {
-            (ready, want) if ready >= want => {
+        Some(sts) => {
+            stateful_dependency(sts, &names.redis(), "Redis", "WaitingForPods").unwrap_or_else(|| {
+                let (ready, want) = sts_ready(sts);
                 Dependency::new(true, "Ready", format!("{ready}/{want} Redis pods ready"))
-            }
-            (ready, want) => Dependency::new(
-                false,
-                "WaitingForPods",
-                format!("{ready}/{want} Redis pods ready (StatefulSet {})", names.redis()),
-            ),
-        },
+            })
+        }
     }
 }
 
@@ -225,16 +288,8 @@ pub fn kafka_state(
             format!("StatefulSet {} does not exist yet", names.kafka()),
         );
     };
-    let (ready, want) = sts_ready(sts);
-    if ready < want {
-        return Dependency::new(
-            false,
-            "WaitingForBroker",
-            format!(
-                "{ready}/{want} Redpanda pods ready (StatefulSet {})",
-                names.kafka()
-            ),
-        );
+    if let Some(waiting) = stateful_dependency(sts, &names.kafka(), "Redpanda", "WaitingForBroker") {
+        return waiting;
     }
     let Some(job) = topics_job else {
         return Dependency::new(
@@ -686,6 +741,58 @@ mod tests {
         assert!(d.message.contains("kubectl logs job/g-topics-1"));
         let done = k(Some(&sts(1)), Some(&job(json!({"succeeded": 1}))));
         assert!(done.ready);
+    }
+
+    #[test]
+    fn a_dependency_whose_spec_changed_is_settling_not_ready_while_its_old_pod_is_still_ready() {
+        let spec = MushGameSpec::default();
+        let names = Names::new("g");
+        let sts = |name: &str, observed: i64, current: &str, update: &str| -> StatefulSet {
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "generation": 3},
+                "spec": {"replicas": 1, "selector": {}, "serviceName": name, "template": {}},
+                "status": {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 0,
+                           "observedGeneration": observed,
+                           "currentRevision": current, "updateRevision": update}
+            }))
+            .unwrap()
+        };
+        let topics: Job =
+            serde_json::from_value(json!({"metadata": {"name": "g-topics-1"}, "status": {"succeeded": 1}}))
+                .unwrap();
+
+        // The API server's answer to this pass's apply: a new generation, not yet acted on.
+        let applied = sts("g-redis", 2, "g-redis-1", "g-redis-1");
+        let redis = redis_state(&spec, &names, Some(&applied), &[]);
+        assert_eq!((redis.ready, redis.reason.as_str()), (false, "RollingOut"));
+        assert!(
+            redis.message.contains("generation 3, observed 2"),
+            "{}",
+            redis.message
+        );
+        // Acted on, but the pod is still the old revision.
+        let rolling = sts("g-kafka", 3, "g-kafka-1", "g-kafka-2");
+        let kafka = kafka_state(&spec, &names, Some(&rolling), Some(&topics), &[]);
+        assert_eq!((kafka.ready, kafka.reason.as_str()), (false, "RollingOut"));
+        assert!(kafka.message.contains("g-kafka-2"), "{}", kafka.message);
+
+        let gate = dependencies_gate(&redis, &kafka).unwrap_err();
+        assert!(
+            gate.contains("Redis is not ready") && gate.contains("Kafka is not ready"),
+            "{gate}"
+        );
+
+        // Settled: every pod on the updated revision, the latest generation seen.
+        let settled_redis = redis_state(&spec, &names, Some(&sts("g-redis", 3, "r2", "r2")), &[]);
+        let settled_kafka = kafka_state(
+            &spec,
+            &names,
+            Some(&sts("g-kafka", 3, "k2", "k2")),
+            Some(&topics),
+            &[],
+        );
+        assert!(settled_redis.ready && settled_kafka.ready);
+        assert_eq!(dependencies_gate(&settled_redis, &settled_kafka), Ok(()));
     }
 
     #[test]
