@@ -95,6 +95,10 @@ pub struct GameDecision {
     pub notes: Vec<Note>,
     /// Something is moving: look again soon.
     pub busy: bool,
+    /// A ready game-server runs the wanted revision and no older one is left: what the spec asks
+    /// of the game-server is what runs (not so while a restart is refused or under way, even with
+    /// the old game-server still ready).
+    pub spec_running: bool,
 }
 
 fn template_annotation<'a>(d: &'a Deployment, key: &str) -> Option<&'a str> {
@@ -391,6 +395,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
         degraded,
         notes,
         busy: busy || refused.is_some(),
+        spec_running: new_ready && !old_left,
     }
 }
 

@@ -488,6 +488,10 @@ async fn restart_sequence_records_start_pause_end_and_restored_connections() {
     assert_eq!(rec.from_revision, r_old.game_revision);
     assert_eq!(rec.to_revision, r_new.game_revision);
     assert_eq!(s.game_server.as_ref().unwrap().state, "Restarting");
+    // The old game-server is still ready, but the spec asks for the new one.
+    assert_eq!(cond(&s, "GameReady").0, "True");
+    assert_eq!(cond(&s, "Ready").0, "False");
+    assert_eq!(cond(&s, "Ready").1, "Updating");
 
     // t=5: the old game-server is stopping (Recreate): input now waits in Kafka.
     clock.set(5);

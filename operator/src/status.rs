@@ -22,6 +22,10 @@ pub const GAME_READY: &str = "GameReady";
 pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
 
+/// Reason of `Ready=False` when everything is up but the spec does not run yet (a restart refused
+/// or under way, a gateway rollout).
+pub const UPDATING: &str = "Updating";
+
 /// Reason of `Progressing=False` when a restart waits for Redis or Kafka.
 pub const DEPENDENCIES_NOT_READY: &str = "DependenciesNotReady";
 
@@ -376,6 +380,23 @@ pub fn gateway_progress(g: &GatewayPods) -> String {
 
 // ---- assembling -------------------------------------------------------------------------------
 
+/// What the spec asks for that does not run yet, while everything is up: `Ready` means "the spec
+/// is running", so `kubectl wait --for=condition=Ready` after a change waits for the change, not
+/// only for the old pods to be ready.
+fn spec_not_running(game: &crate::rollout::GameDecision, g: &GatewayPods) -> Vec<String> {
+    let mut pending = Vec::new();
+    if !game.spec_running {
+        pending.push(match &game.progressing {
+            Some(p) => p.message.clone(),
+            None => "the game-server's wanted revision is not ready yet".to_owned(),
+        });
+    }
+    if g.updated_ready < g.desired || g.old > 0 {
+        pending.push(format!("gateways: {}", gateway_progress(g)));
+    }
+    pending
+}
+
 /// Everything the status is computed from.
 pub struct StatusInputs<'a> {
     pub previous: Option<&'a MushGameStatus>,
@@ -440,14 +461,25 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
     let game_cond = i.game.ready.clone();
 
     let parts = [&redis_cond, &kafka_cond, &gateways_cond, &game_cond];
+    let not_running = spec_not_running(i.game, g);
     let ready_cond = if let Some(first) = i.problems.first() {
         Cond::new(READY, false, first.reason, joined(i.problems))
-    } else if parts.iter().all(|c| c.status) {
+    } else if parts.iter().all(|c| c.status) && not_running.is_empty() {
         Cond::new(
             READY,
             true,
             "Ready",
-            format!("{}/{} gateways ready, game-server running", g.ready, g.desired),
+            format!(
+                "{}/{} gateways ready, game-server running; the spec is running",
+                g.ready, g.desired
+            ),
+        )
+    } else if parts.iter().all(|c| c.status) {
+        Cond::new(
+            READY,
+            false,
+            UPDATING,
+            format!("the spec is not running yet: {}", not_running.join("; ")),
         )
     } else {
         let waiting: Vec<String> = parts
@@ -683,6 +715,7 @@ mod tests {
             degraded: None,
             notes: Vec::new(),
             busy: false,
+            spec_running: true,
         };
         let status = |lag: Option<i64>| {
             compute(&StatusInputs {
@@ -711,6 +744,96 @@ mod tests {
         let unknown = serde_json::to_value(&unknown).unwrap();
         assert!(unknown.get("inputLag").is_none(), "absent, not 0: {unknown}");
         assert_eq!(unknown["players"], json!(12));
+    }
+
+    #[test]
+    fn ready_means_the_spec_is_running_not_only_that_the_old_pods_are_up() {
+        let names = Names::new("g");
+        let dep = Dependency::new(true, "Ready", "ready");
+        let all_new = GatewayPods {
+            desired: 2,
+            ready: 2,
+            updated_ready: 2,
+            updated: 2,
+            total: 2,
+            ..Default::default()
+        };
+        let game = |spec_running: bool, progressing: Option<Cond>| crate::rollout::GameDecision {
+            apply: true,
+            status: GameServerStatus::default(),
+            ready: Cond::new(GAME_READY, true, "Running", "1 game-server ready"),
+            progressing,
+            degraded: None,
+            notes: Vec::new(),
+            busy: false,
+            spec_running,
+        };
+        let ready = |game: &crate::rollout::GameDecision, gateways: &GatewayPods| {
+            let s = compute(&StatusInputs {
+                previous: None,
+                generation: Some(2),
+                now: t(0),
+                names: &names,
+                problems: &[],
+                redis: &dep,
+                kafka: &dep,
+                gateway_deployment: None,
+                gateways,
+                gateway_revision: "r",
+                gateway_rollout: None,
+                gateway_connections: None,
+                game,
+                players: None,
+                input_lag: None,
+            });
+            let c = condition(Some(&s), READY).unwrap().clone();
+            (c.status, c.reason, c.message)
+        };
+
+        let running = game(true, None);
+        assert_eq!(ready(&running, &all_new).0, "True");
+
+        // A restart just started: the old game-server is still ready, the new revision is not.
+        let restarting = game(
+            false,
+            Some(Cond::new(
+                PROGRESSING,
+                true,
+                "GameServerRestarting",
+                "restarting the game-server: waiting for the old one to stop",
+            )),
+        );
+        let (status, reason, message) = ready(&restarting, &all_new);
+        assert_eq!((status.as_str(), reason.as_str()), ("False", UPDATING));
+        assert!(message.contains("waiting for the old one to stop"), "{message}");
+
+        // A refused upgrade keeps the old revision running: not the spec.
+        let refused = game(
+            false,
+            Some(Cond::new(
+                PROGRESSING,
+                false,
+                DEPENDENCIES_NOT_READY,
+                "game-server restart (image) refused: Redis is not ready",
+            )),
+        );
+        let (status, _, message) = ready(&refused, &all_new);
+        assert_eq!(status, "False");
+        assert!(message.contains("refused"), "{message}");
+
+        // Gateways: an old one still serving is not the spec either.
+        let rolling = GatewayPods {
+            updated_ready: 1,
+            updated: 1,
+            old: 1,
+            ..all_new.clone()
+        };
+        let (status, reason, message) = ready(&running, &rolling);
+        assert_eq!((status.as_str(), reason.as_str()), ("False", UPDATING));
+        assert!(
+            message.contains("1/2 new gateways ready, 1 old serving"),
+            "{message}"
+        );
     }
 
     #[test]
