@@ -255,13 +255,14 @@ pub struct GameBudgets {
     pub poison_attempts: i32,
 }
 
-/// Exactly one of `managed` and `external`.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+/// Managed unless `external` is given: `managed` may be left out (e.g. `kafka: {inputPartitions:
+/// 16}`) and then means a managed broker with its defaults. Never both.
+#[derive(Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {
-        "rule": "has(self.managed) != has(self.external)",
-        "message": "set exactly one of kafka.managed (a Redpanda broker run by the operator) or kafka.external (your own Kafka cluster)"
+        "rule": "!(has(self.managed) && has(self.external))",
+        "message": "kafka.managed and kafka.external exclude each other: Kafka is managed (a Redpanda broker run by the operator) unless kafka.external (your own Kafka cluster) is given"
     },
     {
         "rule": "self.inputPartitions >= oldSelf.inputPartitions && self.outputPartitions >= oldSelf.outputPartitions",
@@ -281,12 +282,54 @@ pub struct KafkaSpec {
     #[serde(default = "default_output_partitions")]
     #[schemars(range(min = 1, max = 1024))]
     pub output_partitions: i32,
-    /// A single Redpanda broker run by the operator.
+    /// A single Redpanda broker run by the operator: the default unless `external` is given
+    /// (left out, it means a broker with these defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<ManagedKafka>,
     /// An existing Kafka cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalKafka>,
+}
+
+/// [`KafkaSpec`] as a user writes it, before "managed unless external" fills in `managed`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KafkaSpecAsWritten {
+    #[serde(default = "default_prefix")]
+    topic_prefix: String,
+    #[serde(default = "default_input_partitions")]
+    input_partitions: i32,
+    #[serde(default = "default_output_partitions")]
+    output_partitions: i32,
+    #[serde(default)]
+    managed: Option<ManagedKafka>,
+    #[serde(default)]
+    external: Option<ExternalKafka>,
+}
+
+/// Read through [`KafkaSpecAsWritten`] (the field attributes on `KafkaSpec` still give the schema
+/// its defaults).
+impl<'de> Deserialize<'de> for KafkaSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        KafkaSpecAsWritten::deserialize(d).map(Self::from)
+    }
+}
+
+impl From<KafkaSpecAsWritten> for KafkaSpec {
+    fn from(w: KafkaSpecAsWritten) -> Self {
+        Self {
+            topic_prefix: w.topic_prefix,
+            input_partitions: w.input_partitions,
+            output_partitions: w.output_partitions,
+            managed: managed_unless_external(w.managed, &w.external),
+            external: w.external,
+        }
+    }
+}
+
+/// `managed` as written, or its defaults when neither `managed` nor `external` is written.
+fn managed_unless_external<M: Default, E>(managed: Option<M>, external: &Option<E>) -> Option<M> {
+    managed.or_else(|| external.is_none().then(M::default))
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -373,13 +416,13 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
-/// Exactly one of `managed` and `external`.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+/// Managed unless `external` is given, like [`KafkaSpec`]. Never both.
+#[derive(Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {
-        "rule": "has(self.managed) != has(self.external)",
-        "message": "set exactly one of redis.managed (a Redis run by the operator) or redis.external (your own Redis, URL from a Secret)"
+        "rule": "!(has(self.managed) && has(self.external))",
+        "message": "redis.managed and redis.external exclude each other: Redis is managed (run by the operator) unless redis.external (your own Redis, URL from a Secret) is given"
     }
 ]))]
 pub struct RedisSpec {
@@ -387,12 +430,43 @@ pub struct RedisSpec {
     #[serde(default = "default_prefix")]
     #[schemars(length(min = 1, max = 100))]
     pub key_namespace: String,
-    /// A Redis server run by the operator (one replica, append-only file on a persistent volume).
+    /// A Redis server run by the operator (one replica, append-only file on a persistent volume):
+    /// the default unless `external` is given (left out, it means a Redis with these defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<ManagedRedis>,
     /// An existing Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalRedis>,
+}
+
+/// [`RedisSpec`] as a user writes it, before "managed unless external" fills in `managed`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RedisSpecAsWritten {
+    #[serde(default = "default_prefix")]
+    key_namespace: String,
+    #[serde(default)]
+    managed: Option<ManagedRedis>,
+    #[serde(default)]
+    external: Option<ExternalRedis>,
+}
+
+/// Read through [`RedisSpecAsWritten`] (the field attributes on `RedisSpec` still give the schema
+/// its defaults).
+impl<'de> Deserialize<'de> for RedisSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RedisSpecAsWritten::deserialize(d).map(Self::from)
+    }
+}
+
+impl From<RedisSpecAsWritten> for RedisSpec {
+    fn from(w: RedisSpecAsWritten) -> Self {
+        Self {
+            key_namespace: w.key_namespace,
+            managed: managed_unless_external(w.managed, &w.external),
+            external: w.external,
+        }
+    }
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]

@@ -110,12 +110,16 @@ fn render_refuses_an_invalid_game_with_what_to_fix() {
     let file = dir.join("bad.yaml");
     std::fs::write(
         &file,
-        "apiVersion: mush.dev/v1alpha1\nkind: MushGame\nmetadata: {name: bad}\nspec:\n  redis: {keyNamespace: x}\n",
+        "apiVersion: mush.dev/v1alpha1\nkind: MushGame\nmetadata: {name: bad}\nspec:\n  redis:\n    managed: {}\n    \
+         external: {urlSecret: {name: redis-url, key: url}}\n",
     )
     .unwrap();
     let (ok, out, err) = run(&["render", "-f", file.to_str().unwrap()]);
     assert!(!ok);
     assert!(out.is_empty());
-    assert!(err.contains("set exactly one of redis.managed"), "{err}");
+    assert!(
+        err.contains("redis.managed and redis.external exclude each other"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

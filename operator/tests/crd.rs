@@ -1,7 +1,9 @@
 //! The CRD in `crds/` is the one the code generates; its schema carries the same defaults as the
 //! code; and the shipped example is a valid MushGame under that schema.
 
-use mush_operator::crd::{MushGame, MushGameSpec, crd, crd_yaml};
+use mush_operator::crd::{
+    KafkaSpec, ManagedKafka, ManagedRedis, MushGame, MushGameSpec, RedisSpec, crd, crd_yaml,
+};
 use mush_operator::render::{render, spec_errors};
 use serde_json::Value;
 
@@ -93,7 +95,8 @@ fn rules_spanning_fields_are_cel_validations_with_messages() {
     assert!(
         kafka
             .iter()
-            .any(|(r, m)| r == "has(self.managed) != has(self.external)" && m.contains("exactly one"))
+            .any(|(r, m)| r == "!(has(self.managed) && has(self.external))"
+                && m.contains("exclude each other"))
     );
     assert!(
         kafka.iter().any(|(r, _)| r.contains("oldSelf.outputPartitions")),
@@ -103,7 +106,7 @@ fn rules_spanning_fields_are_cel_validations_with_messages() {
     assert!(
         redis
             .iter()
-            .any(|(r, _)| r == "has(self.managed) != has(self.external)")
+            .any(|(r, _)| r == "!(has(self.managed) && has(self.external))")
     );
     let storage = rules(&spec["properties"]["redis"]["properties"]["managed"]["properties"]["storage"]);
     assert!(
@@ -267,5 +270,54 @@ fn the_schema_check_catches_typos_ranges_and_enums() {
     assert!(
         errors.contains("spec.kafka.external.bootstrapServers: required"),
         "{errors}"
+    );
+}
+
+#[test]
+fn kafka_and_redis_are_managed_unless_external_is_given() {
+    let value: Value = serde_yaml::from_str(
+        "apiVersion: mush.dev/v1alpha1\nkind: MushGame\nmetadata: {name: tavern, namespace: games}\nspec:\n  \
+         kafka: {inputPartitions: 16}\n  redis: {keyNamespace: tavern}\n",
+    )
+    .unwrap();
+    assert!(check(&value).is_empty(), "{:?}", check(&value));
+    let game: MushGame = serde_json::from_value(value).unwrap();
+    assert_eq!(game.spec.kafka.managed, Some(ManagedKafka::default()));
+    assert_eq!(
+        (
+            game.spec.kafka.input_partitions,
+            game.spec.kafka.output_partitions
+        ),
+        (16, 16)
+    );
+    assert_eq!(game.spec.redis.managed, Some(ManagedRedis::default()));
+    assert_eq!(game.spec.redis.key_namespace, "tavern");
+    assert!(
+        spec_errors(&game.spec).is_empty(),
+        "{:?}",
+        spec_errors(&game.spec)
+    );
+    let rendered = render(&game).unwrap();
+    assert!(rendered.find("StatefulSet", "tavern-kafka").is_some());
+    assert!(rendered.find("StatefulSet", "tavern-redis").is_some());
+
+    // Given `external`, nothing is managed.
+    let game: MushGame = serde_yaml::from_str(
+        "apiVersion: mush.dev/v1alpha1\nkind: MushGame\nmetadata: {name: tavern}\nspec:\n  \
+         kafka: {external: {bootstrapServers: 'k.example:9092'}}\n  \
+         redis: {external: {urlSecret: {name: redis-url, key: url}}}\n",
+    )
+    .unwrap();
+    assert_eq!(game.spec.kafka.managed, None);
+    assert_eq!(game.spec.redis.managed, None);
+
+    // Written empty, each is its default, as the schema's defaults say.
+    assert_eq!(
+        serde_json::from_value::<KafkaSpec>(serde_json::json!({})).unwrap(),
+        KafkaSpec::default()
+    );
+    assert_eq!(
+        serde_json::from_value::<RedisSpec>(serde_json::json!({})).unwrap(),
+        RedisSpec::default()
     );
 }

@@ -240,19 +240,25 @@ impl Rendered {
 /// offline rendering and as a guard in the controller.
 pub fn spec_errors(spec: &MushGameSpec) -> Vec<String> {
     let mut errors = Vec::new();
-    if spec.kafka.managed.is_some() == spec.kafka.external.is_some() {
-        errors.push(
-            "set exactly one of kafka.managed (a Redpanda broker run by the operator) or kafka.external \
-             (your own Kafka cluster)"
+    // Deserializing fills in `managed` unless `external` is given; neither is only possible for a
+    // spec built in code.
+    match (spec.kafka.managed.is_some(), spec.kafka.external.is_some()) {
+        (true, true) => errors.push(
+            "kafka.managed and kafka.external exclude each other: Kafka is managed (a Redpanda broker run \
+             by the operator) unless kafka.external (your own Kafka cluster) is given"
                 .to_owned(),
-        );
+        ),
+        (false, false) => errors.push("kafka has neither managed nor external".to_owned()),
+        _ => {}
     }
-    if spec.redis.managed.is_some() == spec.redis.external.is_some() {
-        errors.push(
-            "set exactly one of redis.managed (a Redis run by the operator) or redis.external (your own \
-             Redis, URL from a Secret)"
+    match (spec.redis.managed.is_some(), spec.redis.external.is_some()) {
+        (true, true) => errors.push(
+            "redis.managed and redis.external exclude each other: Redis is managed (run by the operator) \
+             unless redis.external (your own Redis, URL from a Secret) is given"
                 .to_owned(),
-        );
+        ),
+        (false, false) => errors.push("redis has neither managed nor external".to_owned()),
+        _ => {}
     }
     let cs = &spec.connection_server;
     if cs.replicas + cs.max_surge > spec.kafka.output_partitions {

@@ -677,9 +677,17 @@ fn rendered_objects_read_back_as_the_same_kubernetes_objects() {
 #[test]
 fn invalid_combinations_are_refused_with_what_to_fix() {
     let mut g = game();
-    g.spec.kafka.managed = None;
+    g.spec.kafka.external = Some(ExternalKafka {
+        bootstrap_servers: "k.example:9092".into(),
+        create_topics: true,
+        tls: None,
+        sasl: None,
+    });
     let err = render(&g).unwrap_err().to_string();
-    assert!(err.contains("set exactly one of kafka.managed"), "{err}");
+    assert!(
+        err.contains("kafka.managed and kafka.external exclude each other"),
+        "{err}"
+    );
     let mut g = game();
     g.spec.connection_server.replicas = 16;
     let err = render(&g).unwrap_err().to_string();
