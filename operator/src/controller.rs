@@ -7,8 +7,9 @@
 //! Redpanda are deliberately kept, see `render::kafka::claim_template`). Nothing lives outside
 //! the cluster's ownership graph that would need cleaning up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,13 +25,13 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{debug, info, warn};
 
-use crate::crd::{API_VERSION, KIND, MushGame, MushGameStatus};
+use crate::crd::{API_VERSION, KIND, MushGame, MushGameStatus, RESTART_ANNOTATION};
 use crate::metrics::OperatorMetrics;
 use crate::render::{
     COMPONENT_LABEL, Child, Component, FIELD_MANAGER, GAME_LABEL, HEALTH_PORT, Names, REVISION_ANNOTATION,
@@ -67,6 +68,9 @@ pub struct Context {
     pub clock: Clock,
     /// Read players and connections from the pods' `/metrics` through the API server's pod proxy.
     pub scrape_pod_metrics: bool,
+    /// How long one pod's `/metrics` may take. A pod that does not answer (a wedged process, a
+    /// node gone) must not hold up the reconciliation: its figures are reported unknown.
+    pub scrape_timeout: Duration,
 }
 
 impl Context {
@@ -81,6 +85,7 @@ impl Context {
             metrics,
             clock: Clock::system(),
             scrape_pod_metrics: scrape,
+            scrape_timeout: SCRAPE_TIMEOUT,
         }
     }
 }
@@ -122,6 +127,9 @@ impl Error {
         }
     }
 }
+
+/// Default of [`Context::scrape_timeout`].
+pub const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How soon to look again while something moves, and when all is quiet.
 pub const REQUEUE_BUSY: Duration = Duration::from_secs(10);
@@ -337,14 +345,18 @@ async fn apply_children<'a>(
     }
 }
 
-/// GET a pod's `/metrics` through the API server's pod proxy.
-async fn scrape(client: &Client, ns: &str, pod: &str) -> Option<String> {
+/// GET a pod's `/metrics` through the API server's pod proxy, giving up after `timeout`.
+async fn scrape(client: &Client, ns: &str, pod: &str, timeout: Duration) -> Option<String> {
     let url = format!("/api/v1/namespaces/{ns}/pods/{pod}:{HEALTH_PORT}/proxy/metrics");
     let request = http::Request::get(url).body(Vec::new()).ok()?;
-    match client.request_text(request).await {
-        Ok(text) => Some(text),
-        Err(e) => {
+    match tokio::time::timeout(timeout, client.request_text(request)).await {
+        Ok(Ok(text)) => Some(text),
+        Ok(Err(e)) => {
             debug!(pod, error = %e, "could not read the pod's metrics");
+            None
+        }
+        Err(_) => {
+            debug!(pod, ?timeout, "the pod's metrics did not answer in time");
             None
         }
     }
@@ -366,11 +378,16 @@ struct Figures {
     restored: Option<i64>,
     reconciliation_seconds: Option<f64>,
     gateway_connections: Option<i64>,
+    /// Open connections of each ready gateway that answered, by pod name.
+    connections_by_gateway: BTreeMap<String, i64>,
 }
 
+/// Reads the figures from the pods' metrics: the ready game-server (preferring the wanted
+/// revision) and every ready gateway, all at once, so the slowest pod costs one timeout.
 async fn read_figures(
     client: &Client,
     ns: &str,
+    timeout: Duration,
     game_pods: &[&Pod],
     gateway_pods: &[&Pod],
     game_revision: &str,
@@ -379,28 +396,39 @@ async fn read_figures(
     let ready_game = game_pods
         .iter()
         .filter(|p| pod_ready(p) && !pod_terminating(p))
-        .max_by_key(|p| pod_revision(p) == Some(game_revision));
-    if let Some(pod) = ready_game
-        && let Some(text) = scrape(client, ns, &pod_name(pod)).await
-    {
+        .max_by_key(|p| pod_revision(p) == Some(game_revision))
+        .map(|p| pod_name(p));
+    let ready_gateways: Vec<String> = gateway_pods
+        .iter()
+        .filter(|p| pod_ready(p))
+        .map(|p| pod_name(p))
+        .collect();
+    let game_text = async {
+        match &ready_game {
+            Some(pod) => scrape(client, ns, pod, timeout).await,
+            None => None,
+        }
+    };
+    let gateway_texts = futures::future::join_all(
+        ready_gateways
+            .iter()
+            .map(|pod| async move { (pod.clone(), scrape(client, ns, pod, timeout).await) }),
+    );
+    let (game_text, gateway_texts) = futures::join!(game_text, gateway_texts);
+    if let Some(text) = game_text {
         f.players = metric_sum(&text, "mush_game_logged_in_players").map(|v| v as i64);
         f.input_lag = status::input_lag(&text);
         f.restored = metric_sum(&text, "mush_game_restored_connections").map(|v| v as i64);
         f.reconciliation_seconds = metric_sum(&text, "mush_game_reconciliation_seconds");
     }
-    let ready_gateways: Vec<&&Pod> = gateway_pods.iter().filter(|p| pod_ready(p)).collect();
-    if !ready_gateways.is_empty() {
-        let mut total = Some(0i64);
-        for pod in ready_gateways {
-            let n = scrape(client, ns, &pod_name(pod))
-                .await
-                .and_then(|t| metric_sum(&t, "mush_gateway_connections"));
-            total = match (total, n) {
-                (Some(t), Some(n)) => Some(t + n as i64),
-                _ => None,
-            };
+    for (pod, text) in gateway_texts {
+        if let Some(n) = text.and_then(|t| metric_sum(&t, "mush_gateway_connections")) {
+            f.connections_by_gateway.insert(pod, n as i64);
         }
-        f.gateway_connections = total;
+    }
+    // The total only when every ready gateway answered: a partial sum would read as a drop.
+    if !ready_gateways.is_empty() && f.connections_by_gateway.len() == ready_gateways.len() {
+        f.gateway_connections = Some(f.connections_by_gateway.values().sum());
     }
     f
 }
@@ -467,7 +495,15 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         .unwrap_or_default();
 
     let figures = if ctx.scrape_pod_metrics {
-        read_figures(client, &ns, &game_pods, &gateway_pods, &game_revision).await
+        read_figures(
+            client,
+            &ns,
+            ctx.scrape_timeout,
+            &game_pods,
+            &gateway_pods,
+            &game_revision,
+        )
+        .await
     } else {
         Figures::default()
     };
@@ -671,6 +707,20 @@ pub fn error_policy(game: Arc<MushGame>, error: &Error, ctx: Arc<Context>) -> Ac
     Action::requeue(REQUEUE_ERROR)
 }
 
+/// What of a MushGame asks for work, as a hash for the watch's predicate filter: its spec (the
+/// generation), the restart-request annotation (metadata, which does not move the generation) and
+/// deletion. A status write, the operator's own included, changes none of them, so it does not
+/// wake the controller; otherwise every status write (players and input lag move all the time)
+/// would trigger a reconciliation that writes the status again. The children's and pods' watches
+/// and the requeue timers keep the status fresh.
+pub fn requested_work(game: &MushGame) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    game.metadata.generation.hash(&mut h);
+    game.annotations().get(RESTART_ANNOTATION).hash(&mut h);
+    game.metadata.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
 /// Runs the controller until `shutdown` completes. `namespace`: watch one namespace, or all.
 pub async fn run(
     ctx: Arc<Context>,
@@ -688,32 +738,75 @@ pub async fn run(
         }
     }
     let ours = || watcher::Config::default().labels("app.kubernetes.io/managed-by=mush-operator");
-    Controller::new(
+    let (games, writer) = reflector::store();
+    let game_changes = watcher(
         api::<MushGame>(&client, &namespace),
         watcher::Config::default().any_semantic(),
     )
-    .owns(api::<Deployment>(&client, &namespace), ours())
-    .owns(api::<StatefulSet>(&client, &namespace), ours())
-    .owns(api::<Service>(&client, &namespace), ours())
-    .owns(api::<ConfigMap>(&client, &namespace), ours())
-    .owns(api::<ServiceAccount>(&client, &namespace), ours())
-    .owns(api::<Job>(&client, &namespace), ours())
-    .owns(api::<PodDisruptionBudget>(&client, &namespace), ours())
-    .owns(api::<NetworkPolicy>(&client, &namespace), ours())
-    // Pods are not owned directly (ReplicaSets are); watch them for readiness and draining.
-    .watches(api::<Pod>(&client, &namespace), ours(), |pod: Pod| {
-        let game = pod.labels().get(GAME_LABEL).cloned();
-        let ns = pod.namespace();
-        game.zip(ns)
-            .map(|(g, ns)| ObjectRef::<MushGame>::new(&g).within(&ns))
-    })
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile, error_policy, ctx)
-    .for_each(|result| async move {
-        match result {
-            Ok((obj, _)) => debug!(game = %obj, "reconciled"),
-            Err(e) => warn!(error = %e, "reconcile error"),
-        }
-    })
-    .await;
+    .default_backoff()
+    .reflect(writer)
+    .applied_objects()
+    .predicate_filter(requested_work, Default::default());
+    Controller::for_stream(game_changes, games)
+        .owns(api::<Deployment>(&client, &namespace), ours())
+        .owns(api::<StatefulSet>(&client, &namespace), ours())
+        .owns(api::<Service>(&client, &namespace), ours())
+        .owns(api::<ConfigMap>(&client, &namespace), ours())
+        .owns(api::<ServiceAccount>(&client, &namespace), ours())
+        .owns(api::<Job>(&client, &namespace), ours())
+        .owns(api::<PodDisruptionBudget>(&client, &namespace), ours())
+        .owns(api::<NetworkPolicy>(&client, &namespace), ours())
+        // Pods are not owned directly (ReplicaSets are); watch them for readiness and draining.
+        .watches(api::<Pod>(&client, &namespace), ours(), |pod: Pod| {
+            let game = pod.labels().get(GAME_LABEL).cloned();
+            let ns = pod.namespace();
+            game.zip(ns)
+                .map(|(g, ns)| ObjectRef::<MushGame>::new(&g).within(&ns))
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((obj, _)) => debug!(game = %obj, "reconciled"),
+                Err(e) => warn!(error = %e, "reconcile error"),
+            }
+        })
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_spec_change_a_restart_request_or_deletion_asks_for_work() {
+        let mut game = crate::fixtures::tavern();
+        let before = requested_work(&game);
+
+        // The operator's own status write (and any other status change) is not a request.
+        game.status = Some(MushGameStatus {
+            players: Some(42),
+            input_lag: Some(7),
+            ..Default::default()
+        });
+        assert_eq!(requested_work(&game), before);
+        game.annotations_mut().insert("note".into(), "someone's".into());
+        assert_eq!(requested_work(&game), before, "other annotations");
+
+        let mut spec_changed = game.clone();
+        spec_changed.metadata.generation = Some(2);
+        assert_ne!(requested_work(&spec_changed), before);
+
+        let mut restart = game.clone();
+        restart
+            .annotations_mut()
+            .insert(RESTART_ANNOTATION.into(), "2026-11-28T10:00:00Z".into());
+        assert_ne!(requested_work(&restart), before);
+
+        let mut deleted = game;
+        deleted.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            Timestamp::from_second(1_800_000_000).unwrap(),
+        ));
+        assert_ne!(requested_work(&deleted), before);
+    }
 }

@@ -47,6 +47,8 @@ struct State {
     resource_version: u64,
     /// Object paths whose server-side apply is answered 422, with this message.
     refuse: BTreeMap<String, String>,
+    /// Pods whose `/metrics` never answer (a wedged process behind the pod proxy).
+    hanging: std::collections::BTreeSet<String>,
 }
 
 /// The fake API server, shared between the test and the task answering requests.
@@ -89,6 +91,14 @@ impl FakeApi {
         let server = fake.clone();
         tokio::spawn(async move {
             while let Some((request, send)) = handle.next_request().await {
+                if server.hangs(request.uri().path()) {
+                    // Never answered: the responder is kept, so the caller waits until it gives up.
+                    tokio::spawn(async move {
+                        let _send = send;
+                        std::future::pending::<()>().await
+                    });
+                    continue;
+                }
                 let response = server.handle(request).await;
                 send.send_response(response);
             }
@@ -136,6 +146,19 @@ impl FakeApi {
             .unwrap()
             .refuse
             .insert(path.to_owned(), message.to_owned());
+    }
+
+    /// The pod's `/metrics` never answer from now on.
+    pub fn hang_metrics(&self, pod: &str) {
+        self.state.lock().unwrap().hanging.insert(pod.to_owned());
+    }
+
+    fn hangs(&self, path: &str) -> bool {
+        let Some(pod) = path.strip_suffix(":9100/proxy/metrics") else {
+            return false;
+        };
+        let pod = pod.rsplit('/').next().unwrap_or_default();
+        self.state.lock().unwrap().hanging.contains(pod)
     }
 
     pub fn set_metrics(&self, pod: &str, text: &str) {
@@ -376,6 +399,7 @@ pub fn test_context(scrape: bool) -> (Arc<Context>, FakeApi, TestClock, Registry
         scrape,
     );
     ctx.clock = clock.clock();
+    ctx.scrape_timeout = std::time::Duration::from_millis(200);
     (Arc::new(ctx), fake, clock, registry)
 }
 

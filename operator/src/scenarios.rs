@@ -253,6 +253,37 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
 }
 
 #[tokio::test]
+async fn a_pod_whose_metrics_never_answer_does_not_hold_up_the_reconciliation() {
+    let (ctx, fake, _clock, _) = test_context(true);
+    let game = tavern();
+    seed_running(&fake, &game);
+    fake.hang_metrics("tavern-game-1");
+    fake.hang_metrics("tavern-gateway-a");
+    fake.set_metrics("tavern-gateway-b", "mush_gateway_connections 25\n");
+    fake.put(&game);
+    let reconciled = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        reconcile(Arc::new(game), ctx.clone()),
+    )
+    .await
+    .expect("the scrapes give up; the reconciliation finishes")
+    .expect("reconcile succeeds");
+    assert_eq!(reconciled, Action::requeue(REQUEUE_IDLE));
+    let s = status_of(&fake);
+    assert_eq!(
+        cond(&s, "Ready").0,
+        "True",
+        "readiness does not depend on figures"
+    );
+    assert_eq!(s.players, None, "unknown, not 0");
+    assert_eq!(
+        s.gateways.unwrap().connections,
+        None,
+        "a partial sum would read as a drop"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_secret_for_external_redis_is_reported_as_not_ready_with_the_reason() {
     let (ctx, fake, _clock, _) = test_context(false);
     let mut game = tavern();
