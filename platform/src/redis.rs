@@ -24,6 +24,10 @@ pub struct RedisArgs {
         default_value_t = 2000
     )]
     pub timeout_ms: u64,
+    /// With a `rediss://` URL: a PEM file of the certificate authorities to trust (e.g. the CA of
+    /// a private Redis). Empty: the system's trust store.
+    #[arg(long = "redis-ca-file", env = "MUSH_REDIS_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl RedisArgs {
@@ -32,6 +36,7 @@ impl RedisArgs {
             url: url.to_owned(),
             namespace: mush_protocol::keys::DEFAULT_NAMESPACE.to_owned(),
             timeout_ms: 2000,
+            ca_file: None,
         }
     }
 
@@ -59,7 +64,12 @@ pub fn redact_url(url: &str) -> String {
 /// client reconnects by itself (exponential backoff up to 2 s) and commands fail after the
 /// command timeout instead of hanging.
 pub async fn connect(args: &RedisArgs) -> Result<Client, fred::error::Error> {
-    let config = Config::from_url(&args.url)?;
+    let mut config = Config::from_url(&args.url)?;
+    if config.tls.is_some()
+        && let Some(ca) = &args.ca_file
+    {
+        config.tls = Some(tls_trusting(ca)?.into());
+    }
     let timeout = Duration::from_millis(args.timeout_ms);
     let mut builder = Builder::from_config(config);
     builder
@@ -91,6 +101,37 @@ pub async fn connect(args: &RedisArgs) -> Result<Client, fred::error::Error> {
             ))
         }
     }
+}
+
+/// A TLS connector that trusts only the certificate authorities of a PEM file.
+fn tls_trusting(ca_file: &std::path::Path) -> Result<fred::types::config::TlsConnector, fred::error::Error> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let tls_error = |what: String| fred::error::Error::new(fred::error::ErrorKind::Tls, what);
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates = CertificateDer::pem_file_iter(ca_file)
+        .map_err(|e| tls_error(format!("reading --redis-ca-file {}: {e}", ca_file.display())))?;
+    for certificate in certificates {
+        let certificate =
+            certificate.map_err(|e| tls_error(format!("--redis-ca-file {}: {e}", ca_file.display())))?;
+        roots
+            .add(certificate)
+            .map_err(|e| tls_error(format!("--redis-ca-file {}: {e}", ca_file.display())))?;
+    }
+    if roots.is_empty() {
+        return Err(tls_error(format!(
+            "--redis-ca-file {} holds no certificate",
+            ca_file.display()
+        )));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| tls_error(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(config.into())
 }
 
 /// Connects, retrying with backoff (100 ms doubling to 5 s) until it works or `shutdown` fires.
