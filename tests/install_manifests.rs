@@ -728,39 +728,43 @@ fn normalize(mut v: Value) -> Value {
     v
 }
 
+/// `helm template` of the chart as release mush-operator in mush-system, with more arguments.
+fn helm_template(helm: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(helm)
+        .args(["template", RELEASE])
+        .arg(root().join(CHART))
+        .args(["--namespace", NAMESPACE, "--include-crds"])
+        .args(extra)
+        .output()
+        .expect("running helm template")
+}
+
+/// The documents of the chart rendered with `extra`, which must succeed.
+fn render(helm: &str, extra: &[&str]) -> Vec<Value> {
+    let out = helm_template(helm, extra);
+    assert!(
+        out.status.success(),
+        "helm template {extra:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    docs_of(&String::from_utf8(out.stdout).expect("UTF-8"), "helm template")
+}
+
+fn kinds_of(docs: &[Value]) -> BTreeSet<(String, String)> {
+    docs.iter().map(kind_name).collect()
+}
+
+fn has(kinds: &BTreeSet<(String, String)>, kind: &str, name: &str) -> bool {
+    kinds.contains(&(kind.to_owned(), name.to_owned()))
+}
+
 #[test]
 fn install_yaml_is_the_chart_rendered_with_its_defaults_when_helm_is_available() {
     let Some(helm) = helm() else {
         eprintln!("helm is not installed: skipped comparing the rendered chart with {INSTALL}");
         return;
     };
-    let chart = root().join(CHART);
-    let lint = Command::new(&helm)
-        .arg("lint")
-        .arg(&chart)
-        .output()
-        .expect("running helm lint");
-    assert!(
-        lint.status.success(),
-        "helm lint failed:\n{}",
-        String::from_utf8_lossy(&lint.stdout)
-    );
-    let render = |extra: &[&str]| -> Vec<Value> {
-        let out = Command::new(&helm)
-            .args(["template", RELEASE])
-            .arg(&chart)
-            .args(["--namespace", NAMESPACE, "--include-crds"])
-            .args(extra)
-            .output()
-            .expect("running helm template");
-        assert!(
-            out.status.success(),
-            "helm template {extra:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        docs_of(&String::from_utf8(out.stdout).expect("UTF-8"), "helm template")
-    };
-    let rendered: BTreeMap<(String, String), Value> = render(&[])
+    let rendered: BTreeMap<(String, String), Value> = render(&helm, &[])
         .into_iter()
         .map(|d| (kind_name(&d), normalize(d)))
         .collect();
@@ -782,12 +786,15 @@ fn install_yaml_is_the_chart_rendered_with_its_defaults_when_helm_is_available()
     }
 
     // The optional parts render too.
-    let all = render(&[
-        "--set",
-        "operator.watchNamespace=games,mushGame.create=true,serviceMonitor.enabled=true,operator.otlpEndpoint=http://otel:4318/v1/traces",
-    ]);
-    let kinds: BTreeSet<(String, String)> = all.iter().map(kind_name).collect();
-    for expected in [
+    let all = render(
+        &helm,
+        &[
+            "--set",
+            "operator.watchNamespace=games,mushGame.create=true,serviceMonitor.enabled=true,operator.otlpEndpoint=http://otel:4318/v1/traces",
+        ],
+    );
+    let kinds = kinds_of(&all);
+    for (kind, name) in [
         ("MushGame", "tavern"),
         ("ServiceMonitor", RELEASE),
         ("RoleBinding", RELEASE),
@@ -795,12 +802,12 @@ fn install_yaml_is_the_chart_rendered_with_its_defaults_when_helm_is_available()
         ("ClusterRoleBinding", "mush-operator-startup"),
     ] {
         assert!(
-            kinds.contains(&(expected.0.to_owned(), expected.1.to_owned())),
-            "with the optional values set, the chart renders no {expected:?}"
+            has(&kinds, kind, name),
+            "with the optional values set, the chart renders no {kind} {name}"
         );
     }
     assert!(
-        !kinds.contains(&("ClusterRoleBinding".to_owned(), RELEASE.to_owned())),
+        !has(&kinds, "ClusterRoleBinding", RELEASE),
         "one watched namespace: no cluster-wide binding"
     );
     let startup = all
@@ -808,6 +815,224 @@ fn install_yaml_is_the_chart_rendered_with_its_defaults_when_helm_is_available()
         .find(|d| kind_name(d) == ("ClusterRole".to_owned(), "mush-operator-startup".to_owned()))
         .expect("startup role");
     assert_eq!(rules_of(&startup["rules"]), rule_file("startup.yaml"));
+}
+
+// ------------------------------------------------------------------------ chart values
+
+const SCHEMA: &str = "charts/mush-operator/values.schema.json";
+
+/// Follows a local `$ref` (`#/definitions/name`).
+fn deref<'a>(schema: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a serde_json::Value {
+    match node["$ref"].as_str() {
+        Some(r) => {
+            let name = r
+                .strip_prefix("#/definitions/")
+                .unwrap_or_else(|| panic!("{SCHEMA}: only #/definitions/ references are followed, not {r}"));
+            let target = &schema["definitions"][name];
+            assert!(!target.is_null(), "{SCHEMA}: {r} is not defined");
+            deref(schema, target)
+        }
+        None => node,
+    }
+}
+
+/// Whether a YAML value has a JSON Schema type.
+fn has_type(v: &Value, ty: &str) -> bool {
+    match ty {
+        "string" => v.is_string(),
+        "boolean" => v.is_bool(),
+        "integer" => v.as_i64().is_some() || v.as_u64().is_some(),
+        "number" => v.is_number(),
+        "object" => v.is_mapping(),
+        "array" => v.is_sequence(),
+        "null" => v.is_null(),
+        other => panic!("{SCHEMA}: unknown type {other}"),
+    }
+}
+
+/// Walks values.yaml and the schema together: every key of values.yaml is described (where the
+/// schema lists properties), every described key is in values.yaml, each default has its type.
+fn check_schema(
+    schema: &serde_json::Value,
+    node: &serde_json::Value,
+    value: &Value,
+    path: &str,
+    errors: &mut Vec<String>,
+) {
+    let node = deref(schema, node);
+    let types: Vec<&str> = match &node["type"] {
+        serde_json::Value::String(t) => vec![t.as_str()],
+        serde_json::Value::Array(ts) => ts.iter().filter_map(|t| t.as_str()).collect(),
+        _ => match node["oneOf"].as_array() {
+            Some(alternatives) => alternatives
+                .iter()
+                .filter_map(|a| deref(schema, a)["type"].as_str())
+                .collect(),
+            None => {
+                errors.push(format!("{path}: the schema gives no type"));
+                return;
+            }
+        },
+    };
+    if !types.iter().any(|t| has_type(value, t)) {
+        errors.push(format!(
+            "{path}: values.yaml's default {value:?} is not of the schema's type {types:?}"
+        ));
+    }
+    if let Some(allowed) = node["enum"].as_array() {
+        let v = serde_json::to_value(value).expect("YAML as JSON");
+        if !allowed.contains(&v) {
+            errors.push(format!("{path}: the default {v} is not one of {allowed:?}"));
+        }
+    }
+    let Some(properties) = node["properties"].as_object() else {
+        return;
+    };
+    if node["additionalProperties"] != serde_json::Value::Bool(false) {
+        errors.push(format!(
+            "{path}: lists properties but allows others: add additionalProperties: false"
+        ));
+    }
+    let Some(map) = value.as_mapping() else {
+        return;
+    };
+    for (key, v) in map {
+        let key = key.as_str().expect("string keys");
+        match properties.get(key) {
+            Some(p) => check_schema(schema, p, v, &format!("{path}.{key}"), errors),
+            None => errors.push(format!("{path}.{key}: in values.yaml but not in the schema")),
+        }
+    }
+    for key in properties.keys() {
+        if key != "global" && !map.contains_key(key.as_str()) {
+            errors.push(format!(
+                "{path}.{key}: in the schema but not in values.yaml (document it there)"
+            ));
+        }
+    }
+}
+
+#[test]
+fn the_values_schema_describes_every_key_of_values_yaml() {
+    let schema: serde_json::Value = serde_json::from_str(&read(SCHEMA)).expect("values.schema.json is JSON");
+    assert_eq!(
+        schema["$schema"], "http://json-schema.org/draft-07/schema#",
+        "{SCHEMA}: draft-07"
+    );
+    let values: Value = serde_yaml::from_str(&read(&format!("{CHART}/values.yaml"))).expect("values.yaml");
+    let mut errors = Vec::new();
+    check_schema(&schema, &schema, &values, "", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "{SCHEMA} and values.yaml disagree:\n  {}",
+        errors.join("\n  ")
+    );
+    // Values whose choices are fixed are enumerated.
+    for path in [
+        &["image", "pullPolicy"][..],
+        &["operator", "logFormat"],
+        &["service", "type"],
+    ] {
+        let mut node = &schema;
+        for p in path {
+            node = deref(&schema, &node["properties"][*p]);
+        }
+        assert!(node["enum"].is_array(), "{SCHEMA}: {path:?} should have an enum");
+    }
+}
+
+#[test]
+fn the_chart_refuses_bad_values_misspelt_keys_and_old_clusters_when_helm_is_available() {
+    let Some(helm) = helm() else {
+        eprintln!("helm is not installed: skipped checking that the chart refuses bad values");
+        return;
+    };
+    // (--set, what the error must name)
+    for (set, named) in [
+        ("replicaCount=abc", "/replicaCount"),
+        ("replicaCont=3", "replicaCont"),
+        ("operator.watchNamespac=games", "watchNamespac"),
+        ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
+        ("operator.logFormat=xml", "/operator/logFormat"),
+        ("service.type=ExternalName", "/service/type"),
+        ("operator.watchNamespace=Games_1", "/operator/watchNamespace"),
+        ("operator.healthPort=70000", "/operator/healthPort"),
+        ("serviceMonitor.interval=30 seconds", "/serviceMonitor/interval"),
+        ("podLabels.tier=1", "/podLabels/tier"),
+        ("dashboards.labelValue=1", "/dashboards/labelValue"),
+    ] {
+        let out = helm_template(&helm, &["--set", set]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "helm template --set {set} should fail the schema, but rendered"
+        );
+        assert!(
+            err.contains("schema") && err.contains(named),
+            "helm template --set {set}: the error should name {named}:\n{err}"
+        );
+    }
+    // Chart.yaml's kubeVersion.
+    let old = helm_template(&helm, &["--kube-version", "1.29.9"]);
+    assert!(
+        !old.status.success() && String::from_utf8_lossy(&old.stderr).contains("kubeVersion"),
+        "the chart should refuse Kubernetes 1.29"
+    );
+    for version in ["1.30.0", "v1.30.4-eks-1234567", "1.36.2"] {
+        let out = helm_template(&helm, &["--kube-version", version]);
+        assert!(
+            out.status.success(),
+            "the chart should accept Kubernetes {version}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // helm lint --strict, with the defaults and with every option on.
+    for set in [
+        None,
+        Some(
+            "operator.watchNamespace=games,mushGame.create=true,serviceMonitor.enabled=true,\
+             prometheusRule.enabled=true,dashboards.enabled=true,operator.scrapePodMetrics=false",
+        ),
+    ] {
+        let mut lint = Command::new(&helm);
+        lint.args(["lint", "--strict"]).arg(root().join(CHART));
+        if let Some(set) = set {
+            lint.args(["--set", set]);
+        }
+        let out = lint.output().expect("running helm lint");
+        assert!(
+            out.status.success(),
+            "helm lint --strict (--set {set:?}) failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_charts_mushgame_survives_helm_uninstall() {
+    let template = read(&format!("{CHART}/templates/mushgame.yaml"));
+    assert!(
+        template.contains("helm.sh/resource-policy: keep"),
+        "{CHART}/templates/mushgame.yaml: the MushGame needs helm.sh/resource-policy: keep"
+    );
+    let Some(helm) = helm() else {
+        eprintln!("helm is not installed: skipped rendering the chart's MushGame");
+        return;
+    };
+    let all = render(&helm, &["--set", "mushGame.create=true"]);
+    let game = all
+        .iter()
+        .find(|d| s(d, &["kind"]) == "MushGame")
+        .expect("mushGame.create=true renders a MushGame");
+    assert_eq!(
+        s(game, &["metadata", "annotations", "helm.sh/resource-policy"]),
+        "keep"
+    );
+    assert!(
+        !kinds_of(&render(&helm, &[])).iter().any(|(k, _)| k == "MushGame"),
+        "no MushGame by default"
+    );
 }
 
 // ---------------------------------------------------------------------------- observability
@@ -920,6 +1145,134 @@ fn dashboard_configmaps_and_prometheusrule_are_copies_of_their_sources() {
         "prometheusrule.yaml's spec.groups differs from {}: copy the groups over",
         observability::RULES
     );
+}
+
+const CHART_OBSERVABILITY: &str = "charts/mush-operator/files/observability";
+
+/// The files of a folder, relative to it, in order.
+fn files_under(dir: &str) -> BTreeSet<String> {
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut BTreeSet<String>) {
+        for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = e.expect("directory entry").path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path.strip_prefix(base).expect("under the base");
+                out.insert(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    let base = root().join(dir);
+    walk(&base, &base, &mut out);
+    out
+}
+
+#[test]
+fn the_charts_dashboards_and_rules_are_copies_of_manifests_observability() {
+    let expected: BTreeSet<String> = observability::DASHBOARDS
+        .iter()
+        .chain([&observability::RULES])
+        .map(|f| {
+            f.strip_prefix("manifests/observability/")
+                .expect("in manifests/observability")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        files_under(CHART_OBSERVABILITY),
+        expected,
+        "{CHART_OBSERVABILITY} should hold the dashboards and the rules of manifests/observability"
+    );
+    for rel in &expected {
+        let (source, copy) = (
+            format!("manifests/observability/{rel}"),
+            format!("{CHART_OBSERVABILITY}/{rel}"),
+        );
+        assert!(
+            read(&source) == read(&copy),
+            "{copy} differs from {source}; copy it: cp {source} {copy}"
+        );
+    }
+}
+
+#[test]
+fn the_charts_prometheusrule_and_dashboards_render_when_enabled_when_helm_is_available() {
+    let Some(helm) = helm() else {
+        eprintln!("helm is not installed: skipped rendering the chart's PrometheusRule and dashboards");
+        return;
+    };
+    let defaults = kinds_of(&render(&helm, &[]));
+    assert!(
+        !defaults
+            .iter()
+            .any(|(k, _)| k == "PrometheusRule" || k == "ConfigMap"),
+        "the PrometheusRule and the dashboards are off by default"
+    );
+
+    let all = render(
+        &helm,
+        &["--set", "prometheusRule.enabled=true,dashboards.enabled=true"],
+    );
+    let rule = find(&all, "PrometheusRule", "mush-operator-alerts");
+    assert_eq!(s(rule, &["apiVersion"]), "monitoring.coreos.com/v1");
+    assert_eq!(s(rule, &["metadata", "namespace"]), NAMESPACE);
+    let plain: Value = serde_yaml::from_str(&read(observability::RULES)).expect("rules YAML");
+    assert!(
+        rule["spec"]["groups"] == plain["groups"],
+        "the chart's PrometheusRule holds other rules than {}",
+        observability::RULES
+    );
+    let shipped = docs("manifests/observability/prometheusrule.yaml");
+    assert!(rule["spec"] == shipped[0]["spec"]);
+
+    let shipped_cms = docs("manifests/observability/dashboards-configmaps.yaml");
+    let cms: Vec<&Value> = all.iter().filter(|d| s(d, &["kind"]) == "ConfigMap").collect();
+    assert_eq!(
+        cms.len(),
+        observability::DASHBOARDS.len(),
+        "one ConfigMap per dashboard"
+    );
+    for file in observability::DASHBOARDS {
+        let key = file.rsplit('/').next().expect("a file name");
+        let cm = cms
+            .iter()
+            .find(|cm| cm["data"].get(key).is_some())
+            .unwrap_or_else(|| panic!("no ConfigMap of the chart holds {key}"));
+        assert_eq!(
+            s(cm, &["data", key]),
+            read(file),
+            "the chart's copy of {file}, byte for byte"
+        );
+        assert_eq!(s(cm, &["metadata", "namespace"]), NAMESPACE);
+        assert_eq!(s(cm, &["metadata", "labels", "grafana_dashboard"]), "1");
+        let twin = shipped_cms
+            .iter()
+            .find(|d| d["data"].get(key).is_some())
+            .expect("the shipped ConfigMap");
+        assert_eq!(
+            cm["metadata"]["annotations"], twin["metadata"]["annotations"],
+            "{key}: the same annotations (Grafana folder) as dashboards-configmaps.yaml"
+        );
+    }
+
+    // The sidecar's label and the namespaces can be chosen.
+    let moved = render(
+        &helm,
+        &[
+            "--set",
+            "prometheusRule.enabled=true,prometheusRule.namespace=monitoring,prometheusRule.labels.release=kps,\
+             dashboards.enabled=true,dashboards.namespace=monitoring,dashboards.label=my_dashboards,dashboards.labelValue=yes",
+        ],
+    );
+    let rule = find(&moved, "PrometheusRule", "mush-operator-alerts");
+    assert_eq!(s(rule, &["metadata", "namespace"]), "monitoring");
+    assert_eq!(s(rule, &["metadata", "labels", "release"]), "kps");
+    for cm in moved.iter().filter(|d| s(d, &["kind"]) == "ConfigMap") {
+        assert_eq!(s(cm, &["metadata", "namespace"]), "monitoring");
+        assert_eq!(s(cm, &["metadata", "labels", "my_dashboards"]), "yes");
+        assert!(cm["metadata"]["labels"].get("grafana_dashboard").is_none());
+    }
 }
 
 #[test]
