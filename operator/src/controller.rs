@@ -1,6 +1,7 @@
-//! The reconciler: observe → decide (pure, `rollout`) → apply the rendered children (pure,
-//! `render`) with one server-side-apply field manager → write status (pure, `status`) → publish
-//! Events.
+//! The reconciler: observe → apply the rendered children (pure, `render`) with one
+//! server-side-apply field manager, the game-server last and only as decided (pure, `rollout`)
+//! → delete the children no longer wanted (pure, `prune`) → write status (pure, `status`) →
+//! publish Events.
 //!
 //! No finalizer: everything the operator creates carries an owner reference to the MushGame, so
 //! Kubernetes' garbage collector removes it when the MushGame goes (the data volumes of Redis and
@@ -20,8 +21,9 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -33,6 +35,7 @@ use tracing::{debug, info, warn};
 
 use crate::crd::{API_VERSION, KIND, MushGame, MushGameStatus, RESTART_ANNOTATION};
 use crate::metrics::OperatorMetrics;
+use crate::prune;
 use crate::render::{
     COMPONENT_LABEL, Child, Component, FIELD_MANAGER, GAME_LABEL, HEALTH_PORT, Names, REVISION_ANNOTATION,
     Rendered, render, spec_errors,
@@ -108,6 +111,13 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("deleting {kind} {name}, which the spec no longer asks for: {source}")]
+    Delete {
+        kind: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("writing the status of MushGame {name}: {source}")]
     Status {
         name: String,
@@ -123,6 +133,7 @@ impl Error {
             Error::MissingNamespace => "missing_namespace",
             Error::Read { .. } => "read",
             Error::Apply { .. } => "apply",
+            Error::Delete { .. } => "delete",
             Error::Status { .. } => "status",
         }
     }
@@ -345,6 +356,152 @@ async fn apply_children<'a>(
     }
 }
 
+/// Names of the objects of kind `K` in `ns` matching `selector` whose controller is the MushGame
+/// with `uid` (metadata only).
+async fn controlled_names<K>(
+    client: &Client,
+    ns: &str,
+    selector: &str,
+    uid: &str,
+) -> Result<Vec<String>, kube::Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + DeserializeOwned + Clone + Debug,
+{
+    let list = Api::<K>::namespaced(client.clone(), ns)
+        .list_metadata(&ListParams::default().labels(selector))
+        .await?;
+    Ok(controlled(list.items.into_iter().map(|o| o.metadata), uid))
+}
+
+fn controlled(metas: impl Iterator<Item = ObjectMeta>, uid: &str) -> Vec<String> {
+    metas
+        .filter(|m| prune::controlled_by(m, uid))
+        .filter_map(|m| m.name)
+        .collect()
+}
+
+/// What the game controls of one kind (one of [`prune::KINDS`]). `Ok(None)` when the kind's API
+/// is not installed (ServiceMonitor without the Prometheus Operator): nothing of it can exist.
+async fn owned_of_kind(
+    client: &Client,
+    ns: &str,
+    kind: &str,
+    selector: &str,
+    uid: &str,
+) -> Result<Option<Vec<String>>, kube::Error> {
+    let names = match kind {
+        "ServiceAccount" => controlled_names::<ServiceAccount>(client, ns, selector, uid).await,
+        "ConfigMap" => controlled_names::<ConfigMap>(client, ns, selector, uid).await,
+        "Service" => controlled_names::<Service>(client, ns, selector, uid).await,
+        "Deployment" => controlled_names::<Deployment>(client, ns, selector, uid).await,
+        "StatefulSet" => controlled_names::<StatefulSet>(client, ns, selector, uid).await,
+        "Job" => controlled_names::<Job>(client, ns, selector, uid).await,
+        "PodDisruptionBudget" => controlled_names::<PodDisruptionBudget>(client, ns, selector, uid).await,
+        "NetworkPolicy" => controlled_names::<NetworkPolicy>(client, ns, selector, uid).await,
+        "ServiceMonitor" => {
+            let ar = crate::render::service_monitor_resource();
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+            match api.list_metadata(&ListParams::default().labels(selector)).await {
+                Ok(list) => Ok(controlled(list.items.into_iter().map(|o| o.metadata), uid)),
+                Err(kube::Error::Api(e)) if e.code == 404 => return Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+        other => unreachable!("{other} is not among prune::KINDS"),
+    };
+    names.map(Some)
+}
+
+async fn delete_named<K>(client: &Client, ns: &str, name: &str) -> Result<(), kube::Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + DeserializeOwned + Clone + Debug,
+{
+    Api::<K>::namespaced(client.clone(), ns)
+        .delete(name, &DeleteParams::background())
+        .await
+        .map(|_| ())
+}
+
+/// Deletes one owned object; its own dependents (a Job's pods, a StatefulSet's pods) follow in
+/// the background. Already gone is fine.
+async fn delete_owned(client: &Client, ns: &str, o: &prune::Owned) -> Result<(), kube::Error> {
+    let name = o.name.as_str();
+    let result = match o.kind {
+        "ServiceAccount" => delete_named::<ServiceAccount>(client, ns, name).await,
+        "ConfigMap" => delete_named::<ConfigMap>(client, ns, name).await,
+        "Service" => delete_named::<Service>(client, ns, name).await,
+        "Deployment" => delete_named::<Deployment>(client, ns, name).await,
+        "StatefulSet" => delete_named::<StatefulSet>(client, ns, name).await,
+        "Job" => delete_named::<Job>(client, ns, name).await,
+        "PodDisruptionBudget" => delete_named::<PodDisruptionBudget>(client, ns, name).await,
+        "NetworkPolicy" => delete_named::<NetworkPolicy>(client, ns, name).await,
+        "ServiceMonitor" => {
+            let ar = crate::render::service_monitor_resource();
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+            api.delete(name, &DeleteParams::background()).await.map(|_| ())
+        }
+        other => unreachable!("{other} is not among prune::KINDS"),
+    };
+    match result {
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        other => other,
+    }
+}
+
+/// Deletes what the game owns and `rendered` no longer contains (see [`prune`]). Nothing is
+/// pruned for a game without a uid (it owns nothing).
+async fn prune_unwanted(
+    client: &Client,
+    ns: &str,
+    game: &MushGame,
+    rendered: &Rendered,
+    applying: &mut Applying,
+) {
+    let Some(uid) = game.metadata.uid.as_deref() else {
+        return;
+    };
+    let selector = format!(
+        "{GAME_LABEL}={},app.kubernetes.io/managed-by={FIELD_MANAGER}",
+        game.name_any()
+    );
+    let mut owned = Vec::new();
+    for kind in prune::KINDS {
+        match owned_of_kind(client, ns, kind, &selector, uid).await {
+            Ok(names) => owned.extend(names.into_iter().flatten().map(|n| prune::Owned::new(kind, n))),
+            Err(source) => applying.refused.push(Error::Read {
+                kind: kind.to_owned(),
+                name: selector.clone(),
+                source,
+            }),
+        }
+    }
+    let mut deleted = Vec::new();
+    for o in prune::unwanted(rendered, &owned) {
+        match delete_owned(client, ns, &o).await {
+            Ok(()) => deleted.push(format!("{} {}", o.kind, o.name)),
+            Err(source) => {
+                let e = Error::Delete {
+                    kind: o.kind.to_owned(),
+                    name: o.name.clone(),
+                    source,
+                };
+                applying
+                    .notes
+                    .push(Note::warning("PruneFailed", "Prune", e.to_string()));
+                applying.refused.push(e);
+            }
+        }
+    }
+    // One Event per pass: the recorder folds Events of one reason into a count.
+    if !deleted.is_empty() {
+        applying.notes.push(Note::normal(
+            "Pruned",
+            "Prune",
+            format!("deleted what the spec no longer asks for: {}", deleted.join(", ")),
+        ));
+    }
+}
+
 /// GET a pod's `/metrics` through the API server's pod proxy, giving up after `timeout`.
 async fn scrape(client: &Client, ns: &str, pod: &str, timeout: Duration) -> Option<String> {
     let url = format!("/api/v1/namespaces/{ns}/pods/{pod}:{HEALTH_PORT}/proxy/metrics");
@@ -554,17 +711,26 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
     if figures.reconciliation_seconds.is_some() {
         decision.status.reconciliation_seconds = figures.reconciliation_seconds;
     }
-    if let Some(rendered) = &rendered
-        && decision.apply
-    {
-        let game_server = rendered.children.iter().filter(is_game_deployment);
-        apply_children(client, &ns, &names, game_server, &mut observed, &mut applying).await;
+    if let Some(rendered) = &rendered {
+        if decision.apply {
+            let game_server = rendered.children.iter().filter(is_game_deployment);
+            apply_children(client, &ns, &names, game_server, &mut observed, &mut applying).await;
+        }
+        // Last, so that what replaces a pruned child (e.g. the settings naming an external Redis
+        // instead of the managed one) is in place before it goes.
+        prune_unwanted(client, &ns, &game, rendered, &mut applying).await;
     }
 
     let Applying { mut notes, refused } = applying;
     // A child the API server refuses (e.g. an immutable field changed) does not stop the others;
     // it is reported in status and as an Event, and the reconciliation counts as failed.
-    problems.extend(refused.iter().map(|e| Problem::new("ApplyFailed", e.to_string())));
+    problems.extend(refused.iter().map(|e| {
+        let reason = match e {
+            Error::Delete { .. } | Error::Read { .. } => "PruneFailed",
+            _ => "ApplyFailed",
+        };
+        Problem::new(reason, e.to_string())
+    }));
     if let Some(rendered) = &rendered {
         if previous.is_none() {
             notes.push(Note::normal(

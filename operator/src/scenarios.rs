@@ -311,6 +311,96 @@ async fn a_missing_secret_for_external_redis_is_reported_as_not_ready_with_the_r
 }
 
 #[tokio::test]
+async fn children_the_spec_no_longer_asks_for_are_deleted_and_nothing_else() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    let mut game = tavern();
+    game.spec.observability.service_monitor = true;
+    game.spec.observability.dashboards = true;
+    run(&ctx, &fake, game.clone()).await;
+    let redis = path_of::<StatefulSet>("tavern-redis");
+    let monitor = format!("/apis/monitoring.coreos.com/v1/namespaces/{NS}/servicemonitors/tavern");
+    let dashboards = path_of::<ConfigMap>("tavern-dashboards");
+    for p in [&redis, &monitor, &dashboards] {
+        assert!(fake.get(p).is_some(), "{p} created");
+    }
+    // Someone's own ConfigMap with the game's labels, and no owner: never the operator's to delete.
+    let mut theirs = ConfigMap::default();
+    theirs.metadata.name = Some("tavern-notes".into());
+    theirs.metadata.labels = Some(
+        [
+            ("mush.dev/game".to_owned(), "tavern".to_owned()),
+            (
+                "app.kubernetes.io/managed-by".to_owned(),
+                "mush-operator".to_owned(),
+            ),
+        ]
+        .into(),
+    );
+    fake.put(&theirs);
+
+    // Redis becomes external; the ServiceMonitor and the dashboards are turned off.
+    let mut url = k8s_openapi::api::core::v1::Secret::default();
+    url.metadata.name = Some("tavern-redis-url".into());
+    fake.put(&url);
+    game.spec.redis.managed = None;
+    game.spec.redis.external = Some(ExternalRedis {
+        url_secret: SecretKeyRef {
+            name: "tavern-redis-url".into(),
+            key: "url".into(),
+        },
+    });
+    game.spec.observability.service_monitor = false;
+    game.spec.observability.dashboards = false;
+    game.metadata.generation = Some(2);
+    game.status = fake.game("tavern").status;
+    fake.clear_log();
+    run(&ctx, &fake, game).await;
+
+    for p in [&redis, &path_of::<Service>("tavern-redis"), &monitor, &dashboards] {
+        assert!(fake.get(p).is_none(), "{p} deleted");
+    }
+    assert!(
+        fake.get(&path_of::<ConfigMap>("tavern-notes")).is_some(),
+        "not ours"
+    );
+    assert!(
+        fake.get(&path_of::<StatefulSet>("tavern-kafka")).is_some(),
+        "still managed"
+    );
+    assert!(
+        fake.get(&path_of::<NetworkPolicy>("tavern-backends")).is_some(),
+        "still guards Kafka"
+    );
+    let deletes: Vec<String> = fake
+        .log()
+        .into_iter()
+        .filter(|r| r.method == http::Method::DELETE)
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(deletes.len(), 4, "{deletes:?}");
+    let pruned: Vec<String> = fake
+        .events()
+        .into_iter()
+        .filter(|(t, r, _)| t == "Normal" && r == "Pruned")
+        .map(|(_, _, note)| note)
+        .collect();
+    assert_eq!(pruned.len(), 1, "{pruned:?}");
+    for what in [
+        "StatefulSet tavern-redis",
+        "Service tavern-redis",
+        "ServiceMonitor tavern",
+        "ConfigMap tavern-dashboards",
+    ] {
+        assert!(pruned[0].contains(what), "{what} in {}", pruned[0]);
+    }
+
+    // Nothing more to prune on the next pass.
+    fake.clear_log();
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert!(!fake.log().iter().any(|r| r.method == http::Method::DELETE));
+}
+
+#[tokio::test]
 async fn an_invalid_spec_applies_nothing_and_says_what_to_fix() {
     let (ctx, fake, _clock, _) = test_context(false);
     let mut game = tavern();

@@ -61,7 +61,8 @@ fn the_cluster_role_grants_every_call_the_controller_makes() {
         ("networking.k8s.io", "networkpolicies"),
     ];
     for (group, resource) in applied {
-        for verb in ["list", "watch", "create", "patch"] {
+        // ... and deleted when the spec no longer asks for them.
+        for verb in ["list", "watch", "create", "patch", "delete"] {
             assert!(allows(&rules, group, resource, verb), "{verb} {group}/{resource}");
         }
     }
@@ -85,6 +86,8 @@ fn the_cluster_role_grants_every_call_the_controller_makes() {
         ("events.k8s.io", "events", "create"),
         ("events.k8s.io", "events", "patch"),
         ("monitoring.coreos.com", "servicemonitors", "patch"),
+        ("monitoring.coreos.com", "servicemonitors", "list"),
+        ("monitoring.coreos.com", "servicemonitors", "delete"),
     ] {
         assert!(allows(&rules, group, resource, verb), "{verb} {group}/{resource}");
     }
