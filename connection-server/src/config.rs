@@ -35,6 +35,11 @@ pub struct Config {
     /// Slot lease time-to-live (ms); renewed every third of it.
     #[arg(long, env = "MUSH_SLOT_TTL_MS", default_value_t = 10_000)]
     pub slot_ttl_ms: u64,
+    /// Token that `POST /drain` must carry (`Authorization: Bearer <token>`). Without one,
+    /// `POST /drain` is off: the health port is reachable by other pods, and draining closes
+    /// every player's connection. SIGTERM drains too.
+    #[arg(long, env = "MUSH_DRAIN_TOKEN", hide_env_values = true)]
+    pub drain_token: Option<String>,
     /// Longest wait for players to leave when draining, before the rest are closed.
     #[arg(long, env = "MUSH_DRAIN_SECONDS", default_value_t = 30)]
     pub drain_seconds: u64,

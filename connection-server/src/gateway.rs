@@ -148,13 +148,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let router_with_drain = {
         let drain = drain.clone();
+        let token = config.drain_token.clone();
         health.router().route(
             "/drain",
-            post(move || {
+            post(move |headers: axum::http::HeaderMap| {
                 let drain = drain.clone();
+                let token = token.clone();
                 async move {
-                    drain.cancel();
-                    "draining\n"
+                    let given = headers
+                        .get(axum::http::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok());
+                    match drain_allowed(token.as_deref(), given) {
+                        Ok(()) => {
+                            tracing::info!("draining: asked by POST /drain");
+                            drain.cancel();
+                            (axum::http::StatusCode::OK, "draining\n")
+                        }
+                        Err(refusal) => refusal,
+                    }
                 }
             }),
         )
@@ -433,6 +444,38 @@ async fn refresh_figures(gw: Arc<Gateway>, stop: Shutdown) {
     }
 }
 
+/// Whether a `POST /drain` may drain: only with the configured token, as a bearer token.
+/// Compared in constant time, so the answer's timing does not reveal the token.
+pub fn drain_allowed(
+    configured: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<(), (axum::http::StatusCode, &'static str)> {
+    use axum::http::StatusCode;
+    let Some(token) = configured.filter(|t| !t.is_empty()) else {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "POST /drain is off: start the gateway with --drain-token (MUSH_DRAIN_TOKEN)\n",
+        ));
+    };
+    let given = authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            "POST /drain needs Authorization: Bearer <drain token>\n",
+        ))
+    }
+}
+
 /// The players' listening socket. Accepted sockets inherit its options on Linux, so Nagle's
 /// algorithm (off: a prompt must not wait for an acknowledgement) and TCP keepalive (a dead
 /// peer is found within minutes) cost no system call per connection.
@@ -587,6 +630,33 @@ mod tests {
             ["500"],
             "the operator's setting wins"
         );
+    }
+
+    #[test]
+    fn drain_needs_the_configured_token() {
+        use axum::http::StatusCode;
+        assert_eq!(
+            drain_allowed(None, Some("Bearer x")).unwrap_err().0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            drain_allowed(Some(""), None).unwrap_err().0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            drain_allowed(Some("s3cret"), None).unwrap_err().0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            drain_allowed(Some("s3cret"), Some("Bearer s3cre")).unwrap_err().0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            drain_allowed(Some("s3cret"), Some("s3cret")).unwrap_err().0,
+            StatusCode::UNAUTHORIZED,
+            "a bearer token, not a bare one"
+        );
+        assert!(drain_allowed(Some("s3cret"), Some("Bearer s3cret")).is_ok());
     }
 
     #[tokio::test]

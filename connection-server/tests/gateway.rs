@@ -6,7 +6,9 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use mush_platform::bus::{BusMetrics, Consumer, Producer};
-use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port, http_get, http_post, metric};
+use mush_platform::local::{
+    KafkaMock, RedisServer, ServerProcess, free_port, http_get, http_post, http_post_bearer, metric,
+};
 use mush_platform::metrics::Metrics;
 use mush_protocol::{DisconnectReason, GameMessage, GameMessageKind, GatewayEvent, GatewayEventKind, Handle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -395,11 +397,18 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_stops_readiness_tells_players_and_closes_the_rest_after_the_drain_time() {
-    let mut h = Harness::start(&[]).await;
+    let mut h = Harness::start(&["--drain-token=let-me-drain"]).await;
     let (mut leaver, _) = h.connect_and_handle().await;
     let (mut stayer, stayer_handle) = h.connect_and_handle().await;
     let port = h.gateway.health_port();
-    assert_eq!(http_post(port, "/drain").await.unwrap().0, 200);
+    // Any pod can reach the health port: without the token nothing drains.
+    assert_eq!(http_post(port, "/drain").await.unwrap().0, 401);
+    assert_eq!(http_post_bearer(port, "/drain", "guess").await.unwrap().0, 401);
+    assert_eq!(http_get(port, "/readyz").await.unwrap().0, 200, "still ready");
+    assert_eq!(
+        http_post_bearer(port, "/drain", "let-me-drain").await.unwrap().0,
+        200
+    );
     assert_eq!(
         http_get(port, "/readyz").await.unwrap().0,
         503,

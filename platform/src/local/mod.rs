@@ -10,7 +10,7 @@ mod client;
 mod process;
 
 pub use client::TelnetClient;
-pub use process::{ServerProcess, http_get, http_post, metric};
+pub use process::{ServerProcess, http_get, http_post, http_post_bearer, metric};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

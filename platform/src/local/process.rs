@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 /// A minimal HTTP/1.1 GET to 127.0.0.1 (health endpoints): status and body.
 pub async fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    http(port, "GET", path).await
+    http(port, "GET", path, "").await
 }
 
 /// The value of a metric scraped from a process's `/metrics`, summed over its label sets;
@@ -32,16 +32,21 @@ pub async fn metric(port: u16, name: &str) -> Option<f64> {
 
 /// A minimal HTTP/1.1 POST with no body to 127.0.0.1.
 pub async fn http_post(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    http(port, "POST", path).await
+    http(port, "POST", path, "").await
 }
 
-async fn http(port: u16, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+/// A POST with a bearer token.
+pub async fn http_post_bearer(port: u16, path: &str, token: &str) -> std::io::Result<(u16, String)> {
+    http(port, "POST", path, &format!("Authorization: Bearer {token}\r\n")).await
+}
+
+async fn http(port: u16, method: &str, path: &str, headers: &str) -> std::io::Result<(u16, String)> {
     let mut s = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(("127.0.0.1", port)))
         .await
         .map_err(|_| std::io::Error::other("timed out connecting"))??;
     s.write_all(
         format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
         )
         .as_bytes(),
     )
