@@ -590,6 +590,29 @@ async fn read_figures(
     f
 }
 
+/// Marks each gateway with its pod-deletion cost (see [`rollout::gateway_deletion_cost`]), so a
+/// scale-down removes the emptiest gateway first. Best effort: a pod that cannot be patched keeps
+/// its old cost, and the next reconciliation tries again.
+async fn mark_deletion_costs(
+    client: &Client,
+    ns: &str,
+    gateways: &[&Pod],
+    connections: &BTreeMap<String, i64>,
+) {
+    let pods = Api::<Pod>::namespaced(client.clone(), ns);
+    for (name, cost) in rollout::deletion_cost_updates(gateways, connections) {
+        let patch = serde_json::json!({
+            "metadata": { "annotations": { rollout::POD_DELETION_COST: cost.to_string() } }
+        });
+        if let Err(e) = pods
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            warn!(pod = name, error = %e, "could not set the gateway's pod-deletion cost");
+        }
+    }
+}
+
 /// One reconciliation of one MushGame.
 pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action, Error> {
     let _timer = ctx.metrics.start();
@@ -664,6 +687,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
     } else {
         Figures::default()
     };
+    mark_deletion_costs(client, &ns, &gateway_pods, &figures.connections_by_gateway).await;
 
     // Everything but the game-server first. The restart gate below judges Redis and Kafka from
     // the API server's answers to these applies: a spec change that rolls them in this pass shows

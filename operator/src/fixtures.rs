@@ -1,9 +1,9 @@
 //! Test support: a small in-memory Kubernetes API server behind `tower_test::mock::pair`.
 //!
 //! It plays the API server for a `kube::Client` (the ApiServerVerifier pattern), answering GET,
-//! LIST, server-side-apply PATCH (objects and `/status`), POST, PUT and DELETE from a map of
-//! objects keyed by their URL path, and records every request so a test can assert the
-//! conversation: what was read, what was applied (and what was not), which status was written and
+//! LIST, server-side-apply PATCH (objects and `/status`), JSON merge PATCH, POST, PUT and DELETE
+//! from a map of objects keyed by their URL path, and records every request so a test can assert
+//! the conversation: what was read, what was applied (and what was not), which status was written and
 //! which Events were published.
 
 use std::collections::BTreeMap;
@@ -207,6 +207,10 @@ impl FakeApi {
 
     async fn handle(&self, request: Request<Body>) -> Response<Body> {
         let method = request.method().clone();
+        let merge_patch = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/merge-patch+json");
         let path = request.uri().path().to_owned();
         let query = request.uri().query().unwrap_or_default().to_owned();
         let bytes = request.into_body().collect_bytes().await.expect("request body");
@@ -234,7 +238,11 @@ impl FakeApi {
                     ),
                 }
             } else {
-                let (s, v) = st.answer(&method, &path, body);
+                let (s, v) = if merge_patch {
+                    st.merge(&path, body.unwrap_or_default())
+                } else {
+                    st.answer(&method, &path, body)
+                };
                 (s, v, None)
             }
         };
@@ -249,7 +257,34 @@ impl FakeApi {
     }
 }
 
+/// RFC 7386 JSON merge patch: objects merge key by key, `null` removes, anything else replaces.
+fn merge_into(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(&k);
+                } else {
+                    merge_into(t.entry(k).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
 impl State {
+    /// A JSON merge patch of a stored object (not server-side apply: only the fields given change).
+    fn merge(&mut self, path: &str, patch: Value) -> (StatusCode, Value) {
+        let version = self.next_version();
+        let Some(obj) = self.objects.get_mut(path) else {
+            return not_found(path);
+        };
+        merge_into(obj, patch);
+        obj["metadata"]["resourceVersion"] = json!(version);
+        (StatusCode::OK, obj.clone())
+    }
+
     fn next_version(&mut self) -> String {
         self.resource_version += 1;
         self.resource_version.to_string()

@@ -448,6 +448,46 @@ pub fn gateways(
     (rollout, notes)
 }
 
+/// Annotation the ReplicaSet controller reads when it scales down: pods with a lower cost go first.
+pub const POD_DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
+
+/// The pod-deletion cost of a gateway holding `connections`: the count with all but its two
+/// highest bits cleared (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, …). Scale-down then removes the
+/// emptiest gateways first, so the fewest players have to reconnect; the rounding keeps the order
+/// between gateways that differ clearly while a count moving by a player or two does not rewrite
+/// the pod (Kubernetes asks not to update the annotation at the pace of a metric).
+pub fn gateway_deletion_cost(connections: i64) -> i32 {
+    let n = connections.clamp(0, i64::from(i32::MAX)) as u32;
+    if n < 4 {
+        return n as i32;
+    }
+    let top = 31 - n.leading_zeros();
+    (n & !((1u32 << (top - 1)) - 1)) as i32
+}
+
+/// The gateways whose deletion cost should change, with the new value: every ready gateway whose
+/// connections are known and whose annotation differs. A gateway not read (not ready, or its
+/// metrics did not answer) keeps what it has.
+pub fn deletion_cost_updates(
+    gateways: &[&Pod],
+    connections: &std::collections::BTreeMap<String, i64>,
+) -> Vec<(String, i32)> {
+    gateways
+        .iter()
+        .filter(|p| !pod_terminating(p))
+        .filter_map(|p| {
+            let name = p.metadata.name.as_deref()?;
+            let cost = gateway_deletion_cost(*connections.get(name)?);
+            let current = p
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(POD_DELETION_COST));
+            (current.map(String::as_str) != Some(cost.to_string().as_str())).then(|| (name.to_owned(), cost))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,6 +614,55 @@ mod tests {
         applied.status.as_mut().unwrap().observed_generation = Some(2);
         let failed = game(&inputs(&applied, Some(&next.status), Ok(())));
         assert_eq!(failed.status.last_restart.unwrap().phase, FAILED);
+    }
+
+    #[test]
+    fn emptier_gateways_cost_less_to_delete_and_small_moves_do_not_rewrite_the_pod() {
+        let costs: Vec<i32> = [0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 16, 23, 24, 100, 1000]
+            .into_iter()
+            .map(gateway_deletion_cost)
+            .collect();
+        assert_eq!(costs, [0, 1, 2, 3, 4, 4, 6, 6, 8, 8, 12, 16, 16, 24, 96, 768]);
+        assert!(costs.windows(2).all(|w| w[0] <= w[1]), "never out of order");
+        assert_eq!(gateway_deletion_cost(-3), 0);
+        assert_eq!(
+            gateway_deletion_cost(i64::MAX),
+            1_610_612_736,
+            "fits the annotation's int32"
+        );
+        // 100 players coming and going by a few keep the same cost.
+        assert!((96..=127).all(|n| gateway_deletion_cost(n) == 96));
+    }
+
+    #[test]
+    fn only_gateways_whose_cost_changes_are_patched() {
+        let pod = |name: &str, cost: Option<&str>, terminating: bool| -> Pod {
+            let mut p: Pod = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+            if let Some(c) = cost {
+                p.metadata.annotations = Some([(POD_DELETION_COST.to_owned(), c.to_owned())].into());
+            }
+            if terminating {
+                p.metadata.deletion_timestamp = Some(Time(t(0)));
+            }
+            p
+        };
+        let busy = pod("g-gateway-a", Some("16"), false);
+        let emptied = pod("g-gateway-b", Some("16"), false);
+        let new = pod("g-gateway-c", None, false);
+        let unread = pod("g-gateway-d", None, false);
+        let draining = pod("g-gateway-e", Some("4"), true);
+        let pods = [&busy, &emptied, &new, &unread, &draining];
+        let connections = [
+            ("g-gateway-a".to_owned(), 17),
+            ("g-gateway-b".to_owned(), 2),
+            ("g-gateway-c".to_owned(), 0),
+            ("g-gateway-e".to_owned(), 0),
+        ]
+        .into();
+        assert_eq!(
+            deletion_cost_updates(&pods, &connections),
+            [("g-gateway-b".to_owned(), 2), ("g-gateway-c".to_owned(), 0)]
+        );
     }
 
     #[test]

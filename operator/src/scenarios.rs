@@ -253,6 +253,46 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
 }
 
 #[tokio::test]
+async fn each_gateway_carries_a_deletion_cost_from_its_connections_so_the_emptiest_goes_first() {
+    let (ctx, fake, _clock, _) = test_context(true);
+    let game = tavern();
+    seed_running(&fake, &game);
+    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections 21\n");
+    fake.set_metrics("tavern-gateway-b", "mush_gateway_connections 2\n");
+    run(&ctx, &fake, game).await;
+    let cost = |name: &str| {
+        let p: Pod = fake.get_typed(name).unwrap();
+        p.metadata
+            .annotations
+            .unwrap_or_default()
+            .get("controller.kubernetes.io/pod-deletion-cost")
+            .cloned()
+    };
+    assert_eq!(cost("tavern-gateway-a").as_deref(), Some("16"));
+    assert_eq!(cost("tavern-gateway-b").as_deref(), Some("2"));
+    let ready: Pod = fake.get_typed("tavern-gateway-a").unwrap();
+    assert!(crate::status::pod_ready(&ready), "only the annotation changed");
+
+    // A player more on the busy one moves it within its rounding: no pod write.
+    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections 22\n");
+    fake.clear_log();
+    run(&ctx, &fake, fake.game("tavern")).await;
+    let pod_patches = |f: &FakeApi| {
+        f.log()
+            .into_iter()
+            .filter(|r| r.method == http::Method::PATCH && r.path.contains("/pods/"))
+            .count()
+    };
+    assert_eq!(pod_patches(&fake), 0);
+
+    // The busy one empties: its cost drops below the other's.
+    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections 0\n");
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert_eq!(pod_patches(&fake), 1);
+    assert_eq!(cost("tavern-gateway-a").as_deref(), Some("0"));
+}
+
+#[tokio::test]
 async fn a_pod_whose_metrics_never_answer_does_not_hold_up_the_reconciliation() {
     let (ctx, fake, _clock, _) = test_context(true);
     let game = tavern();

@@ -81,6 +81,7 @@ fn the_cluster_role_grants_every_call_the_controller_makes() {
         ("mush.dev", "mushgames/finalizers", "update"),
         ("", "pods", "list"),
         ("", "pods", "watch"),
+        ("", "pods", "patch"),
         ("", "pods/proxy", "get"),
         ("", "secrets", "get"),
         ("events.k8s.io", "events", "create"),
