@@ -1,9 +1,10 @@
 //! The two rolling operations, as pure state machines driven by what the operator observes.
 //!
 //! **Game-server restart / upgrade.** A change of the game-server's pod template (new image, a new
-//! restart request, new settings) is a restart. The operator first checks Redis and Kafka; if either
-//! is not ready it refuses (`Progressing=False`, reason `DependenciesNotReady`) and leaves the
-//! running game-server untouched. Otherwise it applies the new template; the Deployment's
+//! restart request, new settings) is a restart. The operator first checks Redis and Kafka, as the
+//! API server answered this pass's applies of them (so one rolled by the same change counts as
+//! settling, see `status::rollout_pending`); if either is not ready it refuses (`Progressing=False`,
+//! reason `DependenciesNotReady`) and leaves the running game-server untouched. Otherwise it applies the new template; the Deployment's
 //! `Recreate` strategy stops the old game-server (which commits and releases its lease on
 //! SIGTERM) before the new one is created, and the new one reports ready only once it holds the
 //! lease and has rebuilt its connection view from Redis. The restart record in status goes
