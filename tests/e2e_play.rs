@@ -152,3 +152,74 @@ async fn mush_up_runs_several_gateways_and_a_room_spans_them() {
         .status();
     let _ = tokio::time::timeout(Duration::from_secs(30), up.wait()).await;
 }
+
+/// Everything written to the input topic so far (a fresh consumer group, from the start, until
+/// the topic has been quiet for a second).
+async fn input_topic(stack: &Stack) -> Vec<Vec<u8>> {
+    let args = stack.kafka.args("mush");
+    let partitions: Vec<_> = (0..8)
+        .map(|p| (p, mush_platform::bus::Offset::Beginning))
+        .collect();
+    let consumer = mush_platform::bus::Consumer::assign_partitions(
+        &args,
+        "e2e-reader",
+        "e2e-reader",
+        "mush.input",
+        &partitions,
+    )
+    .unwrap();
+    let mut records = Vec::new();
+    while let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(3), consumer.recv()).await {
+        records.push(r.payload);
+    }
+    records
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_and_lines_are_never_written_in_clear_to_the_input_topic() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let mut carol = stack.player("Carol").await;
+    carol.send("say plainly visible words").await.unwrap();
+    carol
+        .expect("You say, \"plainly visible words\"", T)
+        .await
+        .unwrap();
+    carol.send("QUIT").await.unwrap();
+    carol.expect("Goodbye.", T).await.unwrap();
+    let mut again = stack.connect().await;
+    again.send("connect Carol secret-Carol").await.unwrap();
+    again.expect("Connected.", T).await.unwrap();
+
+    let records = input_topic(&stack).await;
+    assert!(
+        records.len() >= 6,
+        "the lines were produced: {} records",
+        records.len()
+    );
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    for r in &records {
+        assert!(
+            !contains(r, b"secret-Carol"),
+            "a password in clear in the input topic"
+        );
+        assert!(
+            !contains(r, b"visible words"),
+            "a line in clear in the input topic"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_game_server_with_another_input_key_tells_the_player_instead_of_running_garbage() {
+    let stack = Stack::start(StackOptions {
+        game_input_key: Some(mush_platform::sealing::InputKey::generate_hex()),
+        ..StackOptions::default()
+    })
+    .await;
+    let mut c = stack.connect().await;
+    c.send("create Dave secret-Dave").await.unwrap();
+    c.expect("do not share an input key", T).await.unwrap();
+    let unreadable =
+        mush_platform::local::metric(stack.game.health_port(), "mush_game_input_unreadable_total").await;
+    assert!(unreadable >= Some(1.0), "counted: {unreadable:?}");
+}

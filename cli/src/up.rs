@@ -102,6 +102,7 @@ impl UpArgs {
 struct Proc {
     name: String,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     health_port: u16,
     process: Option<ServerProcess>,
     ready: Option<bool>,
@@ -110,10 +111,17 @@ struct Proc {
 
 impl Proc {
     /// A process not started yet.
-    fn new(name: impl Into<String>, args: Vec<String>, health_port: u16, stop_wait: Duration) -> Self {
+    fn new(
+        name: impl Into<String>,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        health_port: u16,
+        stop_wait: Duration,
+    ) -> Self {
         Self {
             name: name.into(),
             args,
+            env,
             health_port,
             process: None,
             ready: None,
@@ -123,8 +131,9 @@ impl Proc {
 
     fn start(&mut self) -> anyhow::Result<u32> {
         let exe = std::env::current_exe().context("finding the mush executable")?;
-        let process = ServerProcess::spawn(&self.name, &exe, &self.args, self.health_port, true)
-            .with_context(|| format!("starting {}", self.name))?;
+        let process =
+            ServerProcess::spawn_with_env(&self.name, &exe, &self.args, &self.env, self.health_port, true)
+                .with_context(|| format!("starting {}", self.name))?;
         let pid = process.pid().unwrap_or(0);
         self.process = Some(process);
         self.ready = None;
@@ -189,6 +198,31 @@ impl Proc {
 
 fn say(what: &str) {
     println!("mush: {what}");
+}
+
+/// The stack's input key (`<dir>/input.key`, readable by its owner only), made on first use.
+fn input_key(dir: &std::path::Path) -> anyhow::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = dir.join("input.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let key = text.trim().to_owned();
+        mush_platform::sealing::InputKey::from_hex(&key).with_context(|| {
+            format!(
+                "{} holds no input key: delete it to make a new one",
+                path.display()
+            )
+        })?;
+        return Ok(key);
+    }
+    let key = mush_platform::sealing::InputKey::generate_hex();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, format!("{key}\n").as_bytes())?;
+    Ok(key)
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -274,10 +308,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
         a
     };
+    // One input key per stack, kept in its folder so restarts of `mush up` keep it; handed to
+    // the servers in their environment, never on a command line.
+    let key = input_key(&dir)?;
+    let secret_env = vec![("MUSH_INPUT_KEY".to_owned(), key)];
     let game_stop_wait = Duration::from_secs(25);
     let mut procs = vec![Proc::new(
         "game-server",
         game_args("game-a", args.health_port + 1),
+        secret_env.clone(),
         args.health_port + 1,
         game_stop_wait,
     )];
@@ -285,6 +324,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         procs.push(Proc::new(
             UpArgs::gateway_name(i),
             gateway_args(i),
+            secret_env.clone(),
             args.gateway_health_port(i),
             Duration::from_secs(args.drain_seconds + 15),
         ));
@@ -293,6 +333,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         procs.push(Proc::new(
             "game-standby",
             game_args("game-b", args.health_port + 2),
+            secret_env.clone(),
             args.health_port + 2,
             game_stop_wait,
         ));

@@ -130,6 +130,8 @@ pub struct Config {
     #[arg(long, env = "MUSH_MCCP", default_value_t = true, action = clap::ArgAction::Set)]
     pub mccp: bool,
     #[command(flatten)]
+    pub input_key: mush_platform::sealing::InputKeyArgs,
+    #[command(flatten)]
     pub redis: RedisArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,

@@ -20,6 +20,7 @@ use axum::routing::post;
 use mush_platform::bus::{Consumer, KafkaArgs, Producer, TopicsOutcome, ensure_topics};
 use mush_platform::health::{Flag, Health};
 use mush_platform::lease::{LeaseState, acquire_slot, owner_id};
+use mush_platform::sealing::InputKeys;
 use mush_platform::store::ConnectionStore;
 use mush_platform::{Shutdown, redis as mredis};
 use mush_protocol::{
@@ -48,6 +49,8 @@ pub struct SessionLink {
 /// State shared by every task of the gateway.
 pub struct Gateway {
     pub config: Config,
+    /// Seals input lines for the game-server (see `mush_platform::sealing`).
+    pub input_keys: InputKeys,
     pub metrics: GatewayMetrics,
     pub allocator: HandleAllocator,
     pub store: ConnectionStore,
@@ -114,6 +117,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     tracing::info!(config = %config.summary(), "connection-server starting");
+    let input_keys = config
+        .input_key
+        .keys()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: --input-key: {e}"))?;
+    match &input_keys.current {
+        Some(key) => tracing::info!(
+            key_id = format!("{:08x}", key.id()),
+            "input lines are sealed for the game-server"
+        ),
+        None => tracing::warn!(
+            "no --input-key (MUSH_INPUT_KEY): input lines, passwords included, are written in clear to the input topic"
+        ),
+    }
 
     let registry = prometheus::Registry::new();
     let metrics = GatewayMetrics::new(&registry);
@@ -271,6 +287,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     let gw = Arc::new(Gateway {
+        input_keys,
         metrics: metrics.clone(),
         allocator: HandleAllocator::new(slot, epoch)?,
         store: ConnectionStore::new(client.clone(), keys.clone(), metrics.store.clone()),

@@ -147,6 +147,9 @@ fn event_size(kind: &GatewayEventKind) -> usize {
     EVENT_OVERHEAD
         + match kind {
             GatewayEventKind::Input { line } => line.len(),
+            GatewayEventKind::SealedInput {
+                nonce, ciphertext, ..
+            } => nonce.len() + ciphertext.len(),
             GatewayEventKind::Gmcp { package, json } => package.len() + json.len(),
             GatewayEventKind::Msdp { variable, value } => variable.len() + value.len(),
             GatewayEventKind::ClientInfo(info) => info.terminal_type.len() + info.charset.len(),
@@ -799,7 +802,8 @@ impl Session {
     }
 
     fn enqueue(&mut self, event: GatewayEvent) {
-        match self.gw.producer.enqueue_event(&event) {
+        let sealed = self.gw.input_keys.seal(&event);
+        match self.gw.producer.enqueue_event(sealed.as_ref().unwrap_or(&event)) {
             Ok(delivery) => {
                 let held = self
                     .gw

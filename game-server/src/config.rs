@@ -55,6 +55,8 @@ pub struct Config {
     #[arg(long, env = "MUSH_FAULT_INJECTION", default_value_t = false, hide = true)]
     pub fault_injection: bool,
     #[command(flatten)]
+    pub input_key: mush_platform::sealing::InputKeyArgs,
+    #[command(flatten)]
     pub redis: RedisArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,

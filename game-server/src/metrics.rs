@@ -30,6 +30,7 @@ pub struct GameMetrics {
     pub poison_skipped: IntCounter,
     pub slow_events: IntCounter,
     pub logins_refused_busy: IntCounter,
+    pub input_unreadable: IntCounter,
     pub batch_size: Histogram,
     pub bus: BusMetrics,
     pub store: StoreMetrics,
@@ -116,6 +117,10 @@ impl GameMetrics {
             logins_refused_busy: m.counter(
                 "logins_refused_busy_total",
                 "Logins refused with \"busy\" because too many were waiting for password hashing.",
+            ),
+            input_unreadable: m.counter(
+                "input_unreadable_total",
+                "Sealed input lines that could not be opened (the gateway's input key is not one of this game-server's).",
             ),
             batch_size: m.histogram_with(
                 "batch_size",

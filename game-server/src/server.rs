@@ -42,6 +42,7 @@ use crate::output;
 use crate::persist::{BatchWrite, Commit, InputWrite, PersistError, WorldStore};
 use crate::progress::Progress;
 use crate::watchdog::{self, InFlight};
+use mush_platform::sealing::InputKeys;
 
 /// The lease name of the active game-server.
 pub const LEADER_LEASE: &str = "game-leader";
@@ -68,6 +69,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     let welcome = config.welcome().context("reading the welcome file")?;
     tracing::info!(config = %config.summary(), "game-server starting");
+    let input_keys = config
+        .input_key
+        .keys()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: --input-key: {e}"))?;
+    if let Some(key) = &input_keys.current {
+        tracing::info!(
+            key_id = format!("{:08x}", key.id()),
+            "sealed input lines are opened with this key"
+        );
+    }
 
     let registry = prometheus::Registry::new();
     let metrics = GameMetrics::new(&registry);
@@ -254,6 +265,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         producer: &producer,
         metrics: &metrics,
         commands: CommandMeters::new(&metrics),
+        input_keys,
         token,
         progress,
         waiting: HashMap::new(),
@@ -488,6 +500,8 @@ struct InputLoop<'a> {
     producer: &'a Producer,
     metrics: &'a GameMetrics,
     commands: CommandMeters,
+    /// Opens sealed input lines (see `mush_platform::sealing`).
+    input_keys: InputKeys,
     token: u64,
     /// Per input partition, what is applied (see `progress`).
     progress: HashMap<i32, Progress>,
@@ -620,13 +634,18 @@ impl InputLoop<'_> {
             self.metrics.replays_skipped.inc();
             return Ok(());
         }
-        let event = match GatewayEvent::decode(payload) {
+        let mut event = match GatewayEvent::decode(payload) {
             Ok(ev) => ev,
             Err(e) => {
                 tracing::warn!(partition, offset, error = %e, "undecodable input skipped");
                 return self.apply(partition, offset, None, None, batch);
             }
         };
+        if let Err(e) = self.input_keys.open(&mut event) {
+            // Left sealed: the game tells the player it could not read the line.
+            self.metrics.input_unreadable.inc();
+            tracing::error!(partition, offset, handle = %event.handle, error = %e, "a sealed input line could not be opened: give the gateways and the game-server the same --input-key");
+        }
         if let Some(queue) = self.waiting.get_mut(&event.handle) {
             queue.push_back(Waiting {
                 partition,

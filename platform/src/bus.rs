@@ -14,7 +14,8 @@ use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
-use rdkafka::{Offset, TopicPartitionList};
+pub use rdkafka::Offset;
+use rdkafka::TopicPartitionList;
 
 use mush_protocol::topics::{self, INPUT_PARTITIONER};
 use mush_protocol::{GameMessage, GatewayEvent, Topics};

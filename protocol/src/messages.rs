@@ -221,6 +221,15 @@ pub enum GatewayEventKind {
     Input {
         line: Bytes,
     },
+    /// An input line encrypted by the gateway for the game-server (authenticated encryption
+    /// with a key they share, bound to the connection's handle), so what players type
+    /// (passwords included) is never written in clear to the input topic. On the wire it is an
+    /// `Input` whose `key_id` is set; a reader without the key sees only ciphertext.
+    SealedInput {
+        key_id: u32,
+        nonce: Bytes,
+        ciphertext: Bytes,
+    },
     Gmcp {
         package: String,
         json: String,
@@ -247,7 +256,7 @@ impl GatewayEventKind {
     pub fn label(&self) -> &'static str {
         match self {
             GatewayEventKind::Connected { .. } => "connected",
-            GatewayEventKind::Input { .. } => "input",
+            GatewayEventKind::Input { .. } | GatewayEventKind::SealedInput { .. } => "input",
             GatewayEventKind::Gmcp { .. } => "gmcp",
             GatewayEventKind::Msdp { .. } => "msdp",
             GatewayEventKind::WindowSize { .. } => "window_size",
@@ -289,7 +298,20 @@ impl GatewayEvent {
                 transport: transport.to_wire(),
                 gateway: gateway.clone(),
             })),
-            GatewayEventKind::Input { line } => Some(Kind::Input(wire::Input { line: line.clone() })),
+            GatewayEventKind::Input { line } => Some(Kind::Input(wire::Input {
+                line: line.clone(),
+                key_id: 0,
+                nonce: Bytes::new(),
+            })),
+            GatewayEventKind::SealedInput {
+                key_id,
+                nonce,
+                ciphertext,
+            } => Some(Kind::Input(wire::Input {
+                line: ciphertext.clone(),
+                key_id: *key_id,
+                nonce: nonce.clone(),
+            })),
             GatewayEventKind::Gmcp { package, json } => Some(Kind::Gmcp(wire::Gmcp {
                 package: package.clone(),
                 json: json.clone(),
@@ -338,6 +360,11 @@ impl GatewayEvent {
                 peer_addr: c.peer_addr,
                 transport: Transport::from_wire(c.transport),
                 gateway: c.gateway,
+            },
+            Some(Kind::Input(i)) if i.key_id != 0 => GatewayEventKind::SealedInput {
+                key_id: i.key_id,
+                nonce: i.nonce,
+                ciphertext: i.line,
             },
             Some(Kind::Input(i)) => GatewayEventKind::Input { line: i.line },
             Some(Kind::Gmcp(g)) => GatewayEventKind::Gmcp {

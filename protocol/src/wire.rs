@@ -57,8 +57,13 @@ pub struct Connected {
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Input {
+    /// The line, or with `key_id` set its ciphertext (see `GatewayEventKind::SealedInput`).
     #[prost(bytes = "bytes", tag = "1")]
     pub line: bytes::Bytes,
+    #[prost(uint32, tag = "2")]
+    pub key_id: u32,
+    #[prost(bytes = "bytes", tag = "3")]
+    pub nonce: bytes::Bytes,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

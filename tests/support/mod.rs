@@ -17,6 +17,8 @@ pub struct StackOptions {
     pub game_flags: Vec<String>,
     pub lease_ttl_ms: u64,
     pub echo: bool,
+    /// The game-server's input key when it must differ from the gateway's (a misconfiguration).
+    pub game_input_key: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -27,6 +29,7 @@ impl Default for StackOptions {
             game_flags: vec![],
             lease_ttl_ms: 1500,
             echo: std::env::var_os("MUSH_E2E_ECHO").is_some(),
+            game_input_key: None,
         }
     }
 }
@@ -38,6 +41,8 @@ pub struct Stack {
     pub game: ServerProcess,
     pub standby: Option<ServerProcess>,
     pub telnet_port: u16,
+    /// The gateway's input key (the game-server's too, unless `game_input_key`).
+    pub input_key: String,
     gateway_args: Vec<String>,
     game_args: Vec<String>,
     standby_args: Vec<String>,
@@ -81,12 +86,14 @@ impl Stack {
         };
         let game_args_a = game_args("game-a");
         let standby_args = game_args("game-b");
-        let mut game = spawn("game-server", &game_args_a, opts.echo);
+        let input_key = mush_platform::sealing::InputKey::generate_hex();
+        let game_key = opts.game_input_key.clone().unwrap_or_else(|| input_key.clone());
+        let mut game = spawn("game-server", &game_args_a, &game_key, opts.echo);
         game.wait_ready(Duration::from_secs(30)).await.unwrap();
-        let mut gateway = spawn("connection-server", &gateway_args, opts.echo);
+        let mut gateway = spawn("connection-server", &gateway_args, &input_key, opts.echo);
         gateway.wait_ready(Duration::from_secs(30)).await.unwrap();
         let standby = if opts.standby {
-            Some(spawn("game-standby", &standby_args, opts.echo))
+            Some(spawn("game-standby", &standby_args, &game_key, opts.echo))
         } else {
             None
         };
@@ -97,6 +104,7 @@ impl Stack {
             game,
             standby,
             telnet_port,
+            input_key,
             gateway_args,
             game_args: game_args_a,
             standby_args,
@@ -129,15 +137,28 @@ impl Stack {
         } else {
             self.game.stop(Duration::from_secs(20)).await;
         }
-        self.game = spawn("game-server", &self.game_args, self.opts.echo);
+        self.game = spawn("game-server", &self.game_args, &self.game_key(), self.opts.echo);
         self.game.wait_ready(Duration::from_secs(30)).await.unwrap();
         started.elapsed()
     }
 
     /// Starts the gateway again (after a kill or stop).
     pub async fn start_gateway_again(&mut self) {
-        self.gateway = spawn("connection-server", &self.gateway_args, self.opts.echo);
+        self.gateway = spawn(
+            "connection-server",
+            &self.gateway_args,
+            &self.input_key,
+            self.opts.echo,
+        );
         self.gateway.wait_ready(Duration::from_secs(30)).await.unwrap();
+    }
+
+    /// The game-server's input key.
+    pub fn game_key(&self) -> String {
+        self.opts
+            .game_input_key
+            .clone()
+            .unwrap_or_else(|| self.input_key.clone())
     }
 
     pub fn standby_args(&self) -> &[String] {
@@ -183,11 +204,13 @@ pub fn mush_binary() -> PathBuf {
     mush()
 }
 
-pub fn spawn(name: &str, args: &[String], echo: bool) -> ServerProcess {
+/// A server process with its input key in the environment (`MUSH_INPUT_KEY`).
+pub fn spawn(name: &str, args: &[String], input_key: &str, echo: bool) -> ServerProcess {
     let health = args
         .iter()
         .find_map(|a| a.strip_prefix("--health-addr=127.0.0.1:"))
         .and_then(|p| p.parse().ok())
         .expect("a health port");
-    ServerProcess::spawn(name, &mush(), args, health, echo).expect("starting a server process")
+    let env = [("MUSH_INPUT_KEY".to_owned(), input_key.to_owned())];
+    ServerProcess::spawn_with_env(name, &mush(), args, &env, health, echo).expect("starting a server process")
 }

@@ -180,6 +180,9 @@ pub struct Game {
     prepared: Option<Credentials>,
 }
 
+/// What a player reads when a sealed line of theirs could not be opened.
+pub const UNREADABLE_INPUT: &str = "*** The game could not read that line: the gateway and the game-server do not share an input key. Tell an administrator. ***";
+
 impl Game {
     pub fn new(world: World, config: GameConfig) -> Self {
         Self {
@@ -304,6 +307,9 @@ impl Game {
                 }
             }
             GatewayEventKind::Input { line } => self.on_input(handle, line, now, &mut fx),
+            // The server could not open it (see `mush_platform::sealing`): the player is told,
+            // the operator finds the reason in the log and `mush_game_input_unreadable_total`.
+            GatewayEventKind::SealedInput { .. } => fx.text(vec![handle], UNREADABLE_INPUT.to_owned()),
             GatewayEventKind::Disconnected { .. } => self.on_disconnected(handle, &mut fx),
             GatewayEventKind::WindowSize { width, height } => {
                 if let Some(c) = self.connections.get_mut(&handle) {

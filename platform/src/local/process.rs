@@ -80,7 +80,21 @@ impl ServerProcess {
         health_port: u16,
         echo: bool,
     ) -> std::io::Result<Self> {
+        Self::spawn_with_env(name, program, args, &[], health_port, echo)
+    }
+
+    /// [`ServerProcess::spawn`], with environment variables (secrets stay off the command
+    /// line, which every user of the machine can read).
+    pub fn spawn_with_env(
+        name: &str,
+        program: &std::path::Path,
+        args: &[String],
+        env: &[(String, String)],
+        health_port: u16,
+        echo: bool,
+    ) -> std::io::Result<Self> {
         let mut command = Command::new(program);
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         // SAFETY: prctl(2) only, between fork and exec: the child is told SIGTERM if this process
         // dies, so a killed launcher or test never leaves servers behind.
         unsafe {
