@@ -817,6 +817,263 @@ fn install_yaml_is_the_chart_rendered_with_its_defaults_when_helm_is_available()
     assert_eq!(rules_of(&startup["rules"]), rule_file("startup.yaml"));
 }
 
+// ------------------------------------------------------------------------- permissions
+
+/// The rule files whose rules the operator itself is granted (not the aggregated ones for people).
+const OPERATOR_RULE_FILES: &[&str] = &[
+    "operator.yaml",
+    "pod-metrics.yaml",
+    "servicemonitors.yaml",
+    "leader-election.yaml",
+    "startup.yaml",
+];
+
+/// What the operator's ServiceAccount is granted by a set of manifests: the rules bound
+/// cluster-wide, and those bound in each namespace.
+#[derive(Debug, Default)]
+struct Grants {
+    cluster: BTreeSet<Rule>,
+    namespaces: BTreeMap<String, BTreeSet<Rule>>,
+}
+
+fn operator_grants(docs: &[Value]) -> Grants {
+    let mut grants = Grants::default();
+    for b in docs
+        .iter()
+        .filter(|d| matches!(s(d, &["kind"]), "ClusterRoleBinding" | "RoleBinding"))
+    {
+        let ours = b["subjects"].as_sequence().into_iter().flatten().any(|x| {
+            s(x, &["kind"]) == "ServiceAccount"
+                && s(x, &["name"]) == RELEASE
+                && s(x, &["namespace"]) == NAMESPACE
+        });
+        if !ours {
+            continue;
+        }
+        let (role_kind, role_name) = (s(b, &["roleRef", "kind"]), s(b, &["roleRef", "name"]));
+        let binding_ns = s(b, &["metadata", "namespace"]);
+        let role = docs
+            .iter()
+            .find(|d| {
+                s(d, &["kind"]) == role_kind
+                    && s(d, &["metadata", "name"]) == role_name
+                    && (role_kind == "ClusterRole" || s(d, &["metadata", "namespace"]) == binding_ns)
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {} binds the missing {role_kind} {role_name}",
+                    s(b, &["kind"]),
+                    s(b, &["metadata", "name"])
+                )
+            });
+        let rules = rules_of(&role["rules"]);
+        if s(b, &["kind"]) == "ClusterRoleBinding" {
+            grants.cluster.extend(rules);
+        } else {
+            grants
+                .namespaces
+                .entry(binding_ns.to_owned())
+                .or_default()
+                .extend(rules);
+        }
+    }
+    grants
+}
+
+fn rule_files(files: &[&str]) -> BTreeSet<Rule> {
+    files.iter().flat_map(|f| rule_file(f)).collect()
+}
+
+const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection", "*"];
+
+#[test]
+fn secrets_are_read_only_and_pod_proxy_comes_only_from_pod_metrics() {
+    for file in OPERATOR_RULE_FILES {
+        let rules = rule_file(file);
+        for verb in WRITE_VERBS {
+            assert!(
+                !grants(&rules, "", "secrets", verb),
+                "files/rbac/{file} grants {verb} on Secrets: the operator only checks they exist (get)"
+            );
+        }
+        assert!(
+            *file == "pod-metrics.yaml" || !grants(&rules, "", "pods/proxy", "get"),
+            "files/rbac/{file} grants pods/proxy, which only pod-metrics.yaml (operator.scrapePodMetrics) may"
+        );
+        assert!(
+            !rules
+                .iter()
+                .any(|(g, r, v, _)| [g, r, v].iter().any(|l| l.iter().any(|x| x == "*"))),
+            "files/rbac/{file} has a wildcard"
+        );
+    }
+    assert!(grants(&rule_file("pod-metrics.yaml"), "", "pods/proxy", "get"));
+}
+
+#[test]
+fn with_one_watched_namespace_the_operators_rules_are_a_role_there_when_helm_is_available() {
+    let Some(helm) = helm() else {
+        eprintln!("helm is not installed: skipped rendering the chart's RBAC for one watched namespace");
+        return;
+    };
+    let main = rule_files(&["operator.yaml", "pod-metrics.yaml", "servicemonitors.yaml"]);
+    let lease = rule_file("leader-election.yaml");
+
+    // All namespaces (the default): one ClusterRole bound cluster-wide.
+    let all = operator_grants(&render(&helm, &[]));
+    assert_eq!(
+        all.cluster, main,
+        "all namespaces: the operator's rules, cluster-wide"
+    );
+    assert_eq!(
+        all.namespaces,
+        BTreeMap::from([(NAMESPACE.to_owned(), lease.clone())]),
+        "all namespaces: only the Lease's Role is namespaced"
+    );
+
+    // One namespace: a Role and a RoleBinding there, and cluster-wide only the startup check.
+    let docs = render(&helm, &["--set", "operator.watchNamespace=games"]);
+    let one = operator_grants(&docs);
+    assert_eq!(
+        one.cluster,
+        rule_file("startup.yaml"),
+        "one watched namespace: nothing but the startup check may be bound cluster-wide"
+    );
+    assert_eq!(
+        one.namespaces,
+        BTreeMap::from([
+            ("games".to_owned(), main.clone()),
+            (NAMESPACE.to_owned(), lease.clone()),
+        ]),
+        "one watched namespace: the operator's rules in games, the Lease's in {NAMESPACE}"
+    );
+    let named = |kind: &str| {
+        docs.iter()
+            .find(|d| kind_name(d) == (kind.to_owned(), RELEASE.to_owned()))
+            .unwrap_or_else(|| panic!("one watched namespace: the chart renders no {kind} {RELEASE}"))
+    };
+    assert_eq!(s(named("Role"), &["metadata", "namespace"]), "games");
+    let binding = named("RoleBinding");
+    assert_eq!(s(binding, &["metadata", "namespace"]), "games");
+    assert_eq!(
+        s(binding, &["roleRef", "kind"]),
+        "Role",
+        "a Role, not a ClusterRole bound in the namespace"
+    );
+    let kinds = kinds_of(&docs);
+    assert!(
+        !has(&kinds, "ClusterRole", RELEASE) && !has(&kinds, "ClusterRoleBinding", RELEASE),
+        "one watched namespace: no ClusterRole or ClusterRoleBinding with the operator's rules"
+    );
+    for (group, resource, verb) in [
+        ("", "secrets", "get"),
+        ("", "pods/proxy", "get"),
+        ("", "pods", "list"),
+        ("apps", "deployments", "patch"),
+    ] {
+        assert!(
+            !grants(&one.cluster, group, resource, verb),
+            "one watched namespace: {verb} {resource} is granted cluster-wide"
+        );
+    }
+
+    // pods/proxy only with scrapePodMetrics, in either mode; ServiceMonitors only when asked.
+    for watch in ["", "games"] {
+        let off = operator_grants(&render(
+            &helm,
+            &[
+                "--set",
+                &format!(
+                    "operator.watchNamespace={watch},operator.scrapePodMetrics=false,rbac.serviceMonitors=false"
+                ),
+            ],
+        ));
+        let everything: BTreeSet<Rule> = off
+            .cluster
+            .iter()
+            .chain(off.namespaces.values().flatten())
+            .cloned()
+            .collect();
+        assert!(
+            !grants(&everything, "", "pods/proxy", "get"),
+            "watchNamespace={watch:?}, scrapePodMetrics=false: pods/proxy is still granted"
+        );
+        assert!(
+            !grants(&everything, "monitoring.coreos.com", "servicemonitors", "create"),
+            "watchNamespace={watch:?}, rbac.serviceMonitors=false: ServiceMonitors are still granted"
+        );
+        assert!(grants(&everything, "", "secrets", "get"), "the rest stays");
+    }
+    let on = operator_grants(&render(&helm, &["--set", "operator.watchNamespace=games"]));
+    assert!(grants(&on.namespaces["games"], "", "pods/proxy", "get"));
+
+    // rbac.create=false: no role at all.
+    let none = render(&helm, &["--set", "rbac.create=false"]);
+    assert!(
+        !none
+            .iter()
+            .any(|d| s(d, &["kind"]).ends_with("Role") || s(d, &["kind"]).ends_with("RoleBinding")),
+        "rbac.create=false renders roles"
+    );
+}
+
+/// The Permissions table of docs/install.md: each resource (without its API group) and its verbs.
+fn documented_permissions() -> BTreeMap<String, BTreeSet<String>> {
+    let text = read("docs/install.md");
+    let start = text
+        .find("\n### Permissions\n")
+        .expect("docs/install.md has a `### Permissions` section");
+    let section = &text[start + 1..];
+    let section = &section[..section[4..].find("\n#").map_or(section.len(), |i| i + 4)];
+    let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let verbs: BTreeSet<String> = cells[2].split(',').map(|v| v.trim().to_owned()).collect();
+        for resource in cells[1].split('`').skip(1).step_by(2) {
+            // `events.k8s.io/events` names its group; `mushgames/status` is a subresource.
+            let resource = match resource.split_once('/') {
+                Some((group, rest)) if group.contains('.') => rest,
+                _ => resource,
+            };
+            documented
+                .entry(resource.to_owned())
+                .or_default()
+                .extend(verbs.iter().cloned());
+        }
+    }
+    documented
+}
+
+#[test]
+fn the_permissions_in_docs_are_the_rules_the_operator_is_granted() {
+    let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (_, resources, verbs, _) in rule_files(OPERATOR_RULE_FILES) {
+        for r in resources {
+            granted.entry(r).or_default().extend(verbs.iter().cloned());
+        }
+    }
+    let documented = documented_permissions();
+    let differences: Vec<String> = granted
+        .keys()
+        .chain(documented.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|r| granted.get(*r) != documented.get(*r))
+        .map(|r| {
+            format!(
+                "{r}: the rules grant {:?}, docs/install.md lists {:?}",
+                granted.get(r),
+                documented.get(r)
+            )
+        })
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "docs/install.md (Permissions) and {CHART}/files/rbac/ disagree:\n  {}",
+        differences.join("\n  ")
+    );
+}
+
 // ------------------------------------------------------------------------ chart values
 
 const SCHEMA: &str = "charts/mush-operator/values.schema.json";
