@@ -402,6 +402,28 @@ async fn printed_row(client: &Client) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Deletes a child and waits for the operator to create it again; says how long it took.
+async fn comes_back<K>(api: &Api<K>, name: &str) -> String
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let old = api.get(name).await.expect("the child exists").uid();
+    api.delete(name, &DeleteParams::background())
+        .await
+        .expect("deleted");
+    let deleted_at = Instant::now();
+    eventually(&format!("{name} to be restored"), || async {
+        let uid = api.get_opt(name).await.ok().flatten()?.uid();
+        (uid.is_some() && uid != old).then_some(())
+    })
+    .await;
+    format!(
+        "{} {name} restored {:.1} s after its deletion",
+        K::kind(&()),
+        deleted_at.elapsed().as_secs_f64()
+    )
+}
+
 async fn events_with_reason(client: &Client, reason: &str) -> usize {
     let events: Api<Event> = Api::namespaced(client.clone(), NS);
     events
@@ -636,54 +658,13 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
     }
     assert_eq!(row["Ready"], "False", "kubectl get shows Ready=False: {row:?}");
 
-    // 4. Drift repair: deleted children come back.
-    for (kind, deleted_at) in [
-        ("Deployment tavern-gateway", {
-            deployments
-                .delete("tavern-gateway", &DeleteParams::background())
-                .await
-                .expect("deleted");
-            Instant::now()
-        }),
-        ("Service tavern-gateway", {
-            services
-                .delete("tavern-gateway", &DeleteParams::default())
-                .await
-                .expect("deleted");
-            Instant::now()
-        }),
-        ("ConfigMap tavern-welcome", {
-            configmaps
-                .delete("tavern-welcome", &DeleteParams::default())
-                .await
-                .expect("deleted");
-            Instant::now()
-        }),
+    // 4. Drift repair: deleted children come back (as new objects).
+    for seconds in [
+        comes_back(&deployments, "tavern-gateway").await,
+        comes_back(&services, "tavern-gateway").await,
+        comes_back(&configmaps, "tavern-welcome").await,
     ] {
-        let (what, name) = kind.split_once(' ').unwrap();
-        let old_uid_gone = || async {
-            let uid = match what {
-                "Deployment" => deployments
-                    .get_opt(name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|o| o.uid()),
-                "Service" => services.get_opt(name).await.ok().flatten().and_then(|o| o.uid()),
-                _ => configmaps
-                    .get_opt(name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|o| o.uid()),
-            };
-            uid.map(|_| ())
-        };
-        eventually(&format!("{kind} to be restored"), old_uid_gone).await;
-        println!(
-            "{kind} restored {:.1} s after its deletion",
-            deleted_at.elapsed().as_secs_f64()
-        );
+        println!("{seconds}");
     }
 
     // 5. A restart requested while Redis and Kafka are not ready is refused, with a condition
