@@ -12,9 +12,10 @@
 //! them together in [`TelnetCodec`].
 //!
 //! Conventions chosen:
-//! * We do not offer SGA: line-mode clients (BSD telnet and friends) switch to
-//!   character-at-a-time when the server will suppress go-ahead, losing local line editing.
-//!   A client asking for SGA (either side) gets it, and prompts then end without GA (RFC 858).
+//! * We offer SGA (`WILL SGA`), as most MUD servers do: a client that agrees (`DO SGA`) gets
+//!   prompts without GA (RFC 858), marked by EOR when that is agreed too; a client that refuses
+//!   (`DONT SGA`, or no answer) keeps `IAC GA` after each prompt. (BSD telnet then types a
+//!   character at a time with local echo; lines still assemble here as usual.)
 //! * We never echo (`DO ECHO` is refused): clients echo their own input.
 //! * Subnegotiations of known options are read whatever the negotiation state (some clients
 //!   send NAWS before their WILL arrives, or a CHARSET REQUEST without WILL CHARSET, which is
@@ -142,14 +143,15 @@ impl TelnetCodec {
         }
     }
 
-    /// Our opening offers, to send once right after accept: `DO NAWS`, `DO TTYPE`, `WILL EOR`,
-    /// `WILL GMCP`, `WILL MSDP`, `WILL MSSP`, `WILL CHARSET`, and `WILL COMPRESS2` if MCCP is
-    /// offered. A second call returns nothing (the offers are pending or settled already).
+    /// Our opening offers, to send once right after accept: `DO NAWS`, `DO TTYPE`, `WILL SGA`,
+    /// `WILL EOR`, `WILL GMCP`, `WILL MSDP`, `WILL MSSP`, `WILL CHARSET`, and `WILL COMPRESS2`
+    /// if MCCP is offered. A second call returns nothing (the offers are pending or settled already).
     pub fn greeting(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut offers = vec![
             (Side::Him, opt::NAWS),
             (Side::Him, opt::TTYPE),
+            (Side::Us, opt::SGA),
             (Side::Us, opt::EOR),
             (Side::Us, opt::GMCP),
             (Side::Us, opt::MSDP),

@@ -64,6 +64,9 @@ fn greeting_offers_each_option_once() {
         opt::TTYPE,
         IAC,
         WILL,
+        opt::SGA,
+        IAC,
+        WILL,
         opt::EOR,
         IAC,
         WILL,
@@ -374,15 +377,35 @@ fn prompt_ends_with_eor_ga_or_nothing_as_negotiated() {
     assert!(c.eor_enabled());
     assert_eq!(prompt(&c, "> "), [b'>', b' ', IAC, EOR_CMD]);
 
+    // Our WILL SGA, agreed: an answer to our offer, so nothing is sent back.
     let mut c = greeted();
+    assert!(feed(&mut c, &[IAC, DO, opt::SGA]).is_empty());
+    assert_eq!(prompt(&c, "> "), b"> ");
+    // EOR, when agreed, marks prompts even with SGA.
+    feed(&mut c, &[IAC, DO, opt::EOR]);
+    assert_eq!(prompt(&c, "> "), [b'>', b' ', IAC, EOR_CMD]);
+}
+
+#[test]
+fn a_client_refusing_sga_keeps_go_ahead_after_prompts() {
+    let mut c = greeted();
+    assert!(
+        feed(&mut c, &[IAC, DONT, opt::SGA]).is_empty(),
+        "a refusal of our offer needs no answer"
+    );
+    assert_eq!(prompt(&c, "> "), [b'>', b' ', IAC, GA]);
+    // Asked again later, it is agreed once, and GA stops.
     assert_eq!(
         feed(&mut c, &[IAC, DO, opt::SGA]),
         vec![reply(&[IAC, WILL, opt::SGA])]
     );
     assert_eq!(prompt(&c, "> "), b"> ");
-    // EOR, when agreed, marks prompts even with SGA.
-    feed(&mut c, &[IAC, DO, opt::EOR]);
-    assert_eq!(prompt(&c, "> "), [b'>', b' ', IAC, EOR_CMD]);
+}
+
+#[test]
+fn a_client_that_never_answers_the_sga_offer_keeps_go_ahead() {
+    let c = greeted();
+    assert_eq!(prompt(&c, "> "), [b'>', b' ', IAC, GA]);
 }
 
 #[test]
