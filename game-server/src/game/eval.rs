@@ -196,18 +196,18 @@ impl Evaluator<'_> {
             if out.len() >= MAX_OUTPUT || self.fuel.is_exhausted() {
                 return;
             }
-            if c == '[' || c == '{' {
-                if let Some(end) = self.brackets.closer(s, i) {
-                    let inner = &s[i + 1..end];
-                    if c == '[' {
-                        let value = self.nested(inner);
-                        push(out, &value);
-                    } else {
-                        push(out, inner);
-                    }
-                    i = end + 1;
-                    continue;
+            if (c == '[' || c == '{')
+                && let Some(end) = self.brackets.closer(s, i)
+            {
+                let inner = &s[i + 1..end];
+                if c == '[' {
+                    let value = self.nested(inner);
+                    push(out, &value);
+                } else {
+                    push(out, inner);
                 }
+                i = end + 1;
+                continue;
             }
             let next = s[i + c.len_utf8()..].chars().next();
             match (c, next) {

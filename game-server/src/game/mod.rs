@@ -230,10 +230,10 @@ impl Game {
     /// object that is not a player in this world is dropped (the connection is logged out).
     pub fn restore(&mut self, mut connection: Connection) {
         let handle = connection.handle;
-        if let Some(old) = self.connections.remove(&handle) {
-            if let Some(p) = old.player {
-                self.forget_binding(p, handle);
-            }
+        if let Some(old) = self.connections.remove(&handle)
+            && let Some(p) = old.player
+        {
+            self.forget_binding(p, handle);
         }
         if let Some(p) = connection.player {
             if self.is_player(p) {
@@ -285,7 +285,7 @@ impl Game {
 
     fn apply_event(&mut self, event: &GatewayEvent, now: Timestamp) -> Effects {
         self.events += 1;
-        if self.events % 1024 == 0 {
+        if self.events.is_multiple_of(1024) {
             self.tanks.prune(now, &self.config.limits);
         }
         let mut fx = Effects::default();
@@ -340,11 +340,11 @@ impl Game {
                 }
             }
             GatewayEventKind::Msdp { .. } => {
-                if let Some(c) = self.connections.get_mut(&handle) {
-                    if !c.client.msdp {
-                        c.client.msdp = true;
-                        fx.field(handle, field::MSDP, 1);
-                    }
+                if let Some(c) = self.connections.get_mut(&handle)
+                    && !c.client.msdp
+                {
+                    c.client.msdp = true;
+                    fx.field(handle, field::MSDP, 1);
                 }
             }
             GatewayEventKind::Unknown => {}
@@ -360,12 +360,12 @@ impl Game {
         conn.last_input_at = now;
         let player = conn.player;
         fx.field(handle, field::LAST_INPUT_AT, now.as_micros());
-        if let Some(p) = player {
-            if !self.is_player(p) {
-                // The player object is gone (it cannot be, short of storage edits): log out.
-                self.unbind(handle);
-                fx.state.push(StateWrite::Unbind { handle });
-            }
+        if let Some(p) = player
+            && !self.is_player(p)
+        {
+            // The player object is gone (it cannot be, short of storage edits): log out.
+            self.unbind(handle);
+            fx.state.push(StateWrite::Unbind { handle });
         }
         let line = clean_line(line);
         if line.is_empty() {

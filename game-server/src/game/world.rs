@@ -279,12 +279,12 @@ impl World {
             ObjectKind::Exit => Some(&mut self.exits),
             ObjectKind::Room => None,
         };
-        if let (Some(index), Some(loc)) = (index, old.location) {
-            if let Some(set) = index.get_mut(&loc) {
-                set.remove(&id);
-                if set.is_empty() {
-                    index.remove(&loc);
-                }
+        if let (Some(index), Some(loc)) = (index, old.location)
+            && let Some(set) = index.get_mut(&loc)
+        {
+            set.remove(&id);
+            if set.is_empty() {
+                index.remove(&loc);
             }
         }
         if old.kind == ObjectKind::Player {

@@ -121,10 +121,10 @@ mod tests {
                     WorldChange::Delete(_) => continue,
                 };
                 assert!(!json.contains(secret), "{json}");
-                if let WorldChange::Put(o) = change {
-                    if let Some(hash) = &o.password_hash {
-                        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
-                    }
+                if let WorldChange::Put(o) = change
+                    && let Some(hash) = &o.password_hash
+                {
+                    assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
                 }
             }
         }

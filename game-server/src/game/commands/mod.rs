@@ -473,11 +473,11 @@ fn run_line(cx: &mut Cx<'_>, line: &str) {
             }
         }
     }
-    if let Some(me) = player {
-        if let Some(exit) = go::exit_named(cx, me, line) {
-            cx.fx.label.get_or_insert("other");
-            return go::traverse(cx, me, exit);
-        }
+    if let Some(me) = player
+        && let Some(exit) = go::exit_named(cx, me, line)
+    {
+        cx.fx.label.get_or_insert("other");
+        return go::traverse(cx, me, exit);
     }
     let (word, rest) = split_word(line);
     let command = COMMANDS.iter().find(|c| c.is_called(word));

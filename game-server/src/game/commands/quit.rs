@@ -20,11 +20,11 @@ pub(super) fn run(cx: &mut Cx<'_>, me: Option<ObjectId>, _args: &Args<'_>) {
             message: String::new(),
         },
     );
-    if me.is_some() {
-        if let Some(player) = cx.game.unbind(cx.handle) {
-            cx.fx.state.push(StateWrite::Unbind { handle: cx.handle });
-            cx.game.announce_if_gone(player, cx.fx);
-        }
+    if me.is_some()
+        && let Some(player) = cx.game.unbind(cx.handle)
+    {
+        cx.fx.state.push(StateWrite::Unbind { handle: cx.handle });
+        cx.game.announce_if_gone(player, cx.fx);
     }
 }
 
