@@ -4,7 +4,7 @@
 //!   is on the PATH) is exactly the chart rendered with its defaults;
 //! * the chart's CRD is a copy of `crds/mushgames.mush.dev.yaml`;
 //! * the RBAC covers every Kubernetes call the operator's code makes;
-//! * image names agree between the Dockerfiles, the chart, install.yaml, the operator's defaults
+//! * image names agree between the Dockerfile, the chart, install.yaml, the operator's defaults
 //!   and the example MushGame;
 //! * every manifest is well-formed (each document has apiVersion, kind, metadata.name; workloads,
 //!   Services and policies select the pods they mean), as `kubectl --dry-run` cannot run offline;
@@ -388,15 +388,14 @@ fn the_rbac_covers_every_call_the_operators_code_makes() {
 
 // ---------------------------------------------------------------------------------- images
 
-/// (Dockerfile, package, binary) of the three images.
-const IMAGES: &[(&str, &str, &str)] = &[
-    (
-        "connection-server/Dockerfile",
-        "mush-connection-server",
-        "connection-server",
-    ),
-    ("game-server/Dockerfile", "mush-game-server", "game-server"),
-    ("operator/Dockerfile", "mush-operator", "mush-operator"),
+/// The one Dockerfile, at the root: the build argument `BINARY` picks the image.
+const DOCKERFILE: &str = "Dockerfile";
+
+/// (package, binary) of the three images.
+const IMAGES: &[(&str, &str)] = &[
+    ("mush-connection-server", "connection-server"),
+    ("mush-game-server", "game-server"),
+    ("mush-operator", "mush-operator"),
 ];
 
 fn workspace_version() -> String {
@@ -411,48 +410,98 @@ fn workspace_version() -> String {
     line.split('"').nth(1).expect("a quoted version").to_owned()
 }
 
-/// The `# Image: …` line of a Dockerfile, after checking how it builds.
-fn dockerfile_image(file: &str, package: &str, binary: &str) -> String {
+/// The lines of the stage `FROM … AS {name}`, up to the next `FROM`.
+fn dockerfile_stage<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !(l.starts_with("FROM ") && l.trim_end().ends_with(&format!(" AS {name}"))));
+    let from = lines
+        .next()
+        .unwrap_or_else(|| panic!("{DOCKERFILE} has no stage `FROM … AS {name}`"));
+    std::iter::once(from)
+        .chain(lines.take_while(|l| !l.starts_with("FROM ")))
+        .collect()
+}
+
+/// The image built with `--build-arg BINARY={binary}` (its `# Image: <name>:<tag> BINARY={binary}`
+/// line), after checking how the Dockerfile builds it.
+fn dockerfile_image(package: &str, binary: &str) -> String {
+    let file = DOCKERFILE;
     let text = read(file);
     let image = text
         .lines()
-        .find_map(|l| l.strip_prefix("# Image: "))
-        .unwrap_or_else(|| panic!("{file} has no `# Image: <name>:<tag>` line"))
-        .trim()
-        .to_owned();
+        .filter_map(|l| l.strip_prefix("# Image: "))
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            let image = words.next()?;
+            (words.next() == Some(&format!("BINARY={binary}"))).then(|| image.to_owned())
+        })
+        .unwrap_or_else(|| panic!("{file} has no `# Image: <name>:<tag> BINARY={binary}` line"));
+
+    // The build stage: one package's binary, the package found from the build argument.
     assert!(
         text.contains("FROM rust:1.95-bookworm AS build"),
         "{file}: builder should be rust:1.95-bookworm"
     );
+    let build = dockerfile_stage(&text, "build").join("\n");
     assert!(
-        text.contains(&format!(
-            "cargo build --release --locked -p {package} --bin {binary}"
-        )),
-        "{file} should build `-p {package} --bin {binary}`"
+        build.contains("ARG BINARY"),
+        "{file}: the build stage should declare ARG BINARY"
+    );
+    assert!(
+        build.contains(&format!("{binary}) package={package} ;;")),
+        "{file}: BINARY={binary} should build the package {package}"
+    );
+    assert!(
+        build.contains(r#"cargo build --release --locked -p "$package" --bin "$BINARY""#),
+        "{file} should build `-p \"$package\" --bin \"$BINARY\"`"
+    );
+    assert!(
+        build.contains(r#"install -D -m 0755 "target/release/$BINARY" "/out/$BINARY""#),
+        "{file} should put the binary in /out"
+    );
+
+    // The run stages: distroless nonroot, not root, the binary as the entry point.
+    let runtime = dockerfile_stage(&text, "runtime");
+    assert!(
+        runtime[0].contains("distroless/cc-debian12:nonroot") || runtime[0].contains("-slim"),
+        "{file}: the final image should be distroless cc nonroot or a slim Debian"
+    );
+    let run = dockerfile_stage(&text, &format!("run-{binary}"));
+    assert_eq!(
+        run[0].trim_end(),
+        format!("FROM runtime AS run-{binary}"),
+        "{file}: the stage of {binary} should start from the runtime stage"
+    );
+    let user = runtime
+        .iter()
+        .chain(&run)
+        .rfind(|l| l.starts_with("USER "))
+        .unwrap_or_else(|| panic!("{file} sets no USER for {binary}"));
+    assert!(
+        !user.contains("root") || user.contains("nonroot"),
+        "{file} runs {binary} as root"
+    );
+    assert!(
+        !user.trim_start_matches("USER ").starts_with("0"),
+        "{file} runs {binary} as root"
+    );
+    assert!(
+        run.contains(&format!("COPY --from=build /out/{binary} /usr/local/bin/{binary}").as_str()),
+        "{file}: the stage of {binary} should copy the built binary"
+    );
+    assert!(
+        run.contains(&format!("ENTRYPOINT [\"/usr/local/bin/{binary}\"]").as_str()),
+        "{file}: {binary} should start /usr/local/bin/{binary}"
     );
     let last_from = text
         .lines()
         .rfind(|l| l.starts_with("FROM "))
         .expect("a FROM line");
-    assert!(
-        last_from.contains("distroless/cc-debian12:nonroot") || last_from.contains("-slim"),
-        "{file}: the final image should be distroless cc nonroot or a slim Debian"
-    );
-    let user = text
-        .lines()
-        .rfind(|l| l.starts_with("USER "))
-        .unwrap_or_else(|| panic!("{file} sets no USER"));
-    assert!(
-        !user.contains("root") || user.contains("nonroot"),
-        "{file} runs as root"
-    );
-    assert!(
-        !user.trim_start_matches("USER ").starts_with("0"),
-        "{file} runs as root"
-    );
-    assert!(
-        text.contains(&format!("ENTRYPOINT [\"/usr/local/bin/{binary}\"]")),
-        "{file} should start /usr/local/bin/{binary}"
+    assert_eq!(
+        last_from.trim_end(),
+        "FROM run-${BINARY}",
+        "{file}: the image should be the stage of the chosen binary"
     );
     image
 }
@@ -468,10 +517,7 @@ fn rust_const(text: &str, name: &str) -> String {
 #[test]
 fn image_names_agree_everywhere() {
     let version = workspace_version();
-    let images: BTreeMap<&str, String> = IMAGES
-        .iter()
-        .map(|(f, p, b)| (*b, dockerfile_image(f, p, b)))
-        .collect();
+    let images: BTreeMap<&str, String> = IMAGES.iter().map(|(p, b)| (*b, dockerfile_image(p, b))).collect();
     for (binary, image) in &images {
         assert_eq!(
             image,
