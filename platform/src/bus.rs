@@ -50,6 +50,15 @@ pub struct KafkaArgs {
     /// Create missing topics at start through the Admin API (skipped if the broker cannot).
     #[arg(long, env = "MUSH_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,
+    /// Replicas of each partition of a topic this process creates (default: 1, one broker).
+    #[arg(long = "topic-replication", env = "MUSH_TOPIC_REPLICATION")]
+    pub topic_replication: Option<i32>,
+    /// `retention.ms` of the input topic, when this process creates it (default: the broker's).
+    #[arg(long = "input-retention-ms", env = "MUSH_INPUT_RETENTION_MS")]
+    pub input_retention_ms: Option<i64>,
+    /// `retention.ms` of the output topic, when this process creates it (default: the broker's).
+    #[arg(long = "output-retention-ms", env = "MUSH_OUTPUT_RETENTION_MS")]
+    pub output_retention_ms: Option<i64>,
     /// Producer linger (ms), at most 2. 0 sends at once; under load messages still batch while
     /// earlier requests are in flight.
     #[arg(long = "kafka-linger-ms", env = "MUSH_KAFKA_LINGER_MS", default_value_t = 0)]
@@ -85,6 +94,9 @@ impl KafkaArgs {
             input_partitions: topics::DEFAULT_INPUT_PARTITIONS,
             output_partitions: topics::DEFAULT_OUTPUT_PARTITIONS,
             create_topics: true,
+            topic_replication: None,
+            input_retention_ms: None,
+            output_retention_ms: None,
             linger_ms: 0,
             // The mock cluster holds every fetch for the whole wait: keep it short.
             fetch_wait_ms: 1,
@@ -537,19 +549,51 @@ pub enum TopicsOutcome {
     Skipped(String),
 }
 
-/// Creates the input and output topics if missing, through the Admin API, at the configured
-/// partition counts. Existing topics are left as they are (a smaller count is logged).
+/// One topic as [`ensure_topics`] would create it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedTopic {
+    pub name: String,
+    pub partitions: i32,
+    pub replication: i32,
+    /// `retention.ms`; `None` leaves the broker's default.
+    pub retention_ms: Option<i64>,
+}
+
+/// The two topics at the configured partition counts, replication (`replication` unless
+/// `--topic-replication` is given) and retention.
+pub fn wanted_topics(args: &KafkaArgs, replication: i32) -> [WantedTopic; 2] {
+    let t = args.topics();
+    let replication = args.topic_replication.unwrap_or(replication);
+    [
+        WantedTopic {
+            name: t.input.clone(),
+            partitions: args.input_partitions,
+            replication,
+            retention_ms: args.input_retention_ms,
+        },
+        WantedTopic {
+            name: t.output.clone(),
+            partitions: args.output_partitions,
+            replication,
+            retention_ms: args.output_retention_ms,
+        },
+    ]
+}
+
+/// Creates the input and output topics if missing, through the Admin API, as
+/// [`wanted_topics`] says (`replication` unless `--topic-replication` is given). Existing topics
+/// are left as they are (a smaller count is logged).
 pub async fn ensure_topics(
     args: &KafkaArgs,
     replication: i32,
     timeout: Duration,
 ) -> Result<TopicsOutcome, BusError> {
     let admin: AdminClient<DefaultClientContext> = args.with_overrides(args.base("mush-admin")).create()?;
-    let t = args.topics();
-    let wanted = [
-        (t.input.clone(), args.input_partitions),
-        (t.output.clone(), args.output_partitions),
-    ];
+    let topics = wanted_topics(args, replication);
+    let retentions: Vec<Option<String>> = topics
+        .iter()
+        .map(|t| t.retention_ms.map(|ms| ms.to_string()))
+        .collect();
     let existing: Vec<(String, usize)> = {
         let md = admin.inner().fetch_metadata(None, timeout)?;
         md.topics()
@@ -558,17 +602,20 @@ pub async fn ensure_topics(
             .collect()
     };
     let mut missing = Vec::new();
-    for (name, partitions) in &wanted {
+    for (topic, retention) in topics.iter().zip(&retentions) {
+        let (name, partitions) = (&topic.name, topic.partitions);
         match existing.iter().find(|(n, _)| n == name) {
-            Some((_, have)) if (*have as i32) < *partitions => {
+            Some((_, have)) if (*have as i32) < partitions => {
                 tracing::warn!(topic = %name, have, want = partitions, "topic has fewer partitions than configured");
             }
             Some(_) => {}
-            None => missing.push(NewTopic::new(
-                name,
-                *partitions,
-                TopicReplication::Fixed(replication),
-            )),
+            None => {
+                let mut new = NewTopic::new(name, partitions, TopicReplication::Fixed(topic.replication));
+                if let Some(ms) = retention {
+                    new = new.set("retention.ms", ms);
+                }
+                missing.push(new);
+            }
         }
     }
     if missing.is_empty() {
@@ -622,6 +669,34 @@ mod tests {
         assert_eq!(get(&c, "socket.nagle.disable"), "true");
         assert_eq!(get(&c, "partitioner"), INPUT_PARTITIONER);
         assert!(get(&c, "linger.ms").parse::<u64>().unwrap() <= MAX_LINGER_MS);
+    }
+
+    #[test]
+    fn created_topics_take_the_configured_replication_and_retention() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            kafka: KafkaArgs,
+        }
+        let defaults = wanted_topics(&KafkaArgs::for_brokers("b:9092"), 1);
+        assert_eq!(defaults[0].name, "mush.input");
+        assert_eq!((defaults[0].replication, defaults[0].retention_ms), (1, None));
+        let cli: Cli = clap::Parser::try_parse_from([
+            "x",
+            "--topic-replication",
+            "3",
+            "--input-retention-ms",
+            "604800000",
+            "--output-retention-ms",
+            "86400000",
+        ])
+        .unwrap();
+        let [input, output] = wanted_topics(&cli.kafka, 1);
+        assert_eq!(
+            (input.partitions, input.replication, input.retention_ms),
+            (topics::DEFAULT_INPUT_PARTITIONS, 3, Some(604_800_000))
+        );
+        assert_eq!((output.replication, output.retention_ms), (3, Some(86_400_000)));
     }
 
     #[test]
