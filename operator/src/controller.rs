@@ -1,4 +1,5 @@
-//! The reconciler: observe → apply the rendered children (pure, `render`) with one
+//! The reconciler: observe → create the generated Secrets that are missing → apply the rendered
+//! children (pure, `render`) with one
 //! server-side-apply field manager, the game-server last and only as decided (pure, `rollout`)
 //! → delete the children no longer wanted (pure, `prune`) → write status (pure, `status`) →
 //! publish Events.
@@ -23,7 +24,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -37,8 +38,8 @@ use crate::crd::{API_VERSION, KIND, MushGame, MushGameStatus, RESTART_ANNOTATION
 use crate::metrics::OperatorMetrics;
 use crate::prune;
 use crate::render::{
-    COMPONENT_LABEL, Child, Component, FIELD_MANAGER, GAME_LABEL, HEALTH_PORT, Names, REVISION_ANNOTATION,
-    Rendered, render, spec_errors,
+    COMPONENT_LABEL, Child, Component, FIELD_MANAGER, GAME_LABEL, GeneratedSecret, HEALTH_PORT, Names,
+    RANDOM_BYTES, REVISION_ANNOTATION, RenderOptions, Rendered, hex, render_with, spec_errors,
 };
 use crate::rollout::{self, GameInputs, Note};
 use crate::status::{
@@ -74,6 +75,8 @@ pub struct Context {
     /// How long one pod's `/metrics` may take. A pod that does not answer (a wedged process, a
     /// node gone) must not hold up the reconciliation: its figures are reported unknown.
     pub scrape_timeout: Duration,
+    /// Facts about the installation the rendering needs (the operator's namespace).
+    pub render_options: RenderOptions,
 }
 
 impl Context {
@@ -89,6 +92,7 @@ impl Context {
             clock: Clock::system(),
             scrape_pod_metrics: scrape,
             scrape_timeout: SCRAPE_TIMEOUT,
+            render_options: RenderOptions::default(),
         }
     }
 }
@@ -118,6 +122,12 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("creating the generated Secret {name}: {source}")]
+    CreateSecret {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("writing the status of MushGame {name}: {source}")]
     Status {
         name: String,
@@ -132,7 +142,7 @@ impl Error {
         match self {
             Error::MissingNamespace => "missing_namespace",
             Error::Read { .. } => "read",
-            Error::Apply { .. } => "apply",
+            Error::Apply { .. } | Error::CreateSecret { .. } => "apply",
             Error::Delete { .. } => "delete",
             Error::Status { .. } => "status",
         }
@@ -260,6 +270,51 @@ where
             name,
             source,
         })
+}
+
+/// `n` random bytes from the kernel (the operator runs on Linux).
+fn random_bytes(n: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0; n];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A fresh value for a generated Secret: [`RANDOM_BYTES`] random bytes in hexadecimal.
+fn random_value() -> Result<String, kube::Error> {
+    random_bytes(RANDOM_BYTES)
+        .map(|b| hex(&b))
+        .map_err(|e| kube::Error::Service(Box::new(e)))
+}
+
+/// Creates each generated Secret that does not exist yet, with a new random value. One that
+/// exists is left exactly as it is (never read, never rewritten: see `render::secrets`); a
+/// creation that loses a race with another writer (409 AlreadyExists) is fine too. Returns
+/// the names created.
+async fn create_missing_secrets(
+    client: &Client,
+    ns: &str,
+    wanted: &[GeneratedSecret],
+) -> Result<Vec<String>, Error> {
+    let api = Api::<Secret>::namespaced(client.clone(), ns);
+    let mut created = Vec::new();
+    for g in wanted {
+        let name = g.name().to_owned();
+        let failed = |source| Error::CreateSecret {
+            name: name.clone(),
+            source,
+        };
+        if api.get_metadata_opt(&name).await.map_err(failed)?.is_some() {
+            continue;
+        }
+        let secret = g.with_value(&random_value().map_err(failed)?);
+        match api.create(&PostParams::default(), &secret).await {
+            Ok(_) => created.push(name),
+            Err(kube::Error::Api(e)) if e.code == 409 => {}
+            Err(source) => return Err(failed(source)),
+        }
+    }
+    Ok(created)
 }
 
 /// What the API server answered to an apply, where the status computation can use it.
@@ -632,7 +687,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         .map(|m| Problem::new("InvalidSpec", m))
         .collect();
     let rendered: Option<Rendered> = if problems.is_empty() {
-        Some(render(&game).expect("spec checked above"))
+        Some(render_with(&game, &ctx.render_options).expect("spec checked above"))
     } else {
         None
     };
@@ -697,6 +752,21 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
     let game_deployment = names.game_server();
     let is_game_deployment = |c: &&Child| c.kind() == "Deployment" && c.name() == game_deployment;
     if let Some(rendered) = &rendered {
+        // Before the pods that read them (a missing Secret keeps a container from starting).
+        match create_missing_secrets(client, &ns, &rendered.secrets).await {
+            Ok(created) if !created.is_empty() => applying.notes.push(Note::normal(
+                "SecretCreated",
+                "Reconcile",
+                format!("generated {}", created.join(", ")),
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                applying
+                    .notes
+                    .push(Note::warning("ApplyFailed", "Reconcile", e.to_string()));
+                applying.refused.push(e);
+            }
+        }
         let others = rendered.children.iter().filter(|c| !is_game_deployment(c));
         apply_children(client, &ns, &names, others, &mut observed, &mut applying).await;
     }

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
+use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
@@ -267,6 +268,10 @@ pub struct GameBudgets {
     {
         "rule": "self.inputPartitions >= oldSelf.inputPartitions && self.outputPartitions >= oldSelf.outputPartitions",
         "message": "kafka partition counts can grow but never shrink (Kafka cannot remove partitions)"
+    },
+    {
+        "rule": "has(self.external) || !has(self.topics) || self.topics.replicationFactor == 1",
+        "message": "kafka.topics.replicationFactor must be 1 with the managed broker (one Redpanda broker holds one replica); a higher factor needs kafka.external"
     }
 ]))]
 pub struct KafkaSpec {
@@ -282,6 +287,9 @@ pub struct KafkaSpec {
     #[serde(default = "default_output_partitions")]
     #[schemars(range(min = 1, max = 1024))]
     pub output_partitions: i32,
+    /// Replication and retention of the two topics.
+    #[serde(default)]
+    pub topics: TopicSettings,
     /// A single Redpanda broker run by the operator: the default unless `external` is given
     /// (left out, it means a broker with these defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -302,6 +310,8 @@ struct KafkaSpecAsWritten {
     #[serde(default = "default_output_partitions")]
     output_partitions: i32,
     #[serde(default)]
+    topics: TopicSettings,
+    #[serde(default)]
     managed: Option<ManagedKafka>,
     #[serde(default)]
     external: Option<ExternalKafka>,
@@ -321,10 +331,50 @@ impl From<KafkaSpecAsWritten> for KafkaSpec {
             topic_prefix: w.topic_prefix,
             input_partitions: w.input_partitions,
             output_partitions: w.output_partitions,
+            topics: w.topics,
             managed: managed_unless_external(w.managed, &w.external),
             external: w.external,
         }
     }
+}
+
+/// Replication and retention of `<prefix>.input` and `<prefix>.output`. With the managed broker the
+/// topic Job applies them (retention also to existing topics); with an external cluster the servers
+/// use them when they create a missing topic (`createTopics`), and leave existing topics alone.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicSettings {
+    /// Replicas of each partition: 1 with the managed broker (it is one broker); on an external
+    /// cluster of three brokers or more, 3.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 7))]
+    pub replication_factor: i32,
+    /// How long the input topic keeps player input (`retention.ms`), as a duration: `ms`, `s`, `m`,
+    /// `h` or `d`, e.g. `7d`. Input waits there while no game-server runs, so keep it well above
+    /// the longest outage you want to survive.
+    #[serde(default = "default_input_retention")]
+    #[schemars(regex(pattern = r"^[1-9][0-9]{0,9}(ms|s|m|h|d)$"))]
+    pub input_retention: String,
+    /// How long the output topic keeps what the game sends to players, e.g. `1d`.
+    #[serde(default = "default_output_retention")]
+    #[schemars(regex(pattern = r"^[1-9][0-9]{0,9}(ms|s|m|h|d)$"))]
+    pub output_retention: String,
+}
+
+/// Milliseconds in a retention duration of [`TopicSettings`] (`90m`, `7d`), or `None` if it is not one.
+pub fn duration_ms(text: &str) -> Option<i64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok().filter(|n| *n > 0)?;
+    let factor: i64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    number.checked_mul(factor)
 }
 
 /// `managed` as written, or its defaults when neither `managed` nor `external` is written.
@@ -342,7 +392,9 @@ pub struct ManagedKafka {
     /// Persistent volume for the broker's data.
     #[serde(default = "default_kafka_storage")]
     pub storage: Storage,
-    /// CPU and memory for the broker; Redpanda is told to use 80% of the memory limit.
+    /// CPU and memory for the broker. Redpanda is told to use 80% of the memory limit, which must
+    /// leave it at least 1 GiB per core (so a limit of at least 1280Mi), and one core per whole core
+    /// of the CPU limit (or request); below one core it shares its core (`--overprovisioned`).
     #[serde(default = "default_redpanda_resources")]
     pub resources: ResourceRequirements,
 }
@@ -479,7 +531,8 @@ pub struct ManagedRedis {
     /// Persistent volume for the append-only file.
     #[serde(default = "default_redis_storage")]
     pub storage: Storage,
-    /// CPU and memory for Redis.
+    /// CPU and memory for Redis. Redis keeps its data under 80% of the memory limit (`maxmemory`)
+    /// and then refuses writes rather than evicting game state.
     #[serde(default = "default_redis_resources")]
     pub resources: ResourceRequirements,
     /// Keep an append-only file (fsync every second): a restarted Redis loses at most a second.
@@ -525,6 +578,12 @@ pub struct ObservabilitySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub otlp_endpoint: Option<String>,
+    /// Who else may reach the health and metrics port (9100) of the gateways and the
+    /// game-server, as NetworkPolicy peers, e.g. the namespace of your Prometheus:
+    /// `[{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]`. The
+    /// operator's own namespace always may; everything else is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics_from: Vec<NetworkPolicyPeer>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default, JsonSchema)]
@@ -723,6 +782,22 @@ fn default_input_partitions() -> i32 {
 fn default_output_partitions() -> i32 {
     16
 }
+fn default_input_retention() -> String {
+    "7d".into()
+}
+fn default_output_retention() -> String {
+    "1d".into()
+}
+
+impl Default for TopicSettings {
+    fn default() -> Self {
+        Self {
+            replication_factor: 1,
+            input_retention: default_input_retention(),
+            output_retention: default_output_retention(),
+        }
+    }
+}
 
 /// Requests (and limits where a limit protects the node) for one container.
 pub fn resources(cpu: &str, memory: &str, memory_limit: &str) -> ResourceRequirements {
@@ -865,6 +940,7 @@ impl Default for KafkaSpec {
             topic_prefix: default_prefix(),
             input_partitions: default_input_partitions(),
             output_partitions: default_output_partitions(),
+            topics: TopicSettings::default(),
             managed: Some(ManagedKafka::default()),
             external: None,
         }

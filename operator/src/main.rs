@@ -49,6 +49,9 @@ enum Command {
         /// Namespace to render into when the MushGame names none.
         #[arg(short = 'n', long, default_value = "default")]
         namespace: String,
+        /// The operator's namespace (its pods may read the game pods' metrics port).
+        #[arg(long, default_value = render::DEFAULT_OPERATOR_NAMESPACE)]
+        operator_namespace: String,
     },
 }
 
@@ -86,13 +89,18 @@ fn main() -> anyhow::Result<()> {
             print!("{}", mush_operator::crd::crd_yaml());
             Ok(())
         }
-        Some(Command::Render { file, namespace }) => {
+        Some(Command::Render {
+            file,
+            namespace,
+            operator_namespace,
+        }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin()).context("reading standard input")?
             } else {
                 std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
             };
-            print!("{}", render_text(&text, &namespace)?);
+            let options = render::RenderOptions { operator_namespace };
+            print!("{}", render_text(&text, &namespace, &options)?);
             Ok(())
         }
         Some(Command::Run) | None => tokio::runtime::Builder::new_multi_thread()
@@ -104,7 +112,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Renders every MushGame document in `text`.
-fn render_text(text: &str, namespace: &str) -> anyhow::Result<String> {
+fn render_text(text: &str, namespace: &str, options: &render::RenderOptions) -> anyhow::Result<String> {
     let mut out = String::new();
     let mut found = 0;
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
@@ -117,7 +125,7 @@ fn render_text(text: &str, namespace: &str) -> anyhow::Result<String> {
         if game.metadata.namespace.is_none() {
             game.metadata.namespace = Some(namespace.to_owned());
         }
-        let rendered = render::render(&game)?;
+        let rendered = render::render_with(&game, options)?;
         out.push_str(&rendered.to_yaml());
         found += 1;
     }
@@ -185,12 +193,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             stop.cancel();
         });
     }
-    let ctx = Arc::new(Context::new(
-        client,
-        metrics.clone(),
-        Some(identity),
-        args.scrape_pod_metrics,
-    ));
+    let mut ctx = Context::new(client, metrics.clone(), Some(identity), args.scrape_pod_metrics);
+    // The Lease lives in the operator's own namespace (POD_NAMESPACE in the install).
+    ctx.render_options.operator_namespace = lease_namespace.clone();
+    let ctx = Arc::new(ctx);
     controller::run(ctx, args.watch_namespace.clone(), async move {
         stop.cancelled().await
     })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::Action;
@@ -175,6 +175,90 @@ async fn create_applies_every_child_with_an_owner_reference_and_reports_what_it_
             .any(|(t, reason, _)| t == "Normal" && reason == "Created"),
         "{events:?}"
     );
+}
+
+/// The value a stored Secret holds under `key` (the fake keeps `stringData` as written).
+fn secret_value(fake: &FakeApi, name: &str, key: &str) -> String {
+    let s = fake
+        .get(&path_of::<Secret>(name))
+        .unwrap_or_else(|| panic!("Secret {name} exists"));
+    s["stringData"][key].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn generated_secrets_are_created_once_before_the_pods_and_never_rewritten() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    run(&ctx, &fake, tavern()).await;
+
+    let log = fake.log();
+    let creates: Vec<&str> = log
+        .iter()
+        .filter(|r| r.method == http::Method::POST && r.path.ends_with("/secrets"))
+        .map(|r| r.body.as_ref().unwrap()["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(creates, ["tavern-redis-auth", "tavern-input-key"]);
+    let first_pod_owner = log
+        .iter()
+        .position(|r| r.is_apply() && r.path.contains("/statefulsets/"))
+        .unwrap();
+    let last_create = log
+        .iter()
+        .rposition(|r| r.method == http::Method::POST && r.path.ends_with("/secrets"))
+        .unwrap();
+    assert!(
+        last_create < first_pod_owner,
+        "the Secrets exist before any workload"
+    );
+    assert!(
+        !log.iter()
+            .any(|r| r.path.contains("/secrets/") && r.method != http::Method::GET),
+        "never applied, patched or replaced"
+    );
+    let password = secret_value(&fake, "tavern-redis-auth", "password");
+    let key = secret_value(&fake, "tavern-input-key", "key");
+    for v in [&password, &key] {
+        assert_eq!(v.len(), 64);
+        assert!(
+            v.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{v}"
+        );
+    }
+    assert_ne!(password, key, "each value drawn on its own");
+    let stored = fake.get(&path_of::<Secret>("tavern-input-key")).unwrap();
+    assert_eq!(stored["metadata"]["ownerReferences"][0]["uid"], "0b6f1a6e-game");
+    assert!(
+        fake.events()
+            .iter()
+            .any(|(_, reason, note)| reason == "SecretCreated"
+                && note.contains("tavern-redis-auth")
+                && note.contains("tavern-input-key")),
+        "{:?}",
+        fake.events()
+    );
+
+    // Later passes leave them alone, and so an administrator's rotation stands.
+    let mut rotated = fake.get(&path_of::<Secret>("tavern-input-key")).unwrap();
+    rotated["stringData"]["previous"] = json!(key.clone());
+    rotated["stringData"]["key"] = json!("ab".repeat(32));
+    fake.put_value(&path_of::<Secret>("tavern-input-key"), rotated);
+    fake.clear_log();
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert!(
+        !fake
+            .log()
+            .iter()
+            .any(|r| r.path.contains("/secrets") && r.method != http::Method::GET),
+        "nothing written to existing Secrets"
+    );
+    assert_eq!(secret_value(&fake, "tavern-redis-auth", "password"), password);
+    assert_eq!(secret_value(&fake, "tavern-input-key", "key"), "ab".repeat(32));
+    assert_eq!(secret_value(&fake, "tavern-input-key", "previous"), key);
+
+    // A deleted one is generated again (anew: the old value is gone with it).
+    fake.remove(&path_of::<Secret>("tavern-redis-auth"));
+    run(&ctx, &fake, fake.game("tavern")).await;
+    assert_ne!(secret_value(&fake, "tavern-redis-auth", "password"), password);
 }
 
 #[tokio::test]
@@ -408,16 +492,22 @@ async fn children_the_spec_no_longer_asks_for_are_deleted_and_nothing_else() {
         "still managed"
     );
     assert!(
-        fake.get(&path_of::<NetworkPolicy>("tavern-backends")).is_some(),
+        fake.get(&path_of::<NetworkPolicy>("tavern-kafka")).is_some(),
         "still guards Kafka"
     );
+    for p in [
+        path_of::<NetworkPolicy>("tavern-redis"),
+        path_of::<PodDisruptionBudget>("tavern-redis"),
+    ] {
+        assert!(fake.get(&p).is_none(), "{p} deleted with the managed Redis");
+    }
     let deletes: Vec<String> = fake
         .log()
         .into_iter()
         .filter(|r| r.method == http::Method::DELETE)
         .map(|r| r.path)
         .collect();
-    assert_eq!(deletes.len(), 4, "{deletes:?}");
+    assert_eq!(deletes.len(), 6, "{deletes:?}");
     let pruned: Vec<String> = fake
         .events()
         .into_iter()
@@ -428,6 +518,8 @@ async fn children_the_spec_no_longer_asks_for_are_deleted_and_nothing_else() {
     for what in [
         "StatefulSet tavern-redis",
         "Service tavern-redis",
+        "NetworkPolicy tavern-redis",
+        "PodDisruptionBudget tavern-redis",
         "ServiceMonitor tavern",
         "ConfigMap tavern-dashboards",
     ] {

@@ -63,10 +63,22 @@ fn render_prints_every_child_of_the_example_as_a_yaml_stream() {
         "Service tavern-metrics",
         "PodDisruptionBudget tavern-gateway",
         "PodDisruptionBudget tavern-game",
-        "NetworkPolicy tavern-backends",
+        "PodDisruptionBudget tavern-redis",
+        "PodDisruptionBudget tavern-kafka",
+        "NetworkPolicy tavern-gateway",
+        "NetworkPolicy tavern-game",
+        "NetworkPolicy tavern-redis",
+        "NetworkPolicy tavern-kafka",
     ] {
         assert!(kinds.iter().any(|k| k == want), "{want} missing from {kinds:?}");
     }
+    // The generated Secrets are named, never printed with a value.
+    assert!(!kinds.iter().any(|k| k.starts_with("Secret ")));
+    for name in ["tavern-redis-auth", "tavern-input-key"] {
+        assert!(out.contains(&format!("# Secret {name} ")), "{name} named");
+    }
+    // The operator's namespace may read the metrics port.
+    assert!(out.contains("kubernetes.io/metadata.name: mush-system"));
     assert!(kinds.iter().any(|k| k.starts_with("Job tavern-topics-")));
     assert!(
         out.contains("namespace: default"),
@@ -100,6 +112,15 @@ fn render_into_a_namespace_and_from_standard_input() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("namespace: games"));
+    let (ok, out, err) = run(&[
+        "render",
+        "-f",
+        &repo("manifests/mushgame.yaml"),
+        "--operator-namespace",
+        "ops",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("kubernetes.io/metadata.name: ops"));
     assert!(text.contains("tavern-kafka-0.tavern-kafka.games.svc:9092"));
 }
 

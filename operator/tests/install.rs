@@ -84,6 +84,8 @@ fn the_cluster_role_grants_every_call_the_controller_makes() {
         ("", "pods", "patch"),
         ("", "pods/proxy", "get"),
         ("", "secrets", "get"),
+        // The generated Secrets (Redis password, input key) are created when missing.
+        ("", "secrets", "create"),
         ("events.k8s.io", "events", "create"),
         ("events.k8s.io", "events", "patch"),
         ("monitoring.coreos.com", "servicemonitors", "patch"),

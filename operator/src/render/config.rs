@@ -7,7 +7,11 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapEnvSource, EnvFromSource, EnvVar, KeyToPath, SecretVolumeSource, Volume, VolumeMount,
 };
 
-use super::{Component, Ctx, HEALTH_PORT, KAFKA_PORT, REDIS_PORT, env, env_secret, mount};
+use super::{
+    Component, Ctx, HEALTH_PORT, INPUT_KEY_KEY, KAFKA_PORT, REDIS_PASSWORD_KEY, REDIS_PORT, env, env_secret,
+    env_secret_key, mount,
+};
+use crate::crd::duration_ms;
 
 /// Where the welcome text is mounted in the game-server.
 pub const WELCOME_DIR: &str = "/etc/mush/welcome";
@@ -32,13 +36,8 @@ pub fn settings(ctx: &Ctx) -> ConfigMap {
     put("MUSH_LOG_FORMAT", "json".into());
     put("RUST_LOG", spec.log_level.clone());
     put("MUSH_HEALTH_ADDR", format!("0.0.0.0:{HEALTH_PORT}"));
+    // The Redis URL carries a password either way, so it is never here (see `shared_env`).
     put("MUSH_REDIS_NAMESPACE", spec.redis.key_namespace.clone());
-    if spec.redis.managed.is_some() {
-        put(
-            "MUSH_REDIS_URL",
-            format!("redis://{}:{REDIS_PORT}", ctx.names.redis()),
-        );
-    }
     put("MUSH_TOPIC_PREFIX", spec.kafka.topic_prefix.clone());
     put("MUSH_INPUT_PARTITIONS", spec.kafka.input_partitions.to_string());
     put("MUSH_OUTPUT_PARTITIONS", spec.kafka.output_partitions.to_string());
@@ -46,6 +45,19 @@ pub fn settings(ctx: &Ctx) -> ConfigMap {
         (_, Some(ext)) => {
             put("MUSH_KAFKA_BROKERS", ext.bootstrap_servers.clone());
             put("MUSH_CREATE_TOPICS", ext.create_topics.to_string());
+            if ext.create_topics {
+                // What the servers give a topic they create.
+                let topics = &spec.kafka.topics;
+                put("MUSH_TOPIC_REPLICATION", topics.replication_factor.to_string());
+                for (key, value) in [
+                    ("MUSH_INPUT_RETENTION_MS", &topics.input_retention),
+                    ("MUSH_OUTPUT_RETENTION_MS", &topics.output_retention),
+                ] {
+                    if let Some(ms) = duration_ms(value) {
+                        put(key, ms.to_string());
+                    }
+                }
+            }
         }
         _ => {
             put("MUSH_KAFKA_BROKERS", managed_brokers(ctx));
@@ -74,8 +86,18 @@ pub fn welcome(ctx: &Ctx) -> ConfigMap {
     }
 }
 
+/// The managed Redis's URL, with the password from `MUSH_REDIS_PASSWORD` (defined before it:
+/// Kubernetes expands `$(VAR)` only from variables listed earlier).
+pub fn managed_redis_url(ctx: &Ctx) -> String {
+    format!(
+        "redis://:$(MUSH_REDIS_PASSWORD)@{}:{REDIS_PORT}",
+        ctx.names.redis()
+    )
+}
+
 /// Environment, volumes and mounts both servers share: the settings ConfigMap, and the values
-/// that come from Secrets (external Redis URL, Kafka SASL credentials and TLS files).
+/// that come from Secrets (Redis URL and password, the input key, Kafka SASL credentials and TLS
+/// files).
 pub struct SharedEnv {
     pub env_from: Vec<EnvFromSource>,
     pub env: Vec<EnvVar>,
@@ -99,7 +121,22 @@ pub fn shared_env(ctx: &Ctx) -> SharedEnv {
     };
     if let Some(ext) = &spec.redis.external {
         out.env.push(env_secret("MUSH_REDIS_URL", &ext.url_secret));
+    } else {
+        out.env.push(env_secret_key(
+            "MUSH_REDIS_PASSWORD",
+            &ctx.names.redis_auth(),
+            REDIS_PASSWORD_KEY,
+            false,
+        ));
+        out.env.push(env("MUSH_REDIS_URL", managed_redis_url(ctx)));
     }
+    // Seals input lines between gateway and game-server (the same key for both).
+    out.env.push(env_secret_key(
+        "MUSH_INPUT_KEY",
+        &ctx.names.input_key(),
+        INPUT_KEY_KEY,
+        false,
+    ));
     if let Some(ext) = &spec.kafka.external {
         let mut options: Vec<String> = Vec::new();
         let protocol = match (ext.tls.is_some(), ext.sasl.is_some()) {

@@ -9,7 +9,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::ResourceExt;
 
 use super::config::{WELCOME_DIR, WELCOME_KEY, shared_env};
-use super::{Component, Ctx, HEALTH_PORT, MUSH_UID, container_security, env, env_field, http_probe, mount};
+use super::{
+    Component, Ctx, HEALTH_PORT, INPUT_KEY_PREVIOUS_KEY, MUSH_UID, container_security, env, env_field,
+    env_secret_key, http_probe, mount,
+};
 use crate::crd::{GameServerSpec, MushGame, RESTART_ANNOTATION};
 
 /// Annotation on the game-server's pod template carrying the restart request it was started for.
@@ -63,6 +66,14 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
         env("MUSH_POISON_ATTEMPTS", gs.budgets.poison_attempts.to_string()),
     ];
     env_vars.extend(shared.env);
+    // During a rotation of the input key: the key before the current one, still opened (the
+    // gateways seal with `MUSH_INPUT_KEY` only).
+    env_vars.push(env_secret_key(
+        "MUSH_INPUT_KEY_PREVIOUS",
+        &ctx.names.input_key(),
+        INPUT_KEY_PREVIOUS_KEY,
+        true,
+    ));
     let mut mounts = vec![mount("tmp", "/tmp"), {
         let mut m = mount("welcome", WELCOME_DIR);
         m.read_only = Some(true);

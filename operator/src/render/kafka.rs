@@ -1,6 +1,16 @@
 //! Managed Kafka API: a single Redpanda broker (StatefulSet, headless Service, persistent volume)
 //! and the Job that creates the game's topics at the spec's partition counts.
 //!
+//! The broker runs in Redpanda's production mode, with durable writes: an acknowledged message
+//! has been fsynced. `rpk redpanda start` without a configuration file takes rpk's development
+//! defaults (`developer_mode: true`), and with them the `dev-container` mode, which bypasses fsync
+//! (`--unsafe-bypass-fsync`) and acknowledges before the disk has the data (write caching). So an
+//! init container first writes the production configuration (`rpk redpanda mode production`:
+//! `developer_mode: false`; its tuners only run with `--tune`, which is not given), the broker is
+//! started with `--unsafe-bypass-fsync=false`, and the topic Job turns write caching off on the
+//! cluster and on both topics (a broker first started in development mode keeps that mode's
+//! cluster settings in its data).
+//!
 //! Topics are created by a Job running `rpk` in the Redpanda image rather than through the
 //! Kafka Admin API from the operator: the Admin API would need librdkafka (a C build) in the
 //! operator for one call per topic. The Job's name carries a hash of what it does, so a change of
@@ -19,12 +29,14 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::managed_brokers;
 use super::{Component, Ctx, KAFKA_PORT, container_security, empty_dir, env, hash_json, mount};
-use crate::crd::{ManagedKafka, Storage};
+use crate::crd::{ManagedKafka, Storage, duration_ms};
 
 /// The `redpanda` user of the Redpanda image.
 const REDPANDA_UID: i64 = 101;
-const ADMIN_PORT: i32 = 9644;
+pub(super) const ADMIN_PORT: i32 = 9644;
 const RPC_PORT: i32 = 33145;
+/// Memory Redpanda needs per core outside developer mode (it refuses to start with less).
+pub const REDPANDA_MIN_MIB_PER_CORE: u64 = 1024;
 
 pub fn service(ctx: &Ctx) -> Service {
     let port = |name: &str, port: i32| ServicePort {
@@ -75,31 +87,83 @@ pub fn quantity_bytes(q: &str) -> Option<u64> {
     Some((number * factor) as u64)
 }
 
-/// `--memory` for Redpanda: 80% of the container's memory limit (Seastar would otherwise take the
-/// node's memory and be killed), 1G when no limit is readable.
-pub fn redpanda_memory_flag(k: &ManagedKafka) -> String {
+/// Thousandths of a core in a CPU quantity (`250m`, `1`, `1.5`), or `None` if unreadable.
+pub fn cpu_millis(q: &str) -> Option<u64> {
+    let q = q.trim();
+    match q.strip_suffix('m') {
+        Some(millis) => millis.parse().ok(),
+        None => q.parse::<f64>().ok().map(|cores| (cores * 1000.0) as u64),
+    }
+}
+
+/// Redpanda's memory in MiB: 80% of the container's memory limit (Seastar would otherwise take
+/// the node's memory and be killed; the rest is for Seastar's own overhead), `None` without a
+/// readable limit.
+pub fn redpanda_memory_mib(k: &ManagedKafka) -> Option<u64> {
     let limit = k
         .resources
         .limits
         .as_ref()
         .and_then(|l| l.get("memory"))
-        .and_then(|q| quantity_bytes(&q.0));
-    match limit {
-        Some(bytes) => format!("{}M", (bytes as f64 * 0.8 / (1024.0 * 1024.0)) as u64),
+        .and_then(|q| quantity_bytes(&q.0))?;
+    Some((limit as f64 * 0.8 / (1024.0 * 1024.0)) as u64)
+}
+
+/// `--memory` for Redpanda ([`redpanda_memory_mib`]), 1G when no limit is readable.
+pub fn redpanda_memory_flag(k: &ManagedKafka) -> String {
+    match redpanda_memory_mib(k) {
+        Some(mib) => format!("{mib}M"),
         None => "1G".into(),
     }
 }
 
-pub fn stateful_set(ctx: &Ctx, k: &ManagedKafka) -> StatefulSet {
+/// The broker's CPU: its limit, else its request, in thousandths of a core.
+fn redpanda_cpu_millis(k: &ManagedKafka) -> Option<u64> {
+    let r = &k.resources;
+    [&r.limits, &r.requests]
+        .into_iter()
+        .find_map(|m| m.as_ref()?.get("cpu"))
+        .and_then(|q| cpu_millis(&q.0))
+}
+
+/// `--smp`: Redpanda runs one thread per core it is given, so the whole cores of its CPU (at least
+/// one), and no more than its memory allows at [`REDPANDA_MIN_MIB_PER_CORE`] each.
+pub fn redpanda_smp(k: &ManagedKafka) -> u64 {
+    let cores = redpanda_cpu_millis(k).map_or(1, |m| m / 1000).max(1);
+    let by_memory = redpanda_memory_mib(k)
+        .map_or(1, |mib| mib / REDPANDA_MIN_MIB_PER_CORE)
+        .max(1);
+    cores.min(by_memory)
+}
+
+/// `--overprovisioned` when the broker has less than a whole core (or no CPU given): its thread
+/// then shares a core, so it must not pin itself or busy-poll (as the Redpanda Helm chart does
+/// below one core).
+pub fn redpanda_overprovisioned(k: &ManagedKafka) -> bool {
+    redpanda_cpu_millis(k).is_none_or(|m| m < 1000)
+}
+
+/// The arguments of `rpk` for the broker (after the image's entrypoint).
+pub fn redpanda_args(ctx: &Ctx, k: &ManagedKafka) -> Vec<String> {
     let advertised = managed_brokers(ctx);
     let svc = ctx.names.kafka();
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "redpanda".into(),
         "start".into(),
-        "--mode=dev-container".into(),
-        "--smp=1".into(),
+        format!("--smp={}", redpanda_smp(k)),
         format!("--memory={}", redpanda_memory_flag(k)),
+        // Only used when --memory is not given; explicit so the whole --memory is Redpanda's.
         "--reserve-memory=0M".into(),
+    ];
+    if redpanda_overprovisioned(k) {
+        args.push("--overprovisioned".into());
+    }
+    args.extend([
+        // Durable writes: every fsync reaches the disk (the development mode skips them).
+        "--unsafe-bypass-fsync=false".into(),
+        // rpk's pre-start checks inspect the node (XFS, NTP, swappiness, AIO limits), which a
+        // non-root container can neither tune nor fix; they do not change what is written.
+        "--check=false".into(),
         "--default-log-level=info".into(),
         format!("--kafka-addr=internal://0.0.0.0:{KAFKA_PORT}"),
         format!("--advertise-kafka-addr=internal://{advertised}"),
@@ -108,7 +172,23 @@ pub fn stateful_set(ctx: &Ctx, k: &ManagedKafka) -> StatefulSet {
             "--advertise-rpc-addr={svc}-0.{svc}.{}.svc:{RPC_PORT}",
             ctx.namespace
         ),
-    ];
+    ]);
+    args
+}
+
+pub fn stateful_set(ctx: &Ctx, k: &ManagedKafka) -> StatefulSet {
+    let args = redpanda_args(ctx, k);
+    // Writes /etc/redpanda/redpanda.yaml with `developer_mode: false` before the broker starts
+    // (without the file, `rpk redpanda start` would fall back to the development mode).
+    let production_mode = Container {
+        name: "production-mode".into(),
+        image: Some(k.image.clone()),
+        args: Some(vec!["redpanda".into(), "mode".into(), "production".into()]),
+        security_context: Some(container_security()),
+        volume_mounts: Some(vec![mount("config", "/etc/redpanda"), mount("tmp", "/tmp")]),
+        env: Some(vec![env("HOME", "/tmp")]),
+        ..Default::default()
+    };
     let port = |name: &str, port: i32| ContainerPort {
         name: Some(name.into()),
         container_port: port,
@@ -156,7 +236,8 @@ pub fn stateful_set(ctx: &Ctx, k: &ManagedKafka) -> StatefulSet {
         env: Some(vec![env("HOME", "/tmp")]),
         ..Default::default()
     };
-    let pod = ctx.pod_spec(REDPANDA_UID, vec![container], vec![empty_dir("config")]);
+    let mut pod = ctx.pod_spec(REDPANDA_UID, vec![container], vec![empty_dir("config")]);
+    pod.init_containers = Some(vec![production_mode]);
     StatefulSet {
         metadata: ctx.meta(ctx.names.kafka(), Component::Kafka),
         spec: Some(StatefulSetSpec {
@@ -203,40 +284,55 @@ pub(super) fn claim_template(ctx: &Ctx, c: Component, storage: &Storage) -> Pers
     }
 }
 
-/// Creates each topic if missing, and grows its partitions to the wanted count if fewer.
+/// Turns write caching off (acknowledged means fsynced), creates each topic if missing with the
+/// spec's replication and retention, grows its partitions to the wanted count if fewer, and sets
+/// the retention of an existing topic to the spec's.
 pub fn topics_script() -> &'static str {
     r#"set -eu
 until rpk cluster info -X brokers="$BROKERS" >/dev/null 2>&1; do
   echo "waiting for the broker at $BROKERS"; sleep 3
 done
+rpk cluster config set write_caching_default false -X admin.hosts="$ADMIN"
 ensure() {
-  topic="$1"; want="$2"
+  topic="$1"; want="$2"; retention="$3"
   if rpk topic describe "$topic" -X brokers="$BROKERS" >/dev/null 2>&1; then
     have=$(rpk topic describe "$topic" -p -X brokers="$BROKERS" | tail -n +2 | grep -c .)
     if [ "$have" -lt "$want" ]; then
       rpk topic add-partitions "$topic" --num $((want - have)) -X brokers="$BROKERS"
     fi
-    echo "topic $topic: $want partitions (had $have)"
+    rpk topic alter-config "$topic" --set retention.ms="$retention" --set write.caching=false -X brokers="$BROKERS"
+    echo "topic $topic: $want partitions (had $have), retention.ms=$retention"
   else
-    rpk topic create "$topic" -p "$want" -r 1 -X brokers="$BROKERS"
+    rpk topic create "$topic" -p "$want" -r "$REPLICATION" -c retention.ms="$retention" \
+      -c write.caching=false -X brokers="$BROKERS"
   fi
 }
-ensure "$PREFIX.input" "$INPUT_PARTITIONS"
-ensure "$PREFIX.output" "$OUTPUT_PARTITIONS"
+ensure "$PREFIX.input" "$INPUT_PARTITIONS" "$INPUT_RETENTION_MS"
+ensure "$PREFIX.output" "$OUTPUT_PARTITIONS" "$OUTPUT_RETENTION_MS"
 "#
 }
 
 pub fn topics_job(ctx: &Ctx, k: &ManagedKafka) -> Job {
     let kafka = &ctx.spec.kafka;
+    let svc = ctx.names.kafka();
+    // Checked by `spec_errors` before rendering.
+    let ms = |d: &str| duration_ms(d).unwrap_or_default().to_string();
     let container = Container {
         name: "create-topics".into(),
         image: Some(k.image.clone()),
         command: Some(vec!["/bin/bash".into(), "-c".into(), topics_script().into()]),
         env: Some(vec![
             env("BROKERS", managed_brokers(ctx)),
+            env(
+                "ADMIN",
+                format!("{svc}-0.{svc}.{}.svc:{ADMIN_PORT}", ctx.namespace),
+            ),
             env("PREFIX", kafka.topic_prefix.clone()),
             env("INPUT_PARTITIONS", kafka.input_partitions.to_string()),
             env("OUTPUT_PARTITIONS", kafka.output_partitions.to_string()),
+            env("REPLICATION", kafka.topics.replication_factor.to_string()),
+            env("INPUT_RETENTION_MS", ms(&kafka.topics.input_retention)),
+            env("OUTPUT_RETENTION_MS", ms(&kafka.topics.output_retention)),
             env("HOME", "/tmp"),
         ]),
         security_context: Some(container_security()),

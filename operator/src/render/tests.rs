@@ -144,7 +144,6 @@ fn gateway_environment_follows_the_server_contract() {
     assert_eq!(from.name, "tavern-settings");
     let settings = config_map(&r, "tavern-settings").data.as_ref().unwrap();
     let want: BTreeMap<&str, &str> = [
-        ("MUSH_REDIS_URL", "redis://tavern-redis:6379"),
         ("MUSH_REDIS_NAMESPACE", "mush"),
         ("MUSH_KAFKA_BROKERS", "tavern-kafka-0.tavern-kafka.games.svc:9092"),
         ("MUSH_TOPIC_PREFIX", "mush"),
@@ -160,6 +159,10 @@ fn gateway_environment_follows_the_server_contract() {
     for (k, v) in want {
         assert_eq!(settings.get(k).map(String::as_str), Some(v), "{k}");
     }
+    assert!(
+        !settings.contains_key("MUSH_REDIS_URL"),
+        "the URL carries the password: never in a ConfigMap"
+    );
 }
 
 #[test]
@@ -259,7 +262,15 @@ fn every_disruption_budget_lets_a_node_drain_evict_a_pod() {
                 _ => None,
             })
             .collect();
-        assert!(!budgets.is_empty());
+        let covered: Vec<&str> = budgets
+            .iter()
+            .map(|p| p.metadata.name.as_deref().unwrap())
+            .collect();
+        let mut want = vec!["tavern-gateway", "tavern-game"];
+        if g.spec.redis.managed.is_some() {
+            want.extend(["tavern-redis", "tavern-kafka"]);
+        }
+        assert_eq!(covered, want, "{what}: one budget per workload");
         for pdb in budgets {
             let selector = pdb.spec.as_ref().unwrap().selector.as_ref().unwrap();
             let component = selector.match_labels.as_ref().unwrap()[COMPONENT_LABEL].as_str();
@@ -325,7 +336,11 @@ fn every_pod_runs_as_non_root_on_a_read_only_root_with_no_capabilities() {
         assert!(psc.run_as_user.unwrap() > 0, "{name}");
         assert_eq!(spec.automount_service_account_token, Some(false), "{name}");
         assert_eq!(spec.service_account_name.as_deref(), Some("tavern"), "{name}");
-        for c in &spec.containers {
+        for c in spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+        {
             let sc = c.security_context.as_ref().unwrap();
             assert_eq!(sc.read_only_root_filesystem, Some(true), "{name}");
             assert_eq!(sc.allow_privilege_escalation, Some(false), "{name}");
@@ -415,6 +430,10 @@ fn managed_kafka_gets_a_broker_and_a_topic_job_with_the_spec_partitions() {
         args.contains(&"--memory=1228M".into()),
         "80% of the 1536Mi limit: {args:?}"
     );
+    assert!(
+        !args.iter().any(|a| a.starts_with("--mode")),
+        "no development mode: {args:?}"
+    );
     let j = job(&r);
     let c = &j
         .spec
@@ -434,6 +453,10 @@ fn managed_kafka_gets_a_broker_and_a_topic_job_with_the_spec_partitions() {
     assert_eq!(env["INPUT_PARTITIONS"], "12");
     assert_eq!(env["OUTPUT_PARTITIONS"], "24");
     assert_eq!(env["PREFIX"], "mush");
+    assert_eq!(env["REPLICATION"], "1");
+    assert_eq!(env["INPUT_RETENTION_MS"], "604800000", "7d");
+    assert_eq!(env["OUTPUT_RETENTION_MS"], "86400000", "1d");
+    assert_eq!(env["ADMIN"], "tavern-kafka-0.tavern-kafka.games.svc:9644");
     assert_eq!(r.topics_job.as_deref(), j.metadata.name.as_deref());
 
     // A Job cannot be changed: new partition counts get a new Job.
@@ -445,29 +468,6 @@ fn managed_kafka_gets_a_broker_and_a_topic_job_with_the_spec_partitions() {
         r.topics_job,
         "stable across renders"
     );
-}
-
-#[test]
-fn the_network_policy_admits_only_the_games_own_pods_to_redis_and_kafka() {
-    let r = render(&game()).unwrap();
-    let Some(Child::NetworkPolicy(np)) = r.find("NetworkPolicy", "tavern-backends") else {
-        panic!("NetworkPolicy rendered")
-    };
-    let spec = np.spec.as_ref().unwrap();
-    let target = spec.pod_selector.as_ref().unwrap();
-    assert_eq!(target.match_labels.as_ref().unwrap()[GAME_LABEL], "tavern");
-    let expr = &target.match_expressions.as_ref().unwrap()[0];
-    assert_eq!(
-        expr.values.as_deref(),
-        Some(&["redis".to_owned(), "kafka".to_owned()][..])
-    );
-    let from = &spec.ingress.as_ref().unwrap()[0].from.as_ref().unwrap()[0];
-    let peer = from.pod_selector.as_ref().unwrap().match_labels.as_ref().unwrap();
-    assert_eq!(
-        peer,
-        &BTreeMap::from([(GAME_LABEL.to_owned(), "tavern".to_owned())])
-    );
-    assert!(from.namespace_selector.is_none(), "same namespace only");
 }
 
 #[test]
@@ -507,9 +507,14 @@ fn external_kafka_and_redis_take_their_secrets_through_env_references() {
     assert!(r.find("StatefulSet", "tavern-kafka").is_none());
     assert!(r.find("StatefulSet", "tavern-redis").is_none());
     assert!(r.topics_job.is_none());
-    assert!(
-        r.find("NetworkPolicy", "tavern-backends").is_none(),
-        "nothing to protect"
+    for name in ["tavern-redis", "tavern-kafka"] {
+        assert!(r.find("NetworkPolicy", name).is_none(), "nothing to protect");
+        assert!(r.find("PodDisruptionBudget", name).is_none());
+    }
+    assert_eq!(
+        r.secrets.iter().map(|s| s.name()).collect::<Vec<_>>(),
+        ["tavern-input-key"],
+        "no Redis password to generate"
     );
 
     for name in ["tavern-gateway", "tavern-game"] {
@@ -547,6 +552,10 @@ fn external_kafka_and_redis_take_their_secrets_through_env_references() {
         "the URL stays in its Secret"
     );
     assert!(!settings.values().any(|v| v.contains("password")));
+    // The servers create the topics on the external cluster, with the spec's settings.
+    assert_eq!(settings["MUSH_TOPIC_REPLICATION"], "1");
+    assert_eq!(settings["MUSH_INPUT_RETENTION_MS"], "604800000");
+    assert_eq!(settings["MUSH_OUTPUT_RETENTION_MS"], "86400000");
 }
 
 #[test]
@@ -705,4 +714,474 @@ fn memory_quantities_are_read_for_redpanda() {
     assert_eq!(quantity_bytes("1G"), Some(1_000_000_000));
     assert_eq!(quantity_bytes("512000000"), Some(512_000_000));
     assert_eq!(quantity_bytes("lots"), None);
+}
+
+fn network_policy<'a>(r: &'a Rendered, name: &str) -> &'a k8s_openapi::api::networking::v1::NetworkPolicy {
+    match r.find("NetworkPolicy", name) {
+        Some(Child::NetworkPolicy(np)) => np,
+        _ => panic!("NetworkPolicy {name} rendered"),
+    }
+}
+
+/// One ingress rule, as (ports, sources): `None` ports admit every port, `None` sources everyone.
+type Rule = (Option<Vec<i32>>, Option<Vec<serde_json::Value>>);
+
+fn rules_of(np: &k8s_openapi::api::networking::v1::NetworkPolicy) -> Vec<Rule> {
+    let spec = np.spec.as_ref().unwrap();
+    assert_eq!(spec.policy_types.as_deref(), Some(&["Ingress".to_owned()][..]));
+    spec.ingress
+        .iter()
+        .flatten()
+        .map(|r| {
+            let ports = r.ports.as_ref().map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        assert_eq!(p.protocol.as_deref(), Some("TCP"));
+                        match p.port {
+                            Some(IntOrString::Int(n)) => n,
+                            ref other => panic!("a numbered port, not {other:?}"),
+                        }
+                    })
+                    .collect()
+            });
+            let from = r
+                .from
+                .as_ref()
+                .map(|f| f.iter().map(|p| serde_json::to_value(p).unwrap()).collect());
+            (ports, from)
+        })
+        .collect()
+}
+
+fn pods_of(components: &[&str]) -> serde_json::Value {
+    serde_json::json!({ "podSelector": {
+        "matchLabels": { "mush.dev/game": "tavern" },
+        "matchExpressions": [{ "key": COMPONENT_LABEL, "operator": "In", "values": components }],
+    }})
+}
+
+fn namespace_named(name: &str) -> serde_json::Value {
+    serde_json::json!({ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": name } } })
+}
+
+#[test]
+fn each_component_admits_only_what_it_serves() {
+    let mut g = game();
+    g.spec.observability.metrics_from = vec![serde_json::from_value(namespace_named("monitoring")).unwrap()];
+    let r = render_with(
+        &g,
+        &RenderOptions {
+            operator_namespace: "ops".into(),
+        },
+    )
+    .unwrap();
+    let metrics = vec![namespace_named("ops"), namespace_named("monitoring")];
+    let policies: Vec<&str> = r
+        .children
+        .iter()
+        .filter(|c| c.kind() == "NetworkPolicy")
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(
+        policies,
+        ["tavern-gateway", "tavern-game", "tavern-redis", "tavern-kafka"]
+    );
+    for (name, component) in [
+        ("tavern-gateway", "gateway"),
+        ("tavern-game", "game"),
+        ("tavern-redis", "redis"),
+        ("tavern-kafka", "kafka"),
+    ] {
+        let target = network_policy(&r, name)
+            .spec
+            .as_ref()
+            .unwrap()
+            .pod_selector
+            .clone()
+            .unwrap();
+        assert_eq!(
+            target.match_labels.unwrap(),
+            BTreeMap::from([
+                (GAME_LABEL.to_owned(), "tavern".to_owned()),
+                (COMPONENT_LABEL.to_owned(), component.to_owned()),
+            ]),
+            "{name} selects its own pods only"
+        );
+    }
+    // Players reach the telnet port from anywhere; metrics only from the operator and monitoring.
+    assert_eq!(
+        rules_of(network_policy(&r, "tavern-gateway")),
+        vec![
+            (Some(vec![4201]), None),
+            (Some(vec![9100]), Some(metrics.clone())),
+        ]
+    );
+    assert_eq!(
+        rules_of(network_policy(&r, "tavern-game")),
+        vec![(Some(vec![9100]), Some(metrics))],
+        "the game-server serves nothing but its health and metrics"
+    );
+    assert_eq!(
+        rules_of(network_policy(&r, "tavern-redis")),
+        vec![(Some(vec![6379]), Some(vec![pods_of(&["gateway", "game"])]))]
+    );
+    assert_eq!(
+        rules_of(network_policy(&r, "tavern-kafka")),
+        vec![
+            (
+                Some(vec![9092]),
+                Some(vec![pods_of(&["gateway", "game", "topics"])])
+            ),
+            (Some(vec![9644]), Some(vec![pods_of(&["topics"])])),
+            (None, Some(vec![pods_of(&["kafka"])])),
+        ]
+    );
+    // Every source inside the cluster is this game's own pods (same namespace) or a namespace
+    // named on purpose: no rule but the players' admits the whole cluster.
+    for c in &r.children {
+        let Child::NetworkPolicy(np) = c else { continue };
+        for (ports, from) in rules_of(np) {
+            if from.is_none() {
+                assert_eq!(
+                    ports,
+                    Some(vec![4201]),
+                    "{}: open to all only for players",
+                    c.name()
+                );
+            }
+        }
+    }
+
+    // Without metricsFrom, only the operator's namespace; the default is where install.yaml puts it.
+    let r = render(&game()).unwrap();
+    assert_eq!(
+        rules_of(network_policy(&r, "tavern-game")),
+        vec![(Some(vec![9100]), Some(vec![namespace_named("mush-system")]))]
+    );
+}
+
+#[test]
+fn managed_redpanda_runs_in_production_mode_with_durable_writes() {
+    let r = render(&game()).unwrap();
+    let pod = stateful_set(&r, "tavern-kafka")
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .clone()
+        .unwrap();
+    let broker = &pod.containers[0];
+    let args = broker.args.clone().unwrap();
+    assert_eq!(args[..2], ["redpanda", "start"]);
+    for flag in [
+        "--smp=1",
+        "--memory=1228M",
+        "--reserve-memory=0M",
+        "--overprovisioned",
+        "--unsafe-bypass-fsync=false",
+        "--default-log-level=info",
+    ] {
+        assert!(args.contains(&flag.to_owned()), "{flag} in {args:?}");
+    }
+    assert!(
+        !args
+            .iter()
+            .any(|a| a.contains("dev-container") || a.starts_with("--mode")),
+        "{args:?}"
+    );
+    // Before the broker, its configuration is written in production mode (developer_mode: false)
+    // where the broker reads it.
+    let init = pod.init_containers.as_ref().expect("an init container");
+    assert_eq!(init.len(), 1);
+    assert_eq!(
+        init[0].args.as_deref().unwrap(),
+        ["redpanda", "mode", "production"]
+    );
+    assert_eq!(init[0].image, broker.image);
+    let config_mount = |c: &Container| {
+        c.volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.mount_path == "/etc/redpanda")
+            .map(|m| m.name.clone())
+    };
+    assert_eq!(config_mount(&init[0]), Some("config".into()));
+    assert_eq!(config_mount(broker), Some("config".into()));
+    assert!(
+        pod.volumes
+            .iter()
+            .flatten()
+            .any(|v| v.name == "config" && v.empty_dir.is_some())
+    );
+
+    // The topic Job turns write caching (acknowledgement before fsync) off for good.
+    let script = job(&r)
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .command
+        .clone()
+        .unwrap()
+        .join(" ");
+    assert!(
+        script.contains("rpk cluster config set write_caching_default false"),
+        "{script}"
+    );
+    assert!(script.contains("-c write.caching=false"), "new topics: {script}");
+    assert!(
+        script.contains("--set write.caching=false"),
+        "existing topics: {script}"
+    );
+    assert!(script.contains(r#"-r "$REPLICATION""#), "{script}");
+    assert!(script.contains(r#"retention.ms="$retention""#), "{script}");
+}
+
+#[test]
+fn redpanda_cores_follow_the_cpu_and_memory_it_is_given() {
+    use crate::crd::resources;
+    let smp_and_shared = |cpu: &str, memory_limit: &str, cpu_limit: Option<&str>| {
+        let mut k = crate::crd::ManagedKafka {
+            resources: resources(cpu, "1Gi", memory_limit),
+            ..Default::default()
+        };
+        if let Some(l) = cpu_limit {
+            k.resources
+                .limits
+                .as_mut()
+                .unwrap()
+                .insert("cpu".into(), Quantity(l.into()));
+        }
+        (
+            super::redpanda_smp(&k),
+            super::kafka::redpanda_overprovisioned(&k),
+        )
+    };
+    assert_eq!(
+        smp_and_shared("250m", "1536Mi", None),
+        (1, true),
+        "the default shares a core"
+    );
+    assert_eq!(smp_and_shared("2", "4Gi", None), (2, false));
+    assert_eq!(
+        smp_and_shared("500m", "8Gi", Some("3")),
+        (3, false),
+        "the limit counts"
+    );
+    assert_eq!(
+        smp_and_shared("4", "2Gi", None),
+        (1, false),
+        "1638Mi is memory for one core at 1Gi each"
+    );
+    assert_eq!(smp_and_shared("1500m", "4Gi", None), (1, false));
+}
+
+#[test]
+fn topic_replication_and_retention_are_settings_the_job_applies() {
+    let base = render(&game()).unwrap();
+    let mut g = game();
+    g.spec.kafka.topics.input_retention = "3d".into();
+    g.spec.kafka.topics.output_retention = "90m".into();
+    let r = render(&g).unwrap();
+    let env = env_of(
+        &job(&r)
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0],
+    );
+    assert_eq!(env["INPUT_RETENTION_MS"].value.as_deref(), Some("259200000"));
+    assert_eq!(env["OUTPUT_RETENTION_MS"].value.as_deref(), Some("5400000"));
+    assert_ne!(
+        r.topics_job, base.topics_job,
+        "a new Job applies the new retention"
+    );
+    assert_eq!(
+        r.game_revision, base.game_revision,
+        "the servers are not restarted for it"
+    );
+    assert_eq!(r.gateway_revision, base.gateway_revision);
+
+    // One managed broker holds one replica.
+    let mut g = game();
+    g.spec.kafka.topics.replication_factor = 3;
+    let err = render(&g).unwrap_err().to_string();
+    assert!(err.contains("kafka.topics.replicationFactor must be 1"), "{err}");
+    // An external cluster may have three.
+    g.spec.kafka.managed = None;
+    g.spec.kafka.external = Some(ExternalKafka {
+        bootstrap_servers: "k.example:9092".into(),
+        create_topics: true,
+        tls: None,
+        sasl: None,
+    });
+    let r = render(&g).unwrap();
+    assert_eq!(
+        config_map(&r, "tavern-settings").data.as_ref().unwrap()["MUSH_TOPIC_REPLICATION"],
+        "3"
+    );
+    g.spec.kafka.topics.input_retention = "a week".into();
+    let err = render(&g).unwrap_err().to_string();
+    assert!(err.contains("kafka.topics.inputRetention"), "{err}");
+
+    assert_eq!(crate::crd::duration_ms("7d"), Some(604_800_000));
+    assert_eq!(crate::crd::duration_ms("250ms"), Some(250));
+    assert_eq!(crate::crd::duration_ms("0d"), None);
+    assert_eq!(crate::crd::duration_ms("7"), None);
+    assert_eq!(crate::crd::duration_ms("7w"), None);
+}
+
+#[test]
+fn redpanda_with_less_than_a_gib_per_core_is_refused() {
+    let mut g = game();
+    g.spec.kafka.managed.as_mut().unwrap().resources = crate::crd::resources("250m", "512Mi", "1Gi");
+    let err = render(&g).unwrap_err().to_string();
+    assert!(
+        err.contains("kafka.managed.resources.limits.memory is too small"),
+        "{err}"
+    );
+    g.spec.kafka.managed.as_mut().unwrap().resources = crate::crd::resources("250m", "512Mi", "1280Mi");
+    render(&g).expect("1280Mi leaves Redpanda 1Gi");
+}
+
+#[test]
+fn managed_redis_requires_its_password_and_never_evicts_under_its_memory_limit() {
+    let r = render(&game()).unwrap();
+    let c = &stateful_set(&r, "tavern-redis")
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0];
+    let args = c.args.clone().unwrap();
+    let after = |flag: &str| {
+        let i = args
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag} in {args:?}"));
+        args[i + 1].clone()
+    };
+    assert_eq!(
+        after("--maxmemory"),
+        (512u64 * 1024 * 1024 / 5 * 4).to_string(),
+        "80% of 512Mi"
+    );
+    assert_eq!(after("--maxmemory-policy"), "noeviction");
+    assert_eq!(
+        after("--requirepass"),
+        "$(REDIS_PASSWORD)",
+        "expanded by Kubernetes, not written in the pod spec"
+    );
+    let env = env_of(c);
+    for name in ["REDIS_PASSWORD", "REDISCLI_AUTH"] {
+        let from = env[name]
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.clone())
+            .unwrap_or_else(|| panic!("{name} from a Secret"));
+        assert_eq!(
+            (from.name.as_str(), from.key.as_str()),
+            ("tavern-redis-auth", "password")
+        );
+        assert!(env[name].value.is_none());
+    }
+    // Without a memory limit there is no ceiling to derive, but still no eviction.
+    let mut g = game();
+    g.spec.redis.managed.as_mut().unwrap().resources.limits = None;
+    let args = super::redis::redis_args(g.spec.redis.managed.as_ref().unwrap());
+    assert!(!args.contains(&"--maxmemory".to_owned()));
+    assert!(args.join(" ").contains("--maxmemory-policy noeviction"));
+}
+
+#[test]
+fn servers_get_the_redis_password_and_input_key_by_reference_only() {
+    let r = render(&game()).unwrap();
+    for name in ["tavern-gateway", "tavern-game"] {
+        let c = container(deployment(&r, name));
+        let env = c.env.clone().unwrap();
+        let pos = |n: &str| {
+            env.iter()
+                .position(|e| e.name == n)
+                .unwrap_or_else(|| panic!("{n} in {name}"))
+        };
+        let secret = |n: &str| {
+            let e = &env[pos(n)];
+            assert!(e.value.is_none(), "{n} in clear in {name}");
+            let r = e.value_from.as_ref().unwrap().secret_key_ref.clone().unwrap();
+            (r.name, r.key, r.optional)
+        };
+        assert_eq!(
+            secret("MUSH_REDIS_PASSWORD"),
+            ("tavern-redis-auth".into(), "password".into(), Some(false))
+        );
+        assert_eq!(
+            env[pos("MUSH_REDIS_URL")].value.as_deref(),
+            Some("redis://:$(MUSH_REDIS_PASSWORD)@tavern-redis:6379")
+        );
+        assert!(
+            pos("MUSH_REDIS_PASSWORD") < pos("MUSH_REDIS_URL"),
+            "$(VAR) expands only variables defined before it"
+        );
+        assert_eq!(
+            secret("MUSH_INPUT_KEY"),
+            ("tavern-input-key".into(), "key".into(), Some(false))
+        );
+        // Only the game-server opens lines with the previous key, and only while one is set.
+        assert_eq!(
+            env.iter().any(|e| e.name == "MUSH_INPUT_KEY_PREVIOUS"),
+            name == "tavern-game",
+            "{name}"
+        );
+        if name == "tavern-game" {
+            assert_eq!(
+                secret("MUSH_INPUT_KEY_PREVIOUS"),
+                ("tavern-input-key".into(), "previous".into(), Some(true))
+            );
+        }
+    }
+}
+
+#[test]
+fn generated_secrets_are_named_and_owned_but_never_rendered_with_a_value() {
+    let r = render(&game()).unwrap();
+    let names: Vec<(&str, &str)> = r.secrets.iter().map(|s| (s.name(), s.key)).collect();
+    assert_eq!(
+        names,
+        [("tavern-redis-auth", "password"), ("tavern-input-key", "key")]
+    );
+    for s in &r.secrets {
+        let owner = &s.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!(owner.uid, "uid-1", "removed with the game");
+        assert_eq!(s.metadata.namespace.as_deref(), Some("games"));
+    }
+    assert!(
+        !r.children.iter().any(|c| c.to_json()["kind"] == "Secret"),
+        "a random value is never applied"
+    );
+    let yaml = r.to_yaml();
+    assert!(yaml.contains("# Secret tavern-input-key (key key): generated by the operator"));
+    let secret = r.secrets[1].with_value("00ff");
+    assert_eq!(
+        secret.string_data,
+        Some(BTreeMap::from([("key".to_owned(), "00ff".to_owned())]))
+    );
+    assert_eq!(secret.metadata, r.secrets[1].metadata);
+    assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    assert_eq!(
+        hex(&[7u8; RANDOM_BYTES]).len(),
+        64,
+        "MUSH_INPUT_KEY is 64 hex characters"
+    );
 }
