@@ -212,7 +212,8 @@ struct Session {
 
 /// Runs one connection to its end, inside a span that names it, so one player's story can be
 /// read from the logs (at debug level: an idle span costs memory per connection otherwise;
-/// the gateway's own log lines carry the handle as a field).
+/// the gateway's own log lines carry the handle as a field). Traces do not hang off it: each input
+/// line has its own span when traces are exported (see `publish_input`).
 pub async fn run(
     gw: Arc<Gateway>,
     stream: TcpStream,
@@ -772,6 +773,15 @@ impl Session {
             return;
         }
         event.at = at;
+        if !mush_platform::telemetry::exporting() {
+            self.enqueue(event);
+            return;
+        }
+        // Traces are exported: the line's own span, at info level, whose context travels with the
+        // event (the game-server's span for it is a child). A root, so each command is one trace
+        // and not a branch of a connection's hours-long one. Not made otherwise: no cost per line.
+        let span = tracing::info_span!(parent: None, "input line", handle = %self.handle);
+        let _entered = span.enter();
         event.trace = mush_platform::telemetry::inject_current();
         self.enqueue(event);
     }

@@ -14,4 +14,5 @@ pub mod output;
 pub mod persist;
 pub mod progress;
 pub mod server;
+pub mod spans;
 pub mod watchdog;

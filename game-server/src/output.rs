@@ -26,6 +26,8 @@ pub fn build_messages(
     max_bytes: usize,
 ) -> Vec<GameMessage> {
     let input_at = matches!(event.kind, GatewayEventKind::Input { .. }).then_some(event.at);
+    // Built inside the input's span (see `spans`): the output carries it onward.
+    let trace = crate::spans::output_trace(event);
     let mut seq = 0u32;
     let mut messages = Vec::new();
     for out in output {
@@ -34,7 +36,7 @@ pub fn build_messages(
                 messages.push(GameMessage {
                     targets,
                     input_at,
-                    trace: event.trace.clone(),
+                    trace: trace.clone(),
                     origin: Some(Origin {
                         partition,
                         offset,

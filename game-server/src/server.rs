@@ -32,6 +32,7 @@ use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, Handle, RedisKe
 use rdkafka::Offset;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tracing::{Instrument as _, Span};
 
 use crate::config::Config;
 use crate::game::Credentials;
@@ -41,6 +42,7 @@ use crate::metrics::{CommandMeters, GameMetrics};
 use crate::output;
 use crate::persist::{BatchWrite, Commit, InputWrite, PersistError, WorldStore};
 use crate::progress::Progress;
+use crate::spans;
 use crate::watchdog::{self, InFlight};
 use mush_platform::sealing::InputKeys;
 
@@ -478,8 +480,9 @@ struct Waiting {
 #[derive(Default)]
 struct Batch {
     write: BatchWrite,
-    /// Per input (in `write.inputs` order): its metric label and when it started.
-    measures: Vec<(&'static str, Instant)>,
+    /// Per input (in `write.inputs` order): its metric label, when it started and its span
+    /// (see `spans`; closed once its output is handed to the producer).
+    measures: Vec<(&'static str, Instant, Span)>,
 }
 
 impl Batch {
@@ -745,6 +748,8 @@ impl InputLoop<'_> {
             input = %line,
             "skipping an input that was started {tries} times and never finished"
         );
+        let span = spans::input_span(&event, partition, offset);
+        let _entered = span.enter();
         let mut effects = Effects::default();
         if matches!(event.kind, GatewayEventKind::Input { .. }) {
             effects.text(
@@ -755,7 +760,15 @@ impl InputLoop<'_> {
                 ),
             );
         }
-        self.add_to_batch(partition, offset, Some(&event), effects, batch, Instant::now());
+        self.add_to_batch(
+            partition,
+            offset,
+            Some(&event),
+            effects,
+            batch,
+            Instant::now(),
+            &span,
+        );
     }
 
     /// Applies one input in memory (the game is watched: a panic stops the loop, to be
@@ -769,6 +782,12 @@ impl InputLoop<'_> {
         batch: &mut Batch,
     ) -> Result<(), Stop> {
         let started = Instant::now();
+        // The input's span: the game runs it and builds its output inside (see `spans`).
+        let span = match &event {
+            Some(ev) => spans::input_span(ev, partition, offset),
+            None => Span::none(),
+        };
+        let _entered = span.enter();
         let effects = match &event {
             Some(ev) => {
                 self.in_flight.begin(partition, offset);
@@ -785,12 +804,14 @@ impl InputLoop<'_> {
             }
             None => Effects::default(),
         };
-        self.add_to_batch(partition, offset, event.as_ref(), effects, batch, started);
+        self.add_to_batch(partition, offset, event.as_ref(), effects, batch, started, &span);
         Ok(())
     }
 
     /// Adds an applied input to the batch: its world changes, logins, output and applied mark
     /// (the partition's low offset moves on in memory now; nothing is visible before the commit).
+    /// Called inside the input's `span`, which the batch keeps until the output is produced.
+    #[allow(clippy::too_many_arguments)]
     fn add_to_batch(
         &mut self,
         partition: i32,
@@ -799,6 +820,7 @@ impl InputLoop<'_> {
         mut effects: Effects,
         batch: &mut Batch,
         started: Instant,
+        span: &Span,
     ) {
         for write in std::mem::take(&mut effects.state) {
             match write {
@@ -839,7 +861,7 @@ impl InputLoop<'_> {
             Some(GatewayEventKind::Input { .. }) => effects.label.unwrap_or("other"),
             Some(other) => other.label(),
         };
-        batch.measures.push((label, started));
+        batch.measures.push((label, started, span.clone()));
     }
 
     /// Commits a batch (retrying while Redis fails), then produces its output.
@@ -848,28 +870,50 @@ impl InputLoop<'_> {
             return Ok(());
         }
         self.metrics.batch_size.observe(batch.len() as f64);
+        let span = spans::commit_span(batch.measures.iter().map(|(_, _, span)| span));
+        if !self.persist(&batch.write, shutdown).instrument(span).await? {
+            return Ok(());
+        }
+        for (input, (label, started, span)) in batch.write.inputs.into_iter().zip(batch.measures) {
+            if !input.output.is_empty() {
+                self.produce(input.partition, input.offset, input.output);
+            }
+            self.commands.record(label, started.elapsed().as_secs_f64());
+            // The input's span ends here: applied, committed, its output with the producer.
+            drop(span);
+        }
+        self.metrics.connections.set(self.game.connection_count() as i64);
+        self.metrics
+            .logged_in_players
+            .set(self.game.logged_in_count() as i64);
+        Ok(())
+    }
+
+    /// Writes a batch in one fenced script, retrying while Redis fails. `Ok(false)` when it was
+    /// found applied already by an earlier run: its output is not sent again.
+    async fn persist(&self, batch: &BatchWrite, shutdown: &Shutdown) -> Result<bool, Stop> {
         let mut delay = Duration::from_millis(50);
         let mut failed_before = false;
         loop {
-            match self.world_store.commit(self.token, &batch.write).await {
-                Ok(Commit::Applied) => break,
+            match self.world_store.commit(self.token, batch).await {
+                Ok(Commit::Applied) => return Ok(true),
                 // An earlier attempt of ours landed though its answer never reached us (Redis
                 // paused, a timeout): the effects and the outbox entries are stored, so the
                 // output must still be produced. Skipping it here lost one answer per Redis pause.
-                Ok(Commit::AlreadyApplied) if failed_before => break,
+                Ok(Commit::AlreadyApplied) if failed_before => return Ok(true),
                 Ok(Commit::AlreadyApplied) => {
                     tracing::warn!(
-                        inputs = batch.len(),
+                        inputs = batch.inputs.len(),
                         "a batch was found applied already: its output is not sent again"
                     );
-                    self.metrics.replays_skipped.inc_by(batch.len() as u64);
-                    return Ok(());
+                    self.metrics.replays_skipped.inc_by(batch.inputs.len() as u64);
+                    return Ok(false);
                 }
                 Err(PersistError::Fenced) => return Err(Stop::LeaseLost),
                 Err(e) => {
                     failed_before = true;
                     self.metrics.world_write_failures.inc();
-                    tracing::warn!(inputs = batch.len(), error = %e, retry_in = ?delay, "persisting a batch failed");
+                    tracing::warn!(inputs = batch.inputs.len(), error = %e, retry_in = ?delay, "persisting a batch failed");
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = shutdown.triggered() => return Err(Stop::Requested),
@@ -878,17 +922,6 @@ impl InputLoop<'_> {
                 }
             }
         }
-        for (input, (label, started)) in batch.write.inputs.into_iter().zip(batch.measures) {
-            if !input.output.is_empty() {
-                self.produce(input.partition, input.offset, input.output);
-            }
-            self.commands.record(label, started.elapsed().as_secs_f64());
-        }
-        self.metrics.connections.set(self.game.connection_count() as i64);
-        self.metrics
-            .logged_in_players
-            .set(self.game.logged_in_count() as i64);
-        Ok(())
     }
 
     fn produce(&mut self, partition: i32, offset: i64, messages: Vec<GameMessage>) {

@@ -4,14 +4,21 @@
 //! (default `info`). When an OTLP endpoint is configured, spans are also exported over OTLP/HTTP,
 //! and [`inject_current`] / [`set_parent`] carry the W3C trace context in our messages so one
 //! command can be followed from the gateway through the game and back.
+//!
+//! Spans made only for traces (one per input line in the gateway, one per applied input in the
+//! game) are made when [`exporting`] says so: with no exporter, an input costs no span, no
+//! context and no allocation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use mush_protocol::TraceContext;
@@ -85,10 +92,7 @@ pub fn init(service: &str, args: &TelemetryArgs) -> anyhow::Result<TelemetryGuar
         }
         None => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service.to_owned())));
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let otel = provider.as_ref().map(|p| otel_layer(p, service));
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt_json)
@@ -99,8 +103,30 @@ pub fn init(service: &str, args: &TelemetryArgs) -> anyhow::Result<TelemetryGuar
     Ok(TelemetryGuard { provider })
 }
 
-/// The current span's trace context, to put in an outgoing message. Empty when not tracing.
+/// Set once spans are exported (see [`otel_layer`]).
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are exported: only then are spans made for traces alone worth their cost.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
+/// The layer that turns `tracing` spans into OpenTelemetry spans of `provider`; from now on
+/// [`exporting`] is true and trace context is read and written as W3C `traceparent`.
+pub fn otel_layer<S>(provider: &SdkTracerProvider, service: &str) -> OpenTelemetryLayer<S, SdkTracer>
+where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span>,
+{
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    EXPORTING.store(true, Ordering::Relaxed);
+    tracing_opentelemetry::layer().with_tracer(provider.tracer(service.to_owned()))
+}
+
+/// The current span's trace context, to put in an outgoing message. Empty when not exporting.
 pub fn inject_current() -> TraceContext {
+    if !exporting() {
+        return TraceContext::new();
+    }
     let cx = tracing::Span::current().context();
     let mut carrier = TraceContext::new();
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
@@ -109,7 +135,7 @@ pub fn inject_current() -> TraceContext {
 
 /// Makes `span` a child of the trace a received message carried.
 pub fn set_parent(span: &tracing::Span, carrier: &TraceContext) {
-    if carrier.is_empty() {
+    if carrier.is_empty() || !exporting() || span.is_disabled() {
         return;
     }
     let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier));

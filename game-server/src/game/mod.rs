@@ -24,7 +24,7 @@ mod timefmt;
 pub mod world;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
