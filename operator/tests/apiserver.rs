@@ -638,6 +638,20 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
         .await;
         assert!(owned(c.owner_references()), "{name} is owned by the game");
     }
+    // The generated Secrets (the Redis password, the input key): created once, owned by the game.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(admin.clone(), NS);
+    for name in ["tavern-redis-auth", "tavern-input-key"] {
+        let secret = eventually(&format!("Secret {name}"), || async {
+            secrets.get_opt(name).await.ok().flatten()
+        })
+        .await;
+        assert!(owned(secret.owner_references()), "{name} is owned by the game");
+        let values = secret.data.unwrap_or_default();
+        assert!(
+            values.values().any(|v| v.0.len() >= 32),
+            "{name} holds a generated value"
+        );
+    }
     println!("children created in {:.1} s", created_at.elapsed().as_secs_f64());
 
     // While Redis and Kafka are not ready, the game is not Ready and says why.

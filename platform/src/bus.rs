@@ -7,6 +7,8 @@
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, IntCounterVec};
+pub use rdkafka::Offset;
+use rdkafka::TopicPartitionList;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -14,8 +16,6 @@ use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
-pub use rdkafka::Offset;
-use rdkafka::TopicPartitionList;
 
 use mush_protocol::topics::{self, INPUT_PARTITIONER};
 use mush_protocol::{GameMessage, GatewayEvent, Topics};
