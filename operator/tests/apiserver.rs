@@ -402,6 +402,26 @@ async fn printed_row(client: &Client) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Waits for a child to exist and checks the game is its controller (so deletion collects it).
+async fn owned_child<K>(api: &Api<K>, name: &str, uid: &str) -> K
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let kind = K::kind(&());
+    let child = eventually(&format!("{kind} {name}"), || async {
+        api.get_opt(name).await.ok().flatten()
+    })
+    .await;
+    assert!(
+        child
+            .owner_references()
+            .iter()
+            .any(|o| o.kind == "MushGame" && o.uid == uid && o.controller == Some(true)),
+        "{kind} {name} is controlled by the game"
+    );
+    child
+}
+
 /// Deletes a child and waits for the operator to create it again; says how long it took.
 async fn comes_back<K>(api: &Api<K>, name: &str) -> String
 where
@@ -606,46 +626,22 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
     let statefulsets: Api<StatefulSet> = Api::namespaced(admin.clone(), NS);
     let services: Api<Service> = Api::namespaced(admin.clone(), NS);
     let configmaps: Api<ConfigMap> = Api::namespaced(admin.clone(), NS);
-    let owned = |refs: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference]| {
-        refs.iter()
-            .any(|o| o.kind == "MushGame" && o.uid == uid && o.controller == Some(true))
-    };
     for name in ["tavern-gateway", "tavern-game"] {
-        let d = eventually(&format!("Deployment {name}"), || async {
-            deployments.get_opt(name).await.ok().flatten()
-        })
-        .await;
-        assert!(owned(d.owner_references()), "{name} is owned by the game");
+        owned_child(&deployments, name, &uid).await;
     }
     for name in ["tavern-redis", "tavern-kafka"] {
-        let s = eventually(&format!("StatefulSet {name}"), || async {
-            statefulsets.get_opt(name).await.ok().flatten()
-        })
-        .await;
-        assert!(owned(s.owner_references()), "{name} is owned by the game");
+        owned_child(&statefulsets, name, &uid).await;
     }
     for name in ["tavern-gateway", "tavern-redis", "tavern-kafka", "tavern-metrics"] {
-        let s = eventually(&format!("Service {name}"), || async {
-            services.get_opt(name).await.ok().flatten()
-        })
-        .await;
-        assert!(owned(s.owner_references()), "{name} is owned by the game");
+        owned_child(&services, name, &uid).await;
     }
     for name in ["tavern-settings", "tavern-welcome"] {
-        let c = eventually(&format!("ConfigMap {name}"), || async {
-            configmaps.get_opt(name).await.ok().flatten()
-        })
-        .await;
-        assert!(owned(c.owner_references()), "{name} is owned by the game");
+        owned_child(&configmaps, name, &uid).await;
     }
     // The generated Secrets (the Redis password, the input key): created once, owned by the game.
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(admin.clone(), NS);
     for name in ["tavern-redis-auth", "tavern-input-key"] {
-        let secret = eventually(&format!("Secret {name}"), || async {
-            secrets.get_opt(name).await.ok().flatten()
-        })
-        .await;
-        assert!(owned(secret.owner_references()), "{name} is owned by the game");
+        let secret = owned_child(&secrets, name, &uid).await;
         let values = secret.data.unwrap_or_default();
         assert!(
             values.values().any(|v| v.0.len() >= 32),
