@@ -187,7 +187,9 @@ mod v2 {
     pub struct Input {
         #[prost(bytes = "vec", tag = "1")]
         pub line: Vec<u8>,
-        #[prost(bool, tag = "2")]
+        // Tags 2 and 3 carry a sealed line's key id and nonce (current schema): a newer
+        // writer's field takes the next free tag.
+        #[prost(bool, tag = "4")]
         pub echo_off: bool,
     }
 
