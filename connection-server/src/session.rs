@@ -811,9 +811,9 @@ impl Session {
         self.enqueue(GatewayEvent::new(self.handle, kind));
     }
 
-    fn enqueue(&mut self, event: GatewayEvent) {
-        let sealed = self.gw.input_keys.seal(&event);
-        match self.gw.producer.enqueue_event(sealed.as_ref().unwrap_or(&event)) {
+    fn enqueue(&mut self, mut event: GatewayEvent) {
+        self.gw.input_keys.seal(&mut event);
+        match self.gw.producer.enqueue_event(&event) {
             Ok(delivery) => {
                 let held = self
                     .gw
@@ -825,7 +825,10 @@ impl Session {
             }
             Err(e) => {
                 tracing::warn!(handle = %self.handle, error = %e, kind = event.kind.label(), "Kafka refused an event");
-                if matches!(event.kind, GatewayEventKind::Input { .. }) {
+                if matches!(
+                    event.kind,
+                    GatewayEventKind::Input { .. } | GatewayEventKind::SealedInput { .. }
+                ) {
                     self.codec.encode_text(
                         "*** The game is unreachable and your input could not be held: it was not accepted. ***",
                         &mut self.out,

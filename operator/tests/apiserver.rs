@@ -402,6 +402,24 @@ async fn printed_row(client: &Client) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The game-server pods.
+async fn game_pods(pods: &Api<Pod>) -> Option<Vec<Pod>> {
+    let selector = ListParams::default().labels("app.kubernetes.io/component=game");
+    pods.list(&selector).await.ok().map(|l| l.items)
+}
+
+/// Changes the game's spec as a user would (`kubectl patch --type merge`).
+async fn patch_spec(games: &Api<MushGame>, spec: serde_json::Value) {
+    games
+        .patch(
+            GAME,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({ "spec": spec })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("patching the spec with {spec}: {e}"));
+}
+
 /// Waits for a child to exist and checks the game is its controller (so deletion collects it).
 async fn owned_child<K>(api: &Api<K>, name: &str, uid: &str) -> K
 where
@@ -680,18 +698,14 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
     // 5. A restart requested while Redis and Kafka are not ready is refused, with a condition
     //    and an Event, and leaves the running game-server alone.
     let game_before = eventually("the game-server pod ready", || async {
-        let list = pods
-            .list(&ListParams::default().labels("app.kubernetes.io/component=game"))
-            .await
-            .ok()?;
-        list.items.iter().find(|p| is_ready(p)).map(|p| p.name_any())
+        game_pods(&pods)
+            .await?
+            .into_iter()
+            .find(is_ready)
+            .map(|p| p.name_any())
     })
     .await;
-    let request = json!({"spec": {"gameServer": {"restartRequest": "it-1"}}});
-    games
-        .patch(GAME, &PatchParams::default(), &Patch::Merge(&request))
-        .await
-        .expect("restart requested");
+    patch_spec(&games, json!({"gameServer": {"restartRequest": "it-1"}})).await;
     let refused = eventually("the restart refused (DependenciesNotReady)", || async {
         let g = games.get_status(GAME).await.ok()?;
         let (status, reason, message) = condition(&g, "Progressing")?;
@@ -704,11 +718,9 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let still: Vec<String> = pods
-        .list(&ListParams::default().labels("app.kubernetes.io/component=game"))
+    let still: Vec<String> = game_pods(&pods)
         .await
         .unwrap()
-        .items
         .iter()
         .map(|p| p.name_any())
         .collect();
@@ -731,14 +743,12 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
         "restart completed {:.1} s after Redis and Kafka became ready: {record:?}",
         deps_ready_at.elapsed().as_secs_f64()
     );
-    let game_after = pods
-        .list(&ListParams::default().labels("app.kubernetes.io/component=game"))
+    let game_after: Vec<String> = game_pods(&pods)
         .await
         .unwrap()
-        .items
         .iter()
         .map(|p| p.name_any())
-        .collect::<Vec<_>>();
+        .collect();
     assert!(
         !game_after.contains(&game_before),
         "a new game-server pod runs: {game_after:?}"
@@ -777,14 +787,7 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
         "gateways roll with no unavailable one"
     );
     let new_image = "ghcr.io/mush-dev/mush-connection-server:0.1.1";
-    games
-        .patch(
-            GAME,
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"spec": {"connectionServer": {"image": new_image}}})),
-        )
-        .await
-        .unwrap();
+    patch_spec(&games, json!({"connectionServer": {"image": new_image}})).await;
     let rolled_at = Instant::now();
     let mut fewest_available = i32::MAX;
     let mut most_pods = 0;
@@ -849,21 +852,10 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
 
     // 8. With a standby (never ready: it waits for the lease), drains are still possible.
     policy.lock().unwrap().standby = true;
-    games
-        .patch(
-            GAME,
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"spec": {"gameServer": {"standby": true}}})),
-        )
-        .await
-        .unwrap();
+    patch_spec(&games, json!({"gameServer": {"standby": true}})).await;
     eventually("two game-server pods (active and standby)", || async {
-        let list = pods
-            .list(&ListParams::default().labels("app.kubernetes.io/component=game"))
-            .await
-            .ok()?;
-        (list
-            .items
+        (game_pods(&pods)
+            .await?
             .iter()
             .filter(|p| p.metadata.deletion_timestamp.is_none())
             .count()

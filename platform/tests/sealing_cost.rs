@@ -34,7 +34,9 @@ fn sealing_and_opening_a_line_costs_microseconds() {
     let started = Instant::now();
     let mut sealed = Vec::with_capacity(n);
     for _ in 0..n {
-        sealed.push(keys.seal(&line).unwrap());
+        let mut event = line.clone();
+        keys.seal(&mut event);
+        sealed.push(event);
     }
     let seal = started.elapsed();
     let started = Instant::now();

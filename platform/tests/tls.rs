@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use fred::prelude::*;
 use mush_platform::bus::KafkaArgs;
+use mush_platform::local::free_port;
 use mush_platform::redis::{self as mredis, RedisArgs};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::io::AsyncReadExt as _;
@@ -58,14 +59,6 @@ fn pki(dir: &Path, name: &str) -> Pki {
         cert_pem: server.pem(),
         key_pem: server_key.serialize_pem(),
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Redis(Child);
