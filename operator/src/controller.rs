@@ -171,6 +171,9 @@ struct Observed {
 
 fn secrets_named(game: &MushGame) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
+    if let Some(tls) = &game.spec.connection_server.tls {
+        names.insert(tls.secret_name.clone());
+    }
     if let Some(ext) = &game.spec.redis.external {
         names.insert(ext.url_secret.name.clone());
     }

@@ -107,6 +107,16 @@ impl ServiceType {
 
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "!self.web || self.webPort != self.telnetPort",
+        "message": "connectionServer.webPort and connectionServer.telnetPort must differ: both are ports of the gateways' Service"
+    },
+    {
+        "rule": "!has(self.tls) || (self.tls.telnetPort != self.telnetPort && (!self.web || (self.tls.telnetPort != self.webPort && self.tls.webPort != self.telnetPort && self.tls.webPort != self.webPort && self.tls.webPort != self.tls.telnetPort)))",
+        "message": "connectionServer.tls.telnetPort and connectionServer.tls.webPort must differ from each other and from connectionServer.telnetPort and webPort: all are ports of the gateways' Service"
+    }
+]))]
 pub struct ConnectionServerSpec {
     /// Container image of the connection-server.
     #[serde(default = "default_gateway_image")]
@@ -125,6 +135,18 @@ pub struct ConnectionServerSpec {
     #[serde(default = "default_telnet_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub telnet_port: i32,
+    /// Serve the web client (`/`) and its WebSocket (`/ws`) over plain HTTP on `webPort`; false
+    /// turns the web client off, over TLS too.
+    #[serde(default = "yes")]
+    pub web: bool,
+    /// Port of the web client and WebSocket on the Service (the container listens on 4280).
+    #[serde(default = "default_web_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub web_port: i32,
+    /// Telnet over TLS and the web client over HTTPS (`wss://`), with the certificate of a Secret
+    /// (e.g. one cert-manager writes). None: plain telnet and HTTP only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<GatewayTls>,
     /// Service type for the players' endpoint.
     #[serde(default)]
     pub service_type: ServiceType,
@@ -149,6 +171,55 @@ pub struct ConnectionServerSpec {
     /// Per-connection limits.
     #[serde(default)]
     pub limits: GatewayLimits,
+}
+
+/// The players' TLS endpoints of the gateways.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayTls {
+    /// Secret of type `kubernetes.io/tls` in the game's namespace, with keys `tls.crt` (the
+    /// certificate chain, PEM) and `tls.key` (its private key, PEM), as cert-manager writes it.
+    /// The gateways read it again when it changes: a renewed certificate needs no restart.
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: String,
+    /// Port of telnet over TLS on the Service (the container listens on 4202).
+    #[serde(default = "default_telnet_tls_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub telnet_port: i32,
+    /// Port of the web client over HTTPS and its WebSocket (`wss://`) on the Service (the
+    /// container listens on 4243); unused when `web` is false.
+    #[serde(default = "default_web_tls_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub web_port: i32,
+}
+
+impl GatewayTls {
+    /// TLS from `secret_name` on the default ports.
+    pub fn from_secret(secret_name: impl Into<String>) -> Self {
+        Self {
+            secret_name: secret_name.into(),
+            telnet_port: default_telnet_tls_port(),
+            web_port: default_web_tls_port(),
+        }
+    }
+}
+
+impl ConnectionServerSpec {
+    /// The ports of the gateways' Service, as (name, Service port): telnet, then the web client
+    /// when on, then the TLS ports when TLS is on.
+    pub fn service_ports(&self) -> Vec<(&'static str, i32)> {
+        let mut ports = vec![("telnet", self.telnet_port)];
+        if self.web {
+            ports.push(("web", self.web_port));
+        }
+        if let Some(tls) = &self.tls {
+            ports.push(("telnet-tls", tls.telnet_port));
+            if self.web {
+                ports.push(("web-tls", tls.web_port));
+            }
+        }
+        ports
+    }
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -747,6 +818,15 @@ fn yes() -> bool {
 fn default_telnet_port() -> i32 {
     4201
 }
+fn default_web_port() -> i32 {
+    4280
+}
+fn default_telnet_tls_port() -> i32 {
+    4202
+}
+fn default_web_tls_port() -> i32 {
+    4243
+}
 fn default_drain_seconds() -> i32 {
     30
 }
@@ -846,6 +926,9 @@ impl Default for ConnectionServerSpec {
             replicas: default_gateway_replicas(),
             max_surge: 1,
             telnet_port: default_telnet_port(),
+            web: true,
+            web_port: default_web_port(),
+            tls: None,
             service_type: ServiceType::default(),
             service_annotations: BTreeMap::new(),
             resources: default_gateway_resources(),

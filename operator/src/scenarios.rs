@@ -12,7 +12,7 @@ use kube::runtime::controller::Action;
 use serde_json::json;
 
 use crate::controller::{REQUEUE_BUSY, REQUEUE_IDLE, error_policy, reconcile};
-use crate::crd::{ExternalRedis, MushGame, MushGameStatus, SecretKeyRef};
+use crate::crd::{ExternalRedis, GatewayTls, MushGame, MushGameStatus, SecretKeyRef};
 use crate::fixtures::{FakeApi, NS, path_of, tavern, test_context};
 use crate::render::{Child, Rendered, render};
 use crate::status::{DEPENDENCIES_NOT_READY, condition};
@@ -432,6 +432,39 @@ async fn a_missing_secret_for_external_redis_is_reported_as_not_ready_with_the_r
             .any(|p| p.ends_with("/statefulsets/tavern-redis")),
         "no managed Redis for an external one"
     );
+}
+
+#[tokio::test]
+async fn a_missing_tls_secret_is_reported_and_the_gateways_wait_for_it() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    let mut game = tavern();
+    game.spec.connection_server.tls = Some(GatewayTls::from_secret("tavern-tls"));
+    run(&ctx, &fake, game.clone()).await;
+    let s = status_of(&fake);
+    let (ready, reason, message) = cond(&s, "Ready");
+    assert_eq!((ready, reason), ("False", "SecretMissing"));
+    assert!(message.contains("Secret tavern-tls"), "{message}");
+    // The gateways are applied all the same: their pods wait for the Secret (cert-manager may
+    // not have issued the certificate yet) while the old gateways keep serving.
+    let gateway: Deployment = fake
+        .get_typed("tavern-gateway")
+        .expect("the gateway Deployment applied");
+    let volumes = gateway.spec.unwrap().template.spec.unwrap().volumes.unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v.secret.as_ref().and_then(|s| s.secret_name.as_deref()) == Some("tavern-tls"))
+    );
+
+    // Once the Secret exists the problem is gone.
+    let mut secret = Secret::default();
+    secret.metadata.name = Some("tavern-tls".into());
+    fake.put(&secret);
+    run(&ctx, &fake, game).await;
+    let s = status_of(&fake);
+    let (_, reason, message) = cond(&s, "Ready");
+    assert_ne!(reason, "SecretMissing", "{message}");
+    assert!(!message.contains("tavern-tls"), "{message}");
 }
 
 #[tokio::test]

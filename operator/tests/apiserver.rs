@@ -6,7 +6,8 @@
 //! `manifests/install.yaml`, and runs the operator binary with a token of its own
 //! ServiceAccount, so its RBAC is tested rather than bypassed. There is no kubelet: a task of
 //! this test plays it, marking pods Running and Ready (or Succeeded for Jobs), except the pods it
-//! is told to hold back. It asserts, end to end: children with owner references; drift repair;
+//! is told to hold back. It asserts, end to end: children with owner references; colliding or
+//! out-of-range gateway ports refused by the CRD's rules; drift repair;
 //! a restart refused while Redis and Kafka are not ready, then started and completed once they
 //! are; a gateway image change that rolls with surge and never an unavailable gateway; every
 //! PodDisruptionBudget allowing a disruption, standby included; status conditions and printer
@@ -685,6 +686,27 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
         );
     }
     assert_eq!(row["Ready"], "False", "kubectl get shows Ready=False: {row:?}");
+
+    // The API server refuses gateway Service ports that collide (CEL rules) or are no port.
+    for (spec, says) in [
+        (json!({ "connectionServer": { "webPort": 4201 } }), "must differ"),
+        (
+            json!({ "connectionServer": { "tls": { "secretName": "tavern-tls", "telnetPort": 4280 } } }),
+            "must differ",
+        ),
+        (json!({ "connectionServer": { "webPort": 70000 } }), "65535"),
+    ] {
+        let refused = games
+            .patch(
+                GAME,
+                &PatchParams::default(),
+                &Patch::Merge(&json!({ "spec": spec })),
+            )
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("the API server accepted {spec}"));
+        assert!(refused.to_string().contains(says), "{spec}: {refused}");
+    }
 
     // 4. Drift repair: deleted children come back (as new objects).
     for seconds in [

@@ -257,7 +257,21 @@ fn the_schema_check_catches_typos_ranges_and_enums() {
     value["spec"]["connectionServer"]["drainSeconds"] = 99999.into();
     value["spec"]["connectionServer"]["serviceType"] = "Ingress".into();
     value["spec"]["kafka"]["external"] = serde_json::json!({});
+    value["spec"]["connectionServer"]["webPort"] = 70000.into();
+    value["spec"]["connectionServer"]["tls"] = serde_json::json!({ "telnetPort": 0 });
     let errors = check(&value).join("\n");
+    assert!(
+        errors.contains("spec.connectionServer.webPort: 70000 is above the maximum"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("spec.connectionServer.tls.telnetPort: 0 is below the minimum"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("spec.connectionServer.tls.secretName: required"),
+        "{errors}"
+    );
     assert!(
         errors.contains("spec.connectionServer.replicaz: unknown field"),
         "{errors}"

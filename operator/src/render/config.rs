@@ -181,7 +181,7 @@ pub fn shared_env(ctx: &Ctx) -> SharedEnv {
     out
 }
 
-fn secret_volume(name: &str, secret: &str, only_key: Option<&str>) -> Volume {
+pub(super) fn secret_volume(name: &str, secret: &str, only_key: Option<&str>) -> Volume {
     Volume {
         name: name.into(),
         secret: Some(SecretVolumeSource {
@@ -199,7 +199,7 @@ fn secret_volume(name: &str, secret: &str, only_key: Option<&str>) -> Volume {
     }
 }
 
-fn read_only(mut m: VolumeMount) -> VolumeMount {
+pub(super) fn read_only(mut m: VolumeMount) -> VolumeMount {
     m.read_only = Some(true);
     m
 }

@@ -8,10 +8,34 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::config::shared_env;
+use super::config::{read_only, secret_volume, shared_env};
 use super::{
-    Component, Ctx, HEALTH_PORT, MUSH_UID, TELNET_PORT, container_security, env, env_field, http_probe, mount,
+    Component, Ctx, HEALTH_PORT, MUSH_UID, TELNET_PORT, TELNET_TLS_PORT, WEB_PORT, WEB_TLS_PORT,
+    container_security, env, env_field, http_probe, mount,
 };
+use crate::crd::ConnectionServerSpec;
+
+/// Where the TLS Secret is mounted in the gateway (a whole-Secret volume, not `subPath`, so the
+/// kubelet updates the files when the Secret changes and the gateway picks them up).
+pub const TLS_DIR: &str = "/etc/mush/tls";
+
+/// The players' ports: name (of the container port and of the Service port), port in the pod,
+/// and the gateway's variable for the address it listens on.
+const PLAYER_PORTS: [(&str, i32, &str); 4] = [
+    ("telnet", TELNET_PORT, "MUSH_TELNET_ADDR"),
+    ("web", WEB_PORT, "MUSH_WEB_ADDR"),
+    ("telnet-tls", TELNET_TLS_PORT, "MUSH_TELNET_TLS_ADDR"),
+    ("web-tls", WEB_TLS_PORT, "MUSH_WEB_TLS_ADDR"),
+];
+
+/// The players' ports in the gateway pod, as (name, port, listener variable): those of
+/// [`ConnectionServerSpec::service_ports`], the ones the Service exposes.
+pub fn player_ports(cs: &ConnectionServerSpec) -> Vec<(&'static str, i32, &'static str)> {
+    cs.service_ports()
+        .into_iter()
+        .filter_map(|(name, _)| PLAYER_PORTS.into_iter().find(|(n, _, _)| *n == name))
+        .collect()
+}
 
 /// Seconds the preStop hook waits before the gateway gets SIGTERM, so the endpoint removal has
 /// reached every node before the gateway starts draining.
@@ -27,9 +51,17 @@ pub fn termination_grace_seconds(drain_seconds: i32) -> i64 {
 pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
     let cs = &ctx.spec.connection_server;
     let shared = shared_env(ctx);
-    let mut env_vars = vec![
-        env_field("MUSH_GATEWAY_NAME", "metadata.name"),
-        env("MUSH_TELNET_ADDR", format!("0.0.0.0:{TELNET_PORT}")),
+    let mut env_vars = vec![env_field("MUSH_GATEWAY_NAME", "metadata.name")];
+    env_vars.extend(
+        player_ports(cs)
+            .into_iter()
+            .map(|(_, port, var)| env(var, format!("0.0.0.0:{port}"))),
+    );
+    if cs.tls.is_some() {
+        env_vars.push(env("MUSH_TLS_CERT_FILE", format!("{TLS_DIR}/tls.crt")));
+        env_vars.push(env("MUSH_TLS_KEY_FILE", format!("{TLS_DIR}/tls.key")));
+    }
+    env_vars.extend([
         // One slot per output partition: each live gateway reads a partition of its own.
         env("MUSH_GATEWAY_SLOTS", ctx.spec.kafka.output_partitions.to_string()),
         env("MUSH_DRAIN_SECONDS", cs.drain_seconds.to_string()),
@@ -75,28 +107,30 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
             "MUSH_MEMORY_BUDGET_BYTES",
             cs.limits.memory_budget_bytes.to_string(),
         ),
-    ];
+    ]);
     env_vars.extend(shared.env);
     let mut mounts = vec![mount("tmp", "/tmp")];
     mounts.extend(shared.mounts);
+    let mut volumes = shared.volumes;
+    if let Some(tls) = &cs.tls {
+        let mut volume = secret_volume("tls", &tls.secret_name, None);
+        if let Some(secret) = volume.secret.as_mut() {
+            // The key is readable by the gateway's group (fsGroup) only.
+            secret.default_mode = Some(0o440);
+        }
+        volumes.push(volume);
+        mounts.push(read_only(mount("tls", TLS_DIR)));
+    }
+    let mut ports: Vec<ContainerPort> = player_ports(cs)
+        .into_iter()
+        .map(|(name, port, _)| container_port(name, port))
+        .collect();
+    ports.push(container_port("health", HEALTH_PORT));
 
     let container = Container {
         name: "connection-server".into(),
         image: Some(cs.image.clone()),
-        ports: Some(vec![
-            ContainerPort {
-                name: Some("telnet".into()),
-                container_port: TELNET_PORT,
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            },
-            ContainerPort {
-                name: Some("health".into()),
-                container_port: HEALTH_PORT,
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            },
-        ]),
+        ports: Some(ports),
         env_from: Some(shared.env_from),
         env: Some(env_vars),
         readiness_probe: Some(http_probe("/readyz", 5, 2)),
@@ -115,7 +149,7 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
         volume_mounts: Some(mounts),
         ..Default::default()
     };
-    let mut pod = ctx.pod_spec(MUSH_UID, vec![container], shared.volumes);
+    let mut pod = ctx.pod_spec(MUSH_UID, vec![container], volumes);
     pod.termination_grace_period_seconds = Some(termination_grace_seconds(cs.drain_seconds));
 
     let (template, metadata) =
@@ -146,7 +180,19 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
     }
 }
 
-/// The players' endpoint: `spec.connectionServer.telnetPort` on the Service, 4201 in the pod.
+fn container_port(name: &str, port: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: port,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+/// The players' endpoint: `telnet` (`spec.connectionServer.telnetPort` on the Service, 4201 in the
+/// pod), `web` (`webPort`, 4280) unless the web client is off, and with TLS `telnet-tls`
+/// (`tls.telnetPort`, 4202) and `web-tls` (`tls.webPort`, 4243, unless the web client is off),
+/// each targeting the container port of its name.
 pub fn service(ctx: &Ctx) -> Service {
     let cs = &ctx.spec.connection_server;
     let mut metadata = ctx.meta(ctx.names.gateway(), Component::Gateway);
@@ -159,13 +205,18 @@ pub fn service(ctx: &Ctx) -> Service {
         spec: Some(ServiceSpec {
             type_: Some(cs.service_type.as_str().into()),
             selector: Some(ctx.selector(Component::Gateway)),
-            ports: Some(vec![ServicePort {
-                name: Some("telnet".into()),
-                port: cs.telnet_port,
-                target_port: Some(IntOrString::String("telnet".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
+            ports: Some(
+                cs.service_ports()
+                    .into_iter()
+                    .map(|(name, port)| ServicePort {
+                        name: Some(name.into()),
+                        port,
+                        target_port: Some(IntOrString::String(name.into())),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             // Keep the players' addresses visible to the gateways (per-IP limits need them).
             external_traffic_policy: external.then(|| "Local".into()),
             ..Default::default()

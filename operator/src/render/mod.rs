@@ -51,6 +51,12 @@ pub const METRICS_LABEL: &str = "mush.dev/metrics";
 
 pub const HEALTH_PORT: i32 = 9100;
 pub const TELNET_PORT: i32 = 4201;
+/// The web client (`/`) and its WebSocket (`/ws`), plain HTTP, in the gateway pod.
+pub const WEB_PORT: i32 = 4280;
+/// Telnet over TLS, in the gateway pod.
+pub const TELNET_TLS_PORT: i32 = 4202;
+/// The web client over HTTPS and `wss://`, in the gateway pod.
+pub const WEB_TLS_PORT: i32 = 4243;
 pub const REDIS_PORT: i32 = 6379;
 pub const KAFKA_PORT: i32 = 9092;
 
@@ -309,6 +315,16 @@ pub fn spec_errors(spec: &MushGameSpec) -> Vec<String> {
         ));
     }
     let cs = &spec.connection_server;
+    let ports = cs.service_ports();
+    for (i, (name, port)) in ports.iter().enumerate() {
+        if let Some((other, _)) = ports[..i].iter().find(|(_, p)| p == port) {
+            errors.push(format!(
+                "connectionServer's Service ports must differ: {} and {} are both {port}",
+                port_field(other),
+                port_field(name)
+            ));
+        }
+    }
     if cs.replicas + cs.max_surge > spec.kafka.output_partitions {
         errors.push(format!(
             "kafka.outputPartitions ({}) must be at least connectionServer.replicas + connectionServer.maxSurge \
@@ -318,6 +334,16 @@ pub fn spec_errors(spec: &MushGameSpec) -> Vec<String> {
         ));
     }
     errors
+}
+
+/// The spec field of a gateway Service port named as in [`crate::crd::ConnectionServerSpec::service_ports`].
+fn port_field(name: &str) -> &'static str {
+    match name {
+        "telnet" => "connectionServer.telnetPort",
+        "web" => "connectionServer.webPort",
+        "telnet-tls" => "connectionServer.tls.telnetPort",
+        _ => "connectionServer.tls.webPort",
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

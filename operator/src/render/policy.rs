@@ -10,8 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::game::game_server_replicas;
+use super::gateway::player_ports;
 use super::kafka::ADMIN_PORT;
-use super::{COMPONENT_LABEL, Component, Ctx, GAME_LABEL, HEALTH_PORT, KAFKA_PORT, REDIS_PORT, TELNET_PORT};
+use super::{COMPONENT_LABEL, Component, Ctx, GAME_LABEL, HEALTH_PORT, KAFKA_PORT, REDIS_PORT};
 use crate::crd::MushGameSpec;
 
 /// The identity of the game's pods. They never call the Kubernetes API, so no token is mounted.
@@ -73,8 +74,9 @@ pub fn max_unavailable(spec: &MushGameSpec, c: Component) -> i32 {
 /// One NetworkPolicy per component, each admitting only what that component serves (ingress;
 /// egress is left open):
 ///
-/// * gateways: the players' telnet port from anywhere; the health and metrics port from the
-///   metrics sources ([`metrics_sources`]);
+/// * gateways: the players' ports from anywhere (telnet, the web client unless it is off, and
+///   with TLS their TLS ports); the health and metrics port from the metrics sources
+///   ([`metrics_sources`]);
 /// * game-server: the health and metrics port from the metrics sources, nothing else;
 /// * managed Redis: its port from the game's gateways and game-server;
 /// * managed Redpanda: the Kafka port from the game's gateways, game-server and topic Job (which
@@ -88,7 +90,13 @@ pub fn network_policies(ctx: &Ctx) -> Vec<NetworkPolicy> {
             ctx,
             Component::Gateway,
             vec![
-                rule(vec![port(TELNET_PORT)], None),
+                rule(
+                    player_ports(&ctx.spec.connection_server)
+                        .into_iter()
+                        .map(|(_, number, _)| port(number))
+                        .collect(),
+                    None,
+                ),
                 rule(vec![port(HEALTH_PORT)], Some(metrics.clone())),
             ],
         ),

@@ -11,7 +11,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
-use crate::crd::{ExternalKafka, ExternalRedis, KafkaSasl, KafkaTls, MushGame, SaslMechanism, SecretKeyRef};
+use crate::crd::{
+    ExternalKafka, ExternalRedis, GatewayTls, KafkaSasl, KafkaTls, MushGame, SaslMechanism, SecretKeyRef,
+};
 
 fn game() -> MushGame {
     let mut g = MushGame::new("tavern", Default::default());
@@ -601,6 +603,267 @@ fn what_restarts_the_game_server_and_what_only_rolls_the_gateways() {
         changed(&|g| g.spec.game_server.welcome = "hi".into()),
         (false, false)
     );
+    // TLS and the web client are the gateways' own; a Service port is not the pods'.
+    assert_eq!(
+        changed(&|g| g.spec.connection_server.tls = Some(GatewayTls::from_secret("tavern-tls"))),
+        (false, true)
+    );
+    assert_eq!(changed(&|g| g.spec.connection_server.web = false), (false, true));
+    assert_eq!(
+        changed(&|g| g.spec.connection_server.web_port = 80),
+        (false, false)
+    );
+}
+
+fn service<'a>(r: &'a Rendered, name: &str) -> &'a k8s_openapi::api::core::v1::Service {
+    match r.find("Service", name) {
+        Some(Child::Service(s)) => s,
+        _ => panic!("Service {name} rendered"),
+    }
+}
+
+/// The gateway Service's ports as (name, port, target port name).
+fn service_ports(r: &Rendered) -> Vec<(String, i32, String)> {
+    service(r, "tavern-gateway")
+        .spec
+        .as_ref()
+        .unwrap()
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| {
+            assert_eq!(p.protocol.as_deref(), Some("TCP"));
+            let target = match &p.target_port {
+                Some(IntOrString::String(name)) => name.clone(),
+                other => panic!("a named target port, not {other:?}"),
+            };
+            (p.name.clone().unwrap(), p.port, target)
+        })
+        .collect()
+}
+
+/// The gateway container's ports as (name, port).
+fn container_ports(r: &Rendered) -> Vec<(String, i32)> {
+    container(deployment(r, "tavern-gateway"))
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| (p.name.clone().unwrap(), p.container_port))
+        .collect()
+}
+
+/// The ports the gateway NetworkPolicy opens to everyone.
+fn open_to_all(r: &Rendered) -> Vec<i32> {
+    rules_of(network_policy(r, "tavern-gateway"))
+        .into_iter()
+        .filter(|(_, from)| from.is_none())
+        .flat_map(|(ports, _)| ports.expect("numbered ports"))
+        .collect()
+}
+
+fn owned(v: &[(&str, i32)]) -> Vec<(String, i32)> {
+    v.iter().map(|(n, p)| ((*n).to_owned(), *p)).collect()
+}
+
+fn owned3(v: &[(&str, i32, &str)]) -> Vec<(String, i32, String)> {
+    v.iter()
+        .map(|(n, p, t)| ((*n).to_owned(), *p, (*t).to_owned()))
+        .collect()
+}
+
+#[test]
+fn players_reach_the_web_client_by_default_and_tls_only_with_a_secret() {
+    // Default: telnet and the web client over plain HTTP, no TLS.
+    let r = render(&game()).unwrap();
+    let c = container(deployment(&r, "tavern-gateway"));
+    assert_eq!(
+        container_ports(&r),
+        owned(&[("telnet", 4201), ("web", 4280), ("health", 9100)])
+    );
+    assert_eq!(value(c, "MUSH_WEB_ADDR").as_deref(), Some("0.0.0.0:4280"));
+    for absent in [
+        "MUSH_TELNET_TLS_ADDR",
+        "MUSH_WEB_TLS_ADDR",
+        "MUSH_TLS_CERT_FILE",
+        "MUSH_TLS_KEY_FILE",
+    ] {
+        assert!(!env_of(c).contains_key(absent), "{absent} without TLS");
+    }
+    let pod = pod_spec(deployment(&r, "tavern-gateway"));
+    assert!(!pod.volumes.iter().flatten().any(|v| v.name == "tls"));
+    assert!(!c.volume_mounts.iter().flatten().any(|m| m.name == "tls"));
+    assert_eq!(
+        service_ports(&r),
+        owned3(&[("telnet", 4201, "telnet"), ("web", 4280, "web")])
+    );
+    assert_eq!(open_to_all(&r), [4201, 4280]);
+
+    // TLS from a cert-manager Secret, on other Service ports.
+    let mut g = game();
+    g.spec.connection_server.telnet_port = 23;
+    g.spec.connection_server.web_port = 80;
+    g.spec.connection_server.tls = Some(GatewayTls {
+        secret_name: "tavern-tls".into(),
+        telnet_port: 992,
+        web_port: 443,
+    });
+    let r = render(&g).unwrap();
+    let d = deployment(&r, "tavern-gateway");
+    let c = container(d);
+    assert_eq!(
+        container_ports(&r),
+        owned(&[
+            ("telnet", 4201),
+            ("web", 4280),
+            ("telnet-tls", 4202),
+            ("web-tls", 4243),
+            ("health", 9100)
+        ]),
+        "the pod's ports do not follow the Service's"
+    );
+    for (k, v) in [
+        ("MUSH_TELNET_ADDR", "0.0.0.0:4201"),
+        ("MUSH_WEB_ADDR", "0.0.0.0:4280"),
+        ("MUSH_TELNET_TLS_ADDR", "0.0.0.0:4202"),
+        ("MUSH_WEB_TLS_ADDR", "0.0.0.0:4243"),
+        ("MUSH_TLS_CERT_FILE", "/etc/mush/tls/tls.crt"),
+        ("MUSH_TLS_KEY_FILE", "/etc/mush/tls/tls.key"),
+    ] {
+        assert_eq!(value(c, k).as_deref(), Some(v), "{k}");
+    }
+    let volume = pod_spec(d)
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == "tls")
+        .expect("a tls volume");
+    let secret = volume.secret.as_ref().expect("from a Secret");
+    assert_eq!(secret.secret_name.as_deref(), Some("tavern-tls"));
+    assert_eq!(secret.items, None, "the whole Secret: tls.crt and tls.key");
+    assert_eq!(secret.optional, None, "the gateway waits for the Secret");
+    assert_eq!(secret.default_mode, Some(0o440), "the key is not world-readable");
+    let tls_mount = c
+        .volume_mounts
+        .iter()
+        .flatten()
+        .find(|m| m.name == "tls")
+        .expect("the tls volume mounted");
+    assert_eq!(tls_mount.mount_path, "/etc/mush/tls");
+    assert_eq!(tls_mount.read_only, Some(true));
+    assert_eq!(
+        tls_mount.sub_path, None,
+        "a subPath mount would never see a renewed certificate"
+    );
+    assert_eq!(
+        service_ports(&r),
+        owned3(&[
+            ("telnet", 23, "telnet"),
+            ("web", 80, "web"),
+            ("telnet-tls", 992, "telnet-tls"),
+            ("web-tls", 443, "web-tls"),
+        ])
+    );
+    assert_eq!(open_to_all(&r), [4201, 4280, 4202, 4243]);
+    // Every Service port targets a port the container names.
+    let names: Vec<String> = container_ports(&r).into_iter().map(|(n, _)| n).collect();
+    for (_, _, target) in service_ports(&r) {
+        assert!(names.contains(&target), "{target} in {names:?}");
+    }
+
+    // The web client off: telnet and telnet over TLS only.
+    g.spec.connection_server.web = false;
+    let r = render(&g).unwrap();
+    let c = container(deployment(&r, "tavern-gateway"));
+    assert_eq!(
+        container_ports(&r),
+        owned(&[("telnet", 4201), ("telnet-tls", 4202), ("health", 9100)])
+    );
+    for absent in ["MUSH_WEB_ADDR", "MUSH_WEB_TLS_ADDR"] {
+        assert!(
+            !env_of(c).contains_key(absent),
+            "{absent} with the web client off"
+        );
+    }
+    assert!(env_of(c).contains_key("MUSH_TLS_CERT_FILE"));
+    assert_eq!(
+        service_ports(&r),
+        owned3(&[("telnet", 23, "telnet"), ("telnet-tls", 992, "telnet-tls")])
+    );
+    assert_eq!(open_to_all(&r), [4201, 4202]);
+    g.spec.connection_server.tls = None;
+    let r = render(&g).unwrap();
+    assert_eq!(service_ports(&r), owned3(&[("telnet", 23, "telnet")]));
+    assert_eq!(open_to_all(&r), [4201]);
+}
+
+#[test]
+fn the_gateway_service_ports_must_differ_and_be_ports() {
+    let refused = |f: &dyn Fn(&mut MushGame)| {
+        let mut g = game();
+        f(&mut g);
+        spec_errors(&g.spec).join("; ")
+    };
+    let err = refused(&|g| g.spec.connection_server.web_port = 4201);
+    assert!(
+        err.contains("connectionServer.telnetPort and connectionServer.webPort are both 4201"),
+        "{err}"
+    );
+    let err = refused(&|g| {
+        let mut tls = GatewayTls::from_secret("tavern-tls");
+        tls.web_port = tls.telnet_port;
+        g.spec.connection_server.tls = Some(tls);
+    });
+    assert!(
+        err.contains("connectionServer.tls.telnetPort and connectionServer.tls.webPort are both 4202"),
+        "{err}"
+    );
+    assert!(render(&game()).is_ok());
+    // With the web client off its ports are unused, so they may be anything.
+    let err = refused(&|g| {
+        g.spec.connection_server.web = false;
+        g.spec.connection_server.web_port = 4201;
+        let mut tls = GatewayTls::from_secret("tavern-tls");
+        tls.web_port = 4201;
+        g.spec.connection_server.tls = Some(tls);
+    });
+    assert_eq!(err, "");
+
+    // The API server refuses what is not a port, and the rules above as CEL.
+    let crd = serde_json::to_value(crate::crd::crd()).unwrap();
+    let cs = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["connectionServer"];
+    let props = &cs["properties"];
+    for port in [
+        &props["telnetPort"],
+        &props["webPort"],
+        &props["tls"]["properties"]["telnetPort"],
+        &props["tls"]["properties"]["webPort"],
+    ] {
+        assert_eq!(port["type"], "integer", "{port}");
+        assert_eq!(port["minimum"].as_f64(), Some(1.0), "{port}");
+        assert_eq!(port["maximum"].as_f64(), Some(65535.0), "{port}");
+    }
+    assert_eq!(props["webPort"]["default"], 4280);
+    assert_eq!(props["web"]["default"], true);
+    assert_eq!(props["tls"]["properties"]["telnetPort"]["default"], 4202);
+    assert_eq!(props["tls"]["properties"]["webPort"]["default"], 4243);
+    assert_eq!(props["tls"]["required"], serde_json::json!(["secretName"]));
+    assert_eq!(props["tls"]["properties"]["secretName"]["minLength"], 1);
+    let rules: Vec<&str> = cs["x-kubernetes-validations"]
+        .as_array()
+        .expect("CEL rules on connectionServer")
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"!self.web || self.webPort != self.telnetPort"),
+        "{rules:?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.contains("self.tls.telnetPort != self.telnetPort")),
+        "{rules:?}"
+    );
 }
 
 #[test]
@@ -808,11 +1071,12 @@ fn each_component_admits_only_what_it_serves() {
             "{name} selects its own pods only"
         );
     }
-    // Players reach the telnet port from anywhere; metrics only from the operator and monitoring.
+    // Players reach telnet and the web client from anywhere; metrics only from the operator and
+    // monitoring.
     assert_eq!(
         rules_of(network_policy(&r, "tavern-gateway")),
         vec![
-            (Some(vec![4201]), None),
+            (Some(vec![4201, 4280]), None),
             (Some(vec![9100]), Some(metrics.clone())),
         ]
     );
@@ -844,7 +1108,7 @@ fn each_component_admits_only_what_it_serves() {
             if from.is_none() {
                 assert_eq!(
                     ports,
-                    Some(vec![4201]),
+                    Some(vec![4201, 4280]),
                     "{}: open to all only for players",
                     c.name()
                 );
