@@ -66,7 +66,7 @@ pub struct MushGameSpec {
     #[serde(default = "default_log_level")]
     #[schemars(length(min = 1))]
     pub log_level: String,
-    /// The gateways that hold the players' telnet connections.
+    /// The gateways that hold the players' telnet and web connections.
     #[serde(default)]
     pub connection_server: ConnectionServerSpec,
     /// The game-server: one active writer, optionally a warm standby.
