@@ -20,6 +20,27 @@ pub struct Config {
     /// Address players connect to with telnet.
     #[arg(long, env = "MUSH_TELNET_ADDR", default_value = "0.0.0.0:4201")]
     pub telnet_addr: SocketAddr,
+    /// Address of the web client and its WebSocket (`/` and `/ws`) over plain HTTP; off unless set.
+    #[arg(long, env = "MUSH_WEB_ADDR")]
+    pub web_addr: Option<SocketAddr>,
+    /// Address players connect to with telnet over TLS (a second port, the MUD convention); off
+    /// unless set. Needs --tls-cert-file and --tls-key-file.
+    #[arg(long, env = "MUSH_TELNET_TLS_ADDR")]
+    pub telnet_tls_addr: Option<SocketAddr>,
+    /// Address of the web client over HTTPS, its WebSocket as `wss://`; off unless set. Needs
+    /// --tls-cert-file and --tls-key-file.
+    #[arg(long, env = "MUSH_WEB_TLS_ADDR")]
+    pub web_tls_addr: Option<SocketAddr>,
+    /// PEM certificate chain for the TLS ports (`tls.crt` of a `kubernetes.io/tls` Secret).
+    #[arg(long, env = "MUSH_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key for the TLS ports (`tls.key` of a `kubernetes.io/tls` Secret).
+    #[arg(long, env = "MUSH_TLS_KEY_FILE")]
+    pub tls_key_file: Option<std::path::PathBuf>,
+    /// How often the certificate and key files are read again (a renewed certificate is used for
+    /// new connections without a restart).
+    #[arg(long, env = "MUSH_TLS_RELOAD_SECONDS", default_value_t = 10)]
+    pub tls_reload_seconds: u64,
     /// Address of /livez, /readyz, /metrics and POST /drain.
     #[arg(long, env = "MUSH_HEALTH_ADDR", default_value = "0.0.0.0:9100")]
     pub health_addr: SocketAddr,
@@ -139,6 +160,10 @@ pub struct Config {
     pub telemetry: TelemetryArgs,
 }
 
+fn shown(addr: Option<SocketAddr>) -> String {
+    addr.map_or_else(|| "off".to_owned(), |a| a.to_string())
+}
+
 fn default_name() -> String {
     std::env::var("HOSTNAME").unwrap_or_else(|_| "gateway".to_owned())
 }
@@ -198,10 +223,36 @@ impl Config {
         if self.max_connections == 0 {
             return Err("--max-connections must be at least 1".into());
         }
+        let tls_ports = self.telnet_tls_addr.is_some() || self.web_tls_addr.is_some();
+        if tls_ports && (self.tls_cert_file.is_none() || self.tls_key_file.is_none()) {
+            return Err(
+                "--telnet-tls-addr and --web-tls-addr need --tls-cert-file and --tls-key-file".into(),
+            );
+        }
+        if self.tls_reload_seconds == 0 {
+            return Err("--tls-reload-seconds must be at least 1".into());
+        }
         if self.gateway_name.trim().is_empty() {
             return Err("--gateway-name is empty".into());
         }
         Ok(())
+    }
+
+    /// The certificate and key files, when the TLS ports are on.
+    pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
+        if self.telnet_tls_addr.is_none() && self.web_tls_addr.is_none() {
+            return None;
+        }
+        Some(crate::tls::TlsFiles {
+            cert: self.tls_cert_file.clone()?,
+            key: self.tls_key_file.clone()?,
+        })
+    }
+
+    /// The largest WebSocket message a browser may send: the longest line plus room for the
+    /// JSON around it.
+    pub fn max_web_message_bytes(&self) -> usize {
+        self.max_line_bytes + 1024
     }
 
     pub fn drain_time(&self) -> Duration {
@@ -241,11 +292,14 @@ impl Config {
     /// A one-line summary for the start-up log (no secrets).
     pub fn summary(&self) -> String {
         format!(
-            "telnet={} health={} name={} redis={} kafka={} topics={}.* slots={} drain={}s max_line={} \
+            "telnet={} telnet_tls={} web={} web_tls={} health={} name={} redis={} kafka={} topics={}.* slots={} drain={}s max_line={} \
              rate={}/s burst={} bytes={}/s burst={} login: rate={}/s burst={} bytes={}/s burst={} \
              deadline={}s strikes={}/{} per {}s max_paused={}s output_queue={}msgs/{}B \
              held_input={}/{}B memory_budget={}B",
             self.telnet_addr,
+            shown(self.telnet_tls_addr),
+            shown(self.web_addr),
+            shown(self.web_tls_addr),
             self.health_addr,
             self.gateway_name,
             self.redis.redacted_url(),
@@ -295,6 +349,8 @@ mod tests {
     fn bad_settings_name_the_flag_to_fix() {
         let mut c = parse(&["--slots", "0"]);
         assert!(c.validate().unwrap_err().contains("--slots"));
+        c = parse(&["--web-tls-addr", "127.0.0.1:4243"]);
+        assert!(c.validate().unwrap_err().contains("--tls-cert-file"));
         c = parse(&["--max-line-bytes", "10"]);
         assert!(c.validate().unwrap_err().contains("--max-line-bytes"));
         c = parse(&["--kafka-linger-ms", "20"]);

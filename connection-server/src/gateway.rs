@@ -3,14 +3,17 @@
 //! Start-up order matters: the health server first (so `/livez` answers while we wait), then
 //! Redis (retried with backoff; not ready meanwhile), the slot lease (slot + epoch = where our
 //! handles come from), Kafka, the sweep of records an earlier life of our slot left behind, the
-//! output consumer positioned at the end of our partition, and only then the telnet listener.
+//! output consumer positioned at the end of our partition, and only then the players' listeners:
+//! telnet, and when configured telnet over TLS, the web client with its WebSocket, and the same
+//! over TLS. Every listener admits sockets against the same limits (connections in all and per
+//! address), and every connection, whatever its transport, is one [`session`].
 //!
 //! Draining (SIGTERM, `POST /drain`, or a lost slot lease): readiness turns false at once, no
 //! new connections are taken, every player is told, and the gateway waits up to the drain time
 //! for them to leave before closing the rest with a final message.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,19 +26,31 @@ use mush_platform::lease::{LeaseState, acquire_slot, owner_id};
 use mush_platform::sealing::InputKeys;
 use mush_platform::store::ConnectionStore;
 use mush_platform::{Shutdown, redis as mredis};
+use mush_protocol::Transport;
 use mush_protocol::{
     DisconnectReason, GatewayEvent, GatewayEventKind, Handle, HandleAllocator, RedisKeys, Timestamp, topics,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use crate::codec::{ClientCodec, GameStatus};
 use crate::config::Config;
 use crate::limits::{ByteShare, IpLimiter, MemoryBudget};
+use crate::link::{Inlet, Outlet};
 use crate::metrics::GatewayMetrics;
 use crate::router::Queued;
-use crate::{router, session};
+use crate::session::Link;
+use crate::telnet::{CodecConfig, TelnetCodec};
+use crate::tls::Certificates;
+use crate::{router, session, web};
+
+/// How long a client has to finish the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the game-server's leadership lease is looked at (for browsers' "restarting" state).
+const GAME_STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// What the router needs to reach one session.
 pub struct SessionLink {
@@ -68,6 +83,74 @@ pub struct Gateway {
     pub started_at: Timestamp,
     /// Players connected to the whole game (all gateways), refreshed in the background; for MSSP.
     pub players_online: AtomicUsize,
+    /// Sockets admitted on every player port (sessions, TLS handshakes, web page requests),
+    /// against `--max-connections`.
+    pub open_sockets: AtomicUsize,
+    /// Whether a game-server holds the game (its leadership lease), for browsers.
+    pub game_status: watch::Sender<GameStatus>,
+}
+
+/// A socket admitted on a player port: counted against the connection limits until dropped.
+pub struct Admitted {
+    gw: Arc<Gateway>,
+    ip: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.gw.open_sockets.fetch_sub(1, Ordering::Relaxed);
+        self.gw.ip_limiter.lock().expect("ip limiter").release(self.ip);
+    }
+}
+
+/// A refusal at accept: the limit's label and what the client is told.
+pub type Refusal = (&'static str, &'static str);
+
+impl Gateway {
+    /// Lets a new socket in, or says why not (counted in `limit_hits_total`).
+    pub fn admit(self: &Arc<Self>, peer: SocketAddr) -> Result<Admitted, Refusal> {
+        if self.open_sockets.load(Ordering::Relaxed) >= self.config.max_connections {
+            self.metrics.limit("max_connections");
+            return Err((
+                "max_connections",
+                "The game is full right now. Please try again later.",
+            ));
+        }
+        if let Err(r) = self
+            .ip_limiter
+            .lock()
+            .expect("ip limiter")
+            .admit(peer.ip(), Instant::now())
+        {
+            self.metrics.limit(r.label());
+            return Err((r.label(), r.message()));
+        }
+        self.open_sockets.fetch_add(1, Ordering::Relaxed);
+        Ok(Admitted {
+            gw: self.clone(),
+            ip: peer.ip(),
+        })
+    }
+
+    /// A handle for a new connection. When this gateway life has used every handle, it drains
+    /// so a new life (a new epoch) takes over.
+    pub fn allocate_handle(&self) -> Option<Handle> {
+        let handle = self.allocator.allocate();
+        if handle.is_none() && !self.drain.is_cancelled() {
+            tracing::error!("this gateway life has used every handle: draining so a new life takes over");
+            self.drain.cancel();
+        }
+        handle
+    }
+
+    /// The codec of a new telnet connection.
+    pub fn telnet_codec(&self) -> ClientCodec {
+        ClientCodec::Telnet(Box::new(TelnetCodec::new(CodecConfig {
+            max_line_bytes: self.config.max_line_bytes,
+            offer_mccp: self.config.mccp,
+            ..CodecConfig::default()
+        })))
+    }
 }
 
 impl Gateway {
@@ -307,6 +390,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         session_tasks: Shutdown::new(),
         started_at: Timestamp::now(),
         players_online: AtomicUsize::new(0),
+        open_sockets: AtomicUsize::new(0),
+        game_status: watch::Sender::new(GameStatus::Running),
         config,
     });
 
@@ -328,12 +413,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )?;
     background.spawn(router::run(gw.clone(), consumer, background.clone()));
     background.spawn(refresh_figures(gw.clone(), background.clone()));
+    background.spawn(watch_game(gw.clone(), background.clone()));
 
-    let listener = player_listener(gw.config.telnet_addr)
-        .with_context(|| format!("binding the telnet address {}", gw.config.telnet_addr))?;
-    tracing::info!(addr = %gw.config.telnet_addr, %slot, epoch, partition, "accepting players");
+    let ports = player_ports(&gw.config, &background)?;
+    tracing::info!(
+        addr = %gw.config.telnet_addr,
+        ports = %ports.iter().map(|(p, l)| format!("{}={}", p.name(), l.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()))).collect::<Vec<_>>().join(" "),
+        %slot, epoch, partition, "accepting players"
+    );
     accepting.set_ready();
-    accept_loop(&gw, listener).await;
+    futures::future::join_all(
+        ports
+            .into_iter()
+            .map(|(port, listener)| accept_loop(&gw, listener, port)),
+    )
+    .await;
 
     // Draining.
     accepting.set_not_ready("draining");
@@ -512,7 +606,62 @@ pub fn player_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener) {
+/// A port players connect to, and what it speaks.
+#[derive(Clone)]
+pub enum PlayerPort {
+    Telnet,
+    TelnetTls(TlsAcceptor),
+    Web,
+    WebTls(TlsAcceptor),
+}
+
+impl PlayerPort {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PlayerPort::Telnet => "telnet",
+            PlayerPort::TelnetTls(_) => "telnet-tls",
+            PlayerPort::Web => "web",
+            PlayerPort::WebTls(_) => "web-tls",
+        }
+    }
+}
+
+/// Binds every configured player port. With a TLS port, loads the certificate (an error stops
+/// the gateway: it was asked for TLS) and watches its files for renewals.
+fn player_ports(config: &Config, background: &Shutdown) -> anyhow::Result<Vec<(PlayerPort, TcpListener)>> {
+    let certificates = match config.tls_files() {
+        Some(files) => {
+            let certs = Certificates::load(files).map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
+            background.spawn(
+                certs
+                    .clone()
+                    .watch(Duration::from_secs(config.tls_reload_seconds), background.clone()),
+            );
+            Some(certs)
+        }
+        None => None,
+    };
+    let mut ports = vec![(PlayerPort::Telnet, config.telnet_addr)];
+    if let (Some(addr), Some(certs)) = (config.telnet_tls_addr, &certificates) {
+        ports.push((PlayerPort::TelnetTls(certs.acceptor(&[])), addr));
+    }
+    if let Some(addr) = config.web_addr {
+        ports.push((PlayerPort::Web, addr));
+    }
+    if let (Some(addr), Some(certs)) = (config.web_tls_addr, &certificates) {
+        ports.push((PlayerPort::WebTls(certs.acceptor(&[b"http/1.1"])), addr));
+    }
+    ports
+        .into_iter()
+        .map(|(port, addr)| {
+            let listener = player_listener(addr)
+                .with_context(|| format!("binding the {} address {addr}", port.name()))?;
+            Ok((port, listener))
+        })
+        .collect()
+}
+
+async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener, port: PlayerPort) {
     loop {
         let accepted = tokio::select! {
             _ = gw.drain.cancelled() => return,
@@ -528,39 +677,172 @@ async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener) {
             }
         };
         // No Nagle and TCP keepalive come from the listener (see `player_listener`).
-        if gw.session_count() >= gw.config.max_connections {
-            gw.metrics.limit("max_connections");
-            refuse(
-                gw,
-                stream,
-                "max_connections",
-                "The game is full right now. Please try again later.",
-            );
-            continue;
+        match gw.admit(peer) {
+            Ok(admitted) => {
+                gw.session_tasks
+                    .spawn(connect(gw.clone(), stream, peer, admitted, port.clone()));
+            }
+            Err((reason, message)) => refuse(gw, stream, &port, reason, message),
         }
-        if let Err(r) = gw
-            .ip_limiter
-            .lock()
-            .expect("ip limiter")
-            .admit(peer.ip(), Instant::now())
-        {
-            gw.metrics.limit(r.label());
-            refuse(gw, stream, r.label(), r.message());
-            continue;
+    }
+}
+
+/// Serves one admitted socket: the TLS handshake if the port has TLS, then a telnet session, or
+/// HTTP (the web client, and a session once it asks for the WebSocket).
+async fn connect(
+    gw: Arc<Gateway>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    admitted: Admitted,
+    port: PlayerPort,
+) {
+    match port {
+        PlayerPort::Telnet => {
+            let Some(handle) = gw.allocate_handle() else {
+                return refuse_now(&gw, stream, "handles_exhausted", RESTARTING).await;
+            };
+            let (reader, writer) = stream.into_split();
+            let link = Link {
+                inlet: Inlet::Tcp(reader),
+                outlet: Outlet::Tcp(writer),
+                codec: gw.telnet_codec(),
+                transport: Transport::Telnet,
+            };
+            serve_session(gw, link, peer, handle, admitted).await;
         }
-        let Some(handle) = gw.allocator.allocate() else {
-            gw.ip_limiter.lock().expect("ip limiter").release(peer.ip());
-            tracing::error!("this gateway life has used every handle: draining so a new life takes over");
-            refuse(
-                gw,
-                stream,
-                "handles_exhausted",
-                "This gateway is restarting. Please reconnect.",
-            );
-            gw.drain.cancel();
-            continue;
-        };
-        start_session(gw, stream, peer, handle);
+        PlayerPort::TelnetTls(acceptor) => {
+            let Some(tls) = handshake(&gw, &acceptor, stream).await else {
+                return;
+            };
+            let Some(handle) = gw.allocate_handle() else {
+                return;
+            };
+            let (reader, writer) = tokio::io::split(tls);
+            let link = Link {
+                inlet: Inlet::Tls(reader),
+                outlet: Outlet::Tls(writer),
+                codec: gw.telnet_codec(),
+                transport: Transport::TelnetTls,
+            };
+            serve_session(gw, link, peer, handle, admitted).await;
+        }
+        PlayerPort::Web => web::serve(gw, stream, peer, admitted, false).await,
+        PlayerPort::WebTls(acceptor) => {
+            if let Some(tls) = handshake(&gw, &acceptor, stream).await {
+                web::serve(gw, tls, peer, admitted, true).await;
+            }
+        }
+    }
+}
+
+/// The TLS handshake, within [`TLS_HANDSHAKE_TIMEOUT`]; a failure is counted and the socket closed.
+async fn handshake(
+    gw: &Gateway,
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            gw.metrics.refused.inc("tls_handshake");
+            None
+        }
+        Err(_) => {
+            gw.metrics.refused.inc("tls_handshake");
+            None
+        }
+    }
+}
+
+/// Runs one player connection, of any transport, from registration to its end.
+pub async fn serve_session(
+    gw: Arc<Gateway>,
+    link: Link,
+    peer: SocketAddr,
+    handle: Handle,
+    admitted: Admitted,
+) {
+    let (tx, rx) = mpsc::channel(gw.config.output_queue);
+    let overflow = CancellationToken::new();
+    let output = ByteShare::default();
+    gw.sessions.lock().expect("sessions lock").insert(
+        handle,
+        SessionLink {
+            tx,
+            overflow: overflow.clone(),
+            output: output.clone(),
+        },
+    );
+    let by_transport = gw.metrics.transport(link.transport).clone();
+    gw.metrics.connections.inc();
+    by_transport.inc();
+    gw.metrics.accepted.inc();
+    session::run(gw.clone(), link, peer, handle, rx, overflow, output).await;
+    gw.sessions.lock().expect("sessions lock").remove(&handle);
+    gw.metrics.connections.dec();
+    by_transport.dec();
+    drop(admitted);
+}
+
+/// What a client is told when this gateway life has no handle left.
+const RESTARTING: &str = "This gateway is restarting. Please reconnect.";
+
+/// Tells a refused client why, then closes; never blocks the accept loop.
+fn refuse(
+    gw: &Arc<Gateway>,
+    stream: TcpStream,
+    port: &PlayerPort,
+    reason: &'static str,
+    message: &'static str,
+) {
+    gw.metrics.refused.inc(reason);
+    let port = port.clone();
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(2), write_refusal(stream, &port, message)).await;
+    });
+}
+
+async fn refuse_now(gw: &Gateway, stream: TcpStream, reason: &'static str, message: &'static str) {
+    gw.metrics.refused.inc(reason);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        write_refusal(stream, &PlayerPort::Telnet, message),
+    )
+    .await;
+}
+
+/// The refusal in the port's own terms: a line of text for telnet, an HTTP 503 for the web
+/// port; a TLS port closes (there is no one to read plain text).
+async fn write_refusal(mut stream: TcpStream, port: &PlayerPort, message: &str) {
+    let text = match port {
+        PlayerPort::Telnet => format!("{message}\r\n"),
+        PlayerPort::Web => web::refusal_response(message),
+        PlayerPort::TelnetTls(_) | PlayerPort::WebTls(_) => String::new(),
+    };
+    let _ = stream.write_all(text.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Follows the game-server's leadership lease, so browsers can show that the game is
+/// restarting (their input waits in Kafka meanwhile). Redis away: the status stays as it was.
+async fn watch_game(gw: Arc<Gateway>, stop: Shutdown) {
+    use fred::prelude::KeysInterface;
+    let key = gw.store.keys().lease(mush_protocol::keys::GAME_LEADER_LEASE);
+    loop {
+        if let Ok(held) = gw.store.client().exists::<bool, _>(&key).await {
+            let status = if held {
+                GameStatus::Running
+            } else {
+                GameStatus::Restarting
+            };
+            gw.game_status
+                .send_if_modified(|now| std::mem::replace(now, status) != status);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(GAME_STATUS_EVERY) => {}
+            _ = stop.triggered() => return,
+        }
     }
 }
 
@@ -575,43 +857,6 @@ fn output_consumer_args(config: &Config) -> KafkaArgs {
         args.options.push((KEY.to_owned(), kbytes.to_string()));
     }
     args
-}
-
-fn start_session(gw: &Arc<Gateway>, stream: TcpStream, peer: SocketAddr, handle: Handle) {
-    let (tx, rx) = mpsc::channel(gw.config.output_queue);
-    let overflow = CancellationToken::new();
-    let output = ByteShare::default();
-    gw.sessions.lock().expect("sessions lock").insert(
-        handle,
-        SessionLink {
-            tx,
-            overflow: overflow.clone(),
-            output: output.clone(),
-        },
-    );
-    gw.metrics.connections.inc();
-    gw.metrics.accepted.inc();
-    let gw2 = gw.clone();
-    let fut = async move {
-        session::run(gw2.clone(), stream, peer, handle, rx, overflow, output).await;
-        gw2.sessions.lock().expect("sessions lock").remove(&handle);
-        gw2.ip_limiter.lock().expect("ip limiter").release(peer.ip());
-        gw2.metrics.connections.dec();
-    };
-    gw.session_tasks.spawn(fut);
-}
-
-/// Tells a refused client why, then closes; never blocks the accept loop.
-fn refuse(gw: &Arc<Gateway>, mut stream: TcpStream, reason: &'static str, message: &'static str) {
-    gw.metrics.refused.inc(reason);
-    tokio::spawn(async move {
-        let text = format!("{message}\r\n");
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            let _ = stream.write_all(text.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        })
-        .await;
-    });
 }
 
 #[cfg(test)]

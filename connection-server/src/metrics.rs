@@ -3,7 +3,7 @@
 use mush_platform::bus::BusMetrics;
 use mush_platform::metrics::{Children, Metrics};
 use mush_platform::store::StoreMetrics;
-use mush_protocol::DisconnectReason;
+use mush_protocol::{DisconnectReason, Transport};
 use prometheus::{Histogram, IntCounter, IntCounterVec, IntGauge, Registry};
 
 pub const PREFIX: &str = "mush_gateway";
@@ -11,6 +11,8 @@ pub const PREFIX: &str = "mush_gateway";
 #[derive(Clone)]
 pub struct GatewayMetrics {
     pub connections: IntGauge,
+    /// `connections_by_transport`: telnet, tls (telnet over TLS), websocket.
+    by_transport: [IntGauge; 3],
     pub connection_events: IntCounterVec,
     pub bytes_in: IntCounter,
     pub bytes_out: IntCounter,
@@ -54,7 +56,8 @@ impl GatewayMetrics {
              waiting for a token), answer_over_budget (a negotiation answer sent over \
              budget), input_bytes (reading paused by the byte budget), input_strikes and \
              input_paused (disconnected for sustained abuse), memory_budget (the gateway \
-             went over its memory budget: reading and routing paused).",
+             went over its memory budget: reading and routing paused), message_size (a \
+             WebSocket message over the size limit: disconnected).",
             &["limit"],
         );
         let output_dropped = m.counter_vec(
@@ -63,8 +66,15 @@ impl GatewayMetrics {
             &["reason"],
         );
         let reasons: Vec<&'static str> = DisconnectReason::ALL.iter().map(|r| r.as_str()).collect();
+        let by_transport = m.gauge_vec(
+            "connections_by_transport",
+            "Open player connections by transport: telnet, tls (telnet over TLS), websocket (ws:// and wss://).",
+            &["transport"],
+        );
         Self {
             connections: m.gauge("connections", "Open player connections."),
+            by_transport: [Transport::Telnet, Transport::TelnetTls, Transport::WebSocket]
+                .map(|t| by_transport.with_label_values(&[t.as_str()])),
             accepted: connection_events.with_label_values(&["accepted", ""]),
             closed: Children::under(&connection_events, "closed", &reasons),
             refused: Children::under(&connection_events, "refused", REFUSALS),
@@ -105,6 +115,15 @@ impl GatewayMetrics {
     pub fn limit(&self, name: &str) {
         self.limits.inc(name);
     }
+
+    /// The open connections of one transport.
+    pub fn transport(&self, transport: Transport) -> &IntGauge {
+        match transport {
+            Transport::TelnetTls => &self.by_transport[1],
+            Transport::WebSocket => &self.by_transport[2],
+            Transport::Telnet | Transport::Unknown => &self.by_transport[0],
+        }
+    }
 }
 
 /// Every limit counted in `limit_hits_total`, exported at zero from the start so `rate()` sees
@@ -130,6 +149,7 @@ const LIMITS: &[&str] = &[
     "input_strikes",
     "input_paused",
     "memory_budget",
+    "message_size",
 ];
 
 /// Why a connection is refused at accept, or before it reaches the game.
@@ -139,4 +159,6 @@ const REFUSALS: &[&str] = &[
     "max_connections",
     "handles_exhausted",
     "redis_unavailable",
+    "tls_handshake",
+    "draining",
 ];

@@ -36,17 +36,16 @@ use mush_protocol::{
     ConnectionRecord, DisconnectReason, GameMessageKind, GatewayEvent, GatewayEventKind, Handle, Timestamp,
     Transport,
 };
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::codec::{ClientCodec, GameStatus, Inbound};
 use crate::gateway::Gateway;
 use crate::limits::{Abuse, Admission, ByteShare, EventClass, HeldBytes, InputBudget};
+use crate::link::{Inlet, Outlet, Received};
 use crate::router::Queued;
-use crate::telnet::{CodecConfig, Compressor, Inbound, TelnetCodec};
+use crate::telnet::Compressor;
 
 /// A write that takes longer than this means the client is not reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,8 +53,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const UNREACHABLE_AFTER: Duration = Duration::from_secs(2);
 /// Queued messages written in one batch (one socket write).
 const BATCH: usize = 64;
-/// Bytes read from the socket at once, at most.
-const READ_CHUNK: usize = 4096;
 /// What an input event holds beyond its payload (envelope, key, the Kafka client's record).
 const EVENT_OVERHEAD: usize = 128;
 /// A player whose reading the gateway's memory budget has paused this long is told why.
@@ -170,11 +167,19 @@ fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(365 * 86_400)
 }
 
+/// A new connection, as its transport made it: the socket's two halves and the protocol spoken.
+pub struct Link {
+    pub inlet: Inlet,
+    pub outlet: Outlet,
+    pub codec: ClientCodec,
+    pub transport: Transport,
+}
+
 struct Session {
     gw: Arc<Gateway>,
     handle: Handle,
-    writer: OwnedWriteHalf,
-    codec: TelnetCodec,
+    outlet: Outlet,
+    codec: ClientCodec,
     compressor: Option<Compressor>,
     /// Plain bytes staged for the next write.
     out: Vec<u8>,
@@ -208,6 +213,8 @@ struct Session {
     last_input: Instant,
     /// Cancelled by the router when this client's queue is full: ends even a blocked write.
     overflow: CancellationToken,
+    /// The client sent a WebSocket message over the size limit.
+    too_big: bool,
 }
 
 /// Runs one connection to its end, inside a span that names it, so one player's story can be
@@ -216,42 +223,43 @@ struct Session {
 /// line has its own span when traces are exported (see `publish_input`).
 pub async fn run(
     gw: Arc<Gateway>,
-    stream: TcpStream,
+    link: Link,
     peer: SocketAddr,
     handle: Handle,
     rx: mpsc::Receiver<Queued>,
     overflow: CancellationToken,
     output: ByteShare,
 ) {
-    let span = tracing::debug_span!("conn", %handle, %peer);
-    run_connection(gw, stream, peer, handle, rx, overflow, output)
+    let span = tracing::debug_span!("conn", %handle, %peer, transport = link.transport.as_str());
+    run_connection(gw, link, peer, handle, rx, overflow, output)
         .instrument(span)
         .await
 }
 
 async fn run_connection(
     gw: Arc<Gateway>,
-    stream: TcpStream,
+    link: Link,
     peer: SocketAddr,
     handle: Handle,
     rx: mpsc::Receiver<Queued>,
     overflow: CancellationToken,
     output: ByteShare,
 ) {
-    let (reader, writer) = stream.into_split();
+    let Link {
+        inlet,
+        outlet,
+        codec,
+        transport,
+    } = link;
     let now = Instant::now();
     let deadline = gw.config.login_deadline_seconds;
     let mut s = Session {
-        codec: TelnetCodec::new(CodecConfig {
-            max_line_bytes: gw.config.max_line_bytes,
-            offer_mccp: gw.config.mccp,
-            ..CodecConfig::default()
-        }),
+        codec,
         budget: InputBudget::new(gw.config.input_policy(), now),
         login_deadline: (deadline > 0).then(|| now + Duration::from_secs(deadline)),
         gw,
         handle,
-        writer,
+        outlet,
         compressor: None,
         out: Vec::new(),
         delayed: VecDeque::new(),
@@ -269,6 +277,7 @@ async fn run_connection(
         last_origin: HashMap::new(),
         last_input: now,
         overflow: overflow.clone(),
+        too_big: false,
     };
 
     // Critical write first: the connection exists for the game only once Redis has it.
@@ -276,27 +285,32 @@ async fn run_connection(
         handle,
         &s.gw.config.gateway_name,
         &peer.to_string(),
-        Transport::Telnet,
+        transport,
         Timestamp::now(),
     );
     if let Err(e) = Box::pin(s.gw.store.register(&record)).await {
         tracing::warn!(%handle, error = %e, "could not register a new connection: refusing it");
-        s.out.extend_from_slice(UNAVAILABLE_NOTICE.as_bytes());
-        s.out.extend_from_slice(b"\r\n");
+        s.codec.encode_text(UNAVAILABLE_NOTICE, &mut s.out);
         let _ = Box::pin(s.flush()).await;
+        Box::pin(s.outlet.close(DisconnectReason::GatewayShutdown, false)).await;
         s.gw.metrics.refused.inc("redis_unavailable");
         return;
     }
     tracing::debug!(%handle, %peer, "connected");
     s.publish(GatewayEventKind::Connected {
         peer_addr: peer.to_string(),
-        transport: Transport::Telnet,
+        transport,
         gateway: s.gw.config.gateway_name.clone(),
     });
-    let greeting = s.codec.greeting();
+    let greeting = s.codec.greeting(&s.gw.config.game_name);
     s.out.extend_from_slice(&greeting);
+    let mut status = s.gw.game_status.subscribe();
+    let now_status = *status.borrow_and_update();
+    if now_status != GameStatus::Running {
+        s.codec.encode_status(now_status, &mut s.out);
+    }
     let end = match Box::pin(s.flush()).await {
-        Ok(()) => Box::pin(s.run_loop(reader, rx, &overflow)).await,
+        Ok(()) => Box::pin(s.run_loop(inlet, rx, status, &overflow)).await,
         Err(_) => End::Closed(DisconnectReason::ClientClosed, None),
     };
     let End::Closed(reason, detail) = end;
@@ -306,8 +320,9 @@ async fn run_connection(
 impl Session {
     async fn run_loop(
         &mut self,
-        reader: tokio::net::tcp::OwnedReadHalf,
+        mut inlet: Inlet,
         mut rx: mpsc::Receiver<Queued>,
+        mut status: watch::Receiver<GameStatus>,
         overflow: &CancellationToken,
     ) -> End {
         let mut events = Vec::new();
@@ -358,29 +373,28 @@ impl Session {
                         return end;
                     }
                 }
-                readable = reader.readable(), if allowance > 0 => {
-                    if readable.is_err() {
-                        return End::Closed(DisconnectReason::ClientClosed, None);
-                    }
-                    // The buffer lives only in this block, never across an await, so it is not
-                    // part of the (long-lived, mostly idle) task.
+                received = inlet.read(allowance), if allowance > 0 => {
                     let at = Timestamp::now();
                     events.clear();
-                    let read = {
-                        let mut buf = [0u8; READ_CHUNK];
-                        let read = reader.try_read(&mut buf[..allowance.min(READ_CHUNK)]);
-                        if let Ok(n) = read {
-                            self.budget.charge_read(n, Instant::now());
-                            self.codec.receive(&buf[..n], &mut events);
+                    let n = match received {
+                        Ok(Received::Data(data)) => {
+                            self.codec.receive(&data, &mut events);
+                            data.len()
                         }
-                        read
+                        Ok(Received::Binary(n)) => {
+                            self.codec.receive_binary(&mut events);
+                            n
+                        }
+                        Ok(Received::Control(n)) => n,
+                        Ok(Received::TooBig) => {
+                            self.too_big = true;
+                            gw.metrics.limit("message_size");
+                            return End::Closed(DisconnectReason::ProtocolError, Some("message too big".into()));
+                        }
+                        Ok(Received::End) | Err(_) => return End::Closed(DisconnectReason::ClientClosed, None),
                     };
-                    match read {
-                        Ok(0) => return End::Closed(DisconnectReason::ClientClosed, None),
-                        Ok(n) => gw.metrics.bytes_in.inc_by(n as u64),
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                        Err(_) => return End::Closed(DisconnectReason::ClientClosed, None),
-                    }
+                    self.budget.charge_read(n, Instant::now());
+                    gw.metrics.bytes_in.inc_by(n as u64);
                     self.hold_parse_buffers();
                     for ev in events.drain(..) {
                         Box::pin(self.on_inbound(ev, at)).await;
@@ -398,6 +412,16 @@ impl Session {
                     }
                 }
                 _ = memory.changed(), if memory_over => {}
+                changed = status.changed() => {
+                    if changed.is_err() {
+                        return End::Closed(DisconnectReason::GatewayShutdown, None);
+                    }
+                    let now_status = *status.borrow_and_update();
+                    self.codec.encode_status(now_status, &mut self.out);
+                    if Box::pin(self.flush()).await.is_err() {
+                        return End::Closed(DisconnectReason::ClientClosed, None);
+                    }
+                }
                 _ = tokio::time::sleep_until(busy_at), if memory_over => {
                     self.told_busy = true;
                     self.codec.encode_text(BUSY_NOTICE, &mut self.out);
@@ -612,8 +636,8 @@ impl Session {
             }
             Inbound::ProtocolError(what) => {
                 self.gw.metrics.protocol_errors.inc();
-                tracing::debug!(handle = %self.handle, %what, "telnet protocol error");
-                Inbound::ProtocolError(String::new())
+                tracing::debug!(handle = %self.handle, %what, "protocol error");
+                Inbound::ProtocolError(what)
             }
             other => other,
         };
@@ -649,8 +673,10 @@ impl Session {
                 self.publish_other(GatewayEventKind::Msdp { variable, value })
             }
             Inbound::MsspRequested => self.answer_mssp(),
-            // Counted when read; the budget only needed to charge it.
-            Inbound::ProtocolError(_) | Inbound::LineTruncated { .. } | Inbound::StartCompression => {}
+            // Counted when read; a browser is told what was wrong (within budget only, so a
+            // flood of bad messages makes no flood of answers).
+            Inbound::ProtocolError(what) => self.codec.encode_error(&what, &mut self.out),
+            Inbound::LineTruncated { .. } | Inbound::StartCompression => {}
         }
     }
 
@@ -913,7 +939,7 @@ impl Session {
             self.out = Vec::new();
         }
         let _held = self.gw.memory.hold(Some(&self.output_share), bytes.len());
-        let write = tokio::time::timeout(WRITE_TIMEOUT, self.writer.write_all(&bytes));
+        let write = tokio::time::timeout(WRITE_TIMEOUT, self.outlet.write(&bytes));
         let result = tokio::select! {
             r = write => r,
             _ = self.overflow.cancelled() => {
@@ -945,7 +971,7 @@ impl Session {
         };
         let mut tail = Vec::new();
         compressor.finish(&mut tail);
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.writer.write_all(&tail)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.outlet.write(&tail)).await;
     }
 
     /// Ends the connection: tells the game (after everything typed before), removes the record.
@@ -957,7 +983,7 @@ impl Session {
         if Box::pin(self.flush()).await.is_ok() && !self.overflow.is_cancelled() {
             Box::pin(self.end_compression()).await;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.writer.shutdown()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.outlet.close(reason, self.too_big)).await;
         // Lines still held back by the rate limit were typed before the close: deliver them.
         // (Waiting window sizes and client info are of no use to a closed connection.)
         while let Some((line, at, _held)) = self.delayed.pop_front() {
@@ -981,6 +1007,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::telnet::codes::{DO, IAC, SB, SE, WILL, opt};
+    use crate::telnet::{CodecConfig, TelnetCodec};
 
     #[test]
     fn the_newest_window_size_and_client_info_wait_in_constant_space() {
@@ -1144,7 +1171,10 @@ mod tests {
         let mut read = 0;
         let mut abuse = None;
         'reading: while read < flood.len() {
-            let n = budget.read_allowance(t0).min(READ_CHUNK).min(flood.len() - read);
+            let n = budget
+                .read_allowance(t0)
+                .min(crate::link::READ_CHUNK)
+                .min(flood.len() - read);
             assert!(n > 0, "the bytes budget ran out before the strikes ended it");
             budget.charge_read(n, t0);
             let mut events = Vec::new();

@@ -47,7 +47,7 @@ use crate::watchdog::{self, InFlight};
 use mush_platform::sealing::InputKeys;
 
 /// The lease name of the active game-server.
-pub const LEADER_LEASE: &str = "game-leader";
+pub use mush_protocol::keys::GAME_LEADER_LEASE as LEADER_LEASE;
 
 type Ack = Pin<Box<dyn Future<Output = (i32, i64, Vec<GameMessage>, bool)> + Send>>;
 

@@ -2,7 +2,7 @@
 //! (`mush_gateway_…`, `mush_game_…`).
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 /// Latency buckets from 100 µs to 10 s, for anything from a Redis write to a whole restart.
@@ -51,6 +51,10 @@ impl Metrics {
 
     pub fn gauge(&self, name: &str, help: &str) -> IntGauge {
         self.register(IntGauge::new(self.name(name), help).expect("valid gauge"))
+    }
+
+    pub fn gauge_vec(&self, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+        self.register(IntGaugeVec::new(Opts::new(self.name(name), help), labels).expect("valid gauge"))
     }
 
     pub fn histogram(&self, name: &str, help: &str) -> Histogram {

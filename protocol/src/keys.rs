@@ -24,6 +24,10 @@ use crate::messages::{Timestamp, Transport};
 
 pub const DEFAULT_NAMESPACE: &str = "mush";
 
+/// The game-server's leadership lease (`RedisKeys::lease`): held while a game-server runs the
+/// game; the gateways read it to tell browsers the game is restarting.
+pub const GAME_LEADER_LEASE: &str = "game-leader";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisKeys {
     ns: String,
