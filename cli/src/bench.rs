@@ -3,11 +3,12 @@
 //!
 //! Scenarios (each bounded in count and time, loopback only by default):
 //! * `latency`: round trip of a tokened command (`think <token>`) for one client, paced and
-//!   back-to-back: p50/p90/p99;
+//!   back-to-back: p50/p90/p99 (`--transport websocket`: a browser's, over the web port);
 //! * `room`: a `say` to a room of N players: time until each listener sees it;
 //! * `throughput`: N clients back-to-back: commands per second;
 //! * `connect`: connections per second and time to the first byte of the welcome text;
-//! * `idle`: N idle connections held: the server's memory per connection (RSS by `--pid`);
+//! * `idle`: N idle connections held: the server's memory per connection (RSS by `--pid`;
+//!   `--transport websocket`: browsers' connections);
 //! * `restart`: clients send numbered commands while `mush restart game-server` runs: drops,
 //!   lost and duplicated commands, and the longest gap;
 //! * `hostile --attack <kind>`: an attack on the budgets while a well-behaved player types (see
@@ -21,7 +22,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use mush_platform::local::TelnetClient;
+use mush_platform::local::{LineClient, TelnetClient, WebClient};
 use tokio::io::AsyncReadExt;
 
 #[derive(clap::Args, Clone)]
@@ -32,6 +33,12 @@ pub struct BenchArgs {
     /// The MUSH's telnet address.
     #[arg(long, default_value = "127.0.0.1:4201")]
     pub addr: SocketAddr,
+    /// `latency` and `idle`: the players' transport.
+    #[arg(long, value_enum, default_value_t = Transport::Telnet)]
+    pub transport: Transport,
+    /// The web port (`--transport websocket`).
+    #[arg(long, default_value = "127.0.0.1:4280")]
+    pub web_addr: SocketAddr,
     /// Clients (room size, throughput clients, held connections).
     #[arg(long, default_value_t = 50)]
     pub clients: usize,
@@ -94,6 +101,13 @@ pub struct BenchArgs {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Telnet,
+    /// The browser's protocol on the gateway's web port.
+    Websocket,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
     Latency,
     Room,
@@ -141,7 +155,18 @@ pub(crate) fn run_id() -> String {
 }
 
 pub(crate) async fn player(args: &BenchArgs, name: &str) -> anyhow::Result<TelnetClient> {
-    let mut c = TelnetClient::connect(args.addr).await?;
+    let c = TelnetClient::connect(args.addr).await?;
+    log_in(args, c, name).await
+}
+
+/// A browser player, over the web port.
+async fn web_player(args: &BenchArgs, name: &str) -> anyhow::Result<WebClient> {
+    let c = WebClient::connect(args.web_addr).await?;
+    log_in(args, c, name).await
+}
+
+/// Creates a character on a new connection and waits until its arrival is over.
+async fn log_in<C: LineClient>(args: &BenchArgs, mut c: C, name: &str) -> anyhow::Result<C> {
     c.expect(&args.welcome, Duration::from_secs(10)).await?;
     let cmd = args
         .create
@@ -166,11 +191,30 @@ async fn players(args: &BenchArgs, n: usize, prefix: &str) -> anyhow::Result<Vec
     Ok(out)
 }
 
-async fn round_trip(c: &mut TelnetClient, token: &str) -> anyhow::Result<Duration> {
+async fn round_trip<C: LineClient>(c: &mut C, token: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     c.send(&format!("think {token}")).await?;
     c.expect(token, Duration::from_secs(10)).await?;
     Ok(started.elapsed())
+}
+
+/// One client's round trips, paced and back to back.
+async fn latency<C: LineClient>(mut c: C, args: &BenchArgs) -> anyhow::Result<()> {
+    for i in 0..20 {
+        round_trip(&mut c, &format!("warm{i}")).await?;
+    }
+    let mut paced = Vec::with_capacity(args.samples);
+    for i in 0..args.samples {
+        paced.push(round_trip(&mut c, &format!("paced{i}")).await?);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    print_latency("round trip, 1 client, paced (10 ms apart)", &mut paced);
+    let mut b2b = Vec::with_capacity(args.samples);
+    for i in 0..args.samples {
+        b2b.push(round_trip(&mut c, &format!("b2b{i}")).await?);
+    }
+    print_latency("round trip, 1 client, back-to-back", &mut b2b);
+    Ok(())
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -189,23 +233,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
     match args.scenario {
-        Scenario::Latency => {
-            let mut c = players(args, 1, "Lat").await?.remove(0);
-            for i in 0..20 {
-                round_trip(&mut c, &format!("warm{i}")).await?;
+        Scenario::Latency => match args.transport {
+            Transport::Telnet => latency(players(args, 1, "Lat").await?.remove(0), args).await?,
+            Transport::Websocket => {
+                let name = format!("Web{}", run_id());
+                latency(web_player(args, &name).await?, args).await?
             }
-            let mut paced = Vec::with_capacity(args.samples);
-            for i in 0..args.samples {
-                paced.push(round_trip(&mut c, &format!("paced{i}")).await?);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            print_latency("round trip, 1 client, paced (10 ms apart)", &mut paced);
-            let mut b2b = Vec::with_capacity(args.samples);
-            for i in 0..args.samples {
-                b2b.push(round_trip(&mut c, &format!("b2b{i}")).await?);
-            }
-            print_latency("round trip, 1 client, back-to-back", &mut b2b);
-        }
+        },
         Scenario::Room => {
             let mut room = players(args, args.clients, "Room").await?;
             let mut samples = Vec::new();
@@ -303,19 +337,30 @@ async fn scenario(args: &BenchArgs) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("idle needs --pid of the server to measure"))?;
             let before = rss_kib(pid)?;
             let mut held = Vec::with_capacity(args.clients);
+            let mut held_web = Vec::with_capacity(args.clients);
             for _ in 0..args.clients {
-                let mut c = TelnetClient::connect(args.addr).await?;
-                c.expect(&args.welcome, Duration::from_secs(10)).await?;
-                held.push(c);
+                match args.transport {
+                    Transport::Telnet => {
+                        let mut c = TelnetClient::connect(args.addr).await?;
+                        c.expect(&args.welcome, Duration::from_secs(10)).await?;
+                        held.push(c);
+                    }
+                    Transport::Websocket => {
+                        let mut c = WebClient::connect(args.web_addr).await?;
+                        c.expect(&args.welcome, Duration::from_secs(10)).await?;
+                        held_web.push(c);
+                    }
+                }
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
             let after = rss_kib(pid)?;
+            let count = held.len() + held_web.len();
             println!(
-                "idle connections: {} held; server RSS {} KiB -> {} KiB = {:.2} KiB per connection",
-                held.len(),
+                "idle {:?} connections: {count} held; server RSS {} KiB -> {} KiB = {:.2} KiB per connection",
+                args.transport,
                 before,
                 after,
-                (after.saturating_sub(before)) as f64 / held.len().max(1) as f64
+                (after.saturating_sub(before)) as f64 / count.max(1) as f64
             );
         }
         Scenario::Restart => restart(args).await?,

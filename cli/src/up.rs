@@ -27,7 +27,11 @@ pub struct UpArgs {
     /// Port players connect to (telnet).
     #[arg(long, default_value_t = 4201)]
     pub telnet_port: u16,
-    /// Address the telnet port listens on (127.0.0.1: this machine only; 0.0.0.0: everyone).
+    /// Port of the web client (a browser at `http://<bind>:<port>/`; its WebSocket at `/ws`).
+    /// Gateway i serves it on `--web-port` + i. 0: no web client.
+    #[arg(long, default_value_t = 4280)]
+    pub web_port: u16,
+    /// Address the player ports listen on (127.0.0.1: this machine only; 0.0.0.0: everyone).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
     /// Use this Redis instead of starting one.
@@ -291,10 +295,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let mut a = vec!["connection-server".to_owned()];
         a.extend(common(args.gateway_health_port(i)));
         a.extend([
-            format!("--telnet-addr={}:{}", args.bind, args.telnet_port + i),
+            format!(
+                "--telnet-addr={}",
+                std::net::SocketAddr::new(args.bind, args.telnet_port + i)
+            ),
             format!("--gateway-name=gateway-{i}"),
             format!("--drain-seconds={}", args.drain_seconds),
         ]);
+        if args.web_port != 0 {
+            a.push(format!(
+                "--web-addr={}",
+                std::net::SocketAddr::new(args.bind, args.web_port + i)
+            ));
+        }
         a.extend(args.gateway_flags.iter().cloned());
         a
     };
@@ -359,14 +372,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             args.telnet_port + args.gateways - 1
         )
     };
+    let host = if args.bind.is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        args.bind.to_string()
+    };
     say(&format!(
-        "ready. Connect with: telnet {} {ports}   (restart the game with `mush restart game-server [--kill]`; Ctrl-C stops everything)",
-        if args.bind.is_unspecified() {
-            "127.0.0.1".to_owned()
-        } else {
-            args.bind.to_string()
-        },
+        "ready. Connect with: telnet {host} {ports}   (restart the game with `mush restart game-server [--kill]`; Ctrl-C stops everything)",
     ));
+    if args.web_port != 0 {
+        say(&format!("Play in a browser: http://{host}:{}/", args.web_port));
+    }
 
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -41,6 +41,8 @@ pub struct Stack {
     pub game: ServerProcess,
     pub standby: Option<ServerProcess>,
     pub telnet_port: u16,
+    /// The gateway's web port (the browser client and its WebSocket).
+    pub web_port: u16,
     /// The gateway's input key (the game-server's too, unless `game_input_key`).
     pub input_key: String,
     gateway_args: Vec<String>,
@@ -58,6 +60,7 @@ impl Stack {
         let kafka = KafkaMock::start("mush", 8, 16);
         let redis = RedisServer::start();
         let telnet_port = free_port();
+        let web_port = free_port();
         let common = |health: u16| {
             vec![
                 format!("--health-addr=127.0.0.1:{health}"),
@@ -71,6 +74,7 @@ impl Stack {
         gateway_args.extend(common(free_port()));
         gateway_args.extend([
             format!("--telnet-addr=127.0.0.1:{telnet_port}"),
+            format!("--web-addr=127.0.0.1:{web_port}"),
             "--gateway-name=gateway-0".to_owned(),
             "--drain-seconds=2".to_owned(),
             "--slot-ttl-ms=2000".to_owned(),
@@ -104,6 +108,7 @@ impl Stack {
             game,
             standby,
             telnet_port,
+            web_port,
             input_key,
             gateway_args,
             game_args: game_args_a,
@@ -140,6 +145,12 @@ impl Stack {
         self.game = spawn("game-server", &self.game_args, &self.game_key(), self.opts.echo);
         self.game.wait_ready(Duration::from_secs(30)).await.unwrap();
         started.elapsed()
+    }
+
+    /// Starts the game-server again (after a kill or stop) and waits until it is ready.
+    pub async fn start_game_again(&mut self) {
+        self.game = spawn("game-server", &self.game_args, &self.game_key(), self.opts.echo);
+        self.game.wait_ready(Duration::from_secs(30)).await.unwrap();
     }
 
     /// Starts the gateway again (after a kill or stop).

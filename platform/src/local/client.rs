@@ -216,6 +216,31 @@ impl TelnetClient {
     }
 }
 
+/// What the tests and the load tool need of a player's client, whatever its transport.
+#[allow(async_fn_in_trait)]
+pub trait LineClient {
+    /// Sends one line as the player typed it.
+    async fn send(&mut self, line: &str) -> std::io::Result<()>;
+    /// The next line of output, or `None` when closed or nothing came within `timeout`.
+    async fn next_line(&mut self, timeout: Duration) -> std::io::Result<Option<String>>;
+    /// Reads lines until one contains `needle`.
+    async fn expect(&mut self, needle: &str, timeout: Duration) -> std::io::Result<String>;
+}
+
+impl LineClient for TelnetClient {
+    async fn send(&mut self, line: &str) -> std::io::Result<()> {
+        TelnetClient::send(self, line).await
+    }
+
+    async fn next_line(&mut self, timeout: Duration) -> std::io::Result<Option<String>> {
+        TelnetClient::next_line(self, timeout).await
+    }
+
+    async fn expect(&mut self, needle: &str, timeout: Duration) -> std::io::Result<String> {
+        TelnetClient::expect(self, needle, timeout).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,11 @@
 
 mod client;
 mod process;
+mod web_client;
 
-pub use client::TelnetClient;
+pub use client::{LineClient, TelnetClient};
 pub use process::{ServerProcess, http_get, http_post, http_post_bearer, metric};
+pub use web_client::WebClient;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

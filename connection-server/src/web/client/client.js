@@ -413,8 +413,8 @@
           document.title = gameNameEl.textContent = plain(msg.game).trim();
         }
         break;
-      case "text":
-        writeGameText(String(msg.text ?? ""));
+      case "text": // whole lines: the message ends its last line
+        writeGameText(String(msg.text ?? "") + "\n");
         break;
       case "prompt":
         showPrompt(String(msg.text ?? ""));
