@@ -10,7 +10,9 @@
 # Image: ghcr.io/mush-dev/mush-game-server:0.1.0 BINARY=game-server
 # Image: ghcr.io/mush-dev/mush-operator:0.1.0 BINARY=mush-operator
 #
-# connection-server: the gateway, players' telnet sockets on 4201, health and metrics on 9100.
+# connection-server: the gateway: telnet on 4201, the web client and WebSocket on 4280 (when
+# MUSH_WEB_ADDR is set), telnet over TLS on 4202 and HTTPS/wss on 4243 (with a certificate);
+# health and metrics on 9100.
 # game-server: game logic and the world; health and metrics on 9100.
 # mush-operator: reconciles MushGame resources; health and metrics on 9100.
 #
@@ -54,7 +56,7 @@ USER 65532:65532
 FROM runtime AS run-connection-server
 LABEL org.opencontainers.image.title="connection-server"
 COPY --from=build /out/connection-server /usr/local/bin/connection-server
-EXPOSE 4201 9100
+EXPOSE 4201 4202 4243 4280 9100
 ENTRYPOINT ["/usr/local/bin/connection-server"]
 
 FROM runtime AS run-game-server

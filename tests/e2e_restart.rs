@@ -1,6 +1,7 @@
 //! The core promise: a game-server restart that no player notices and that loses nothing.
 //!
-//! 20 logged-in players each send a numbered command every 50 ms. Mid-run the game-server is
+//! 20 logged-in telnet players and 5 browser players (the web port's WebSocket) each send a
+//! numbered command every 50 ms. Mid-run the game-server is
 //! stopped (SIGTERM), killed (SIGKILL), or killed with a standby ready to take over; and, with the
 //! players sending ten commands at once every 50 ms (so the game-server commits large batches),
 //! killed in the middle of its batches. Every player stays connected, and every command is
@@ -10,10 +11,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use mush_platform::local::TelnetClient;
+use mush_platform::local::LineClient;
 use support::{Stack, StackOptions};
 
 const PLAYERS: usize = 20;
+const WEB_PLAYERS: usize = 5;
 const PACE: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +38,7 @@ struct Outcome {
 
 /// Sends `burst` commands `think <tag>-<n>` every PACE until `stop_at`, then waits for the last
 /// answers.
-async fn drive(mut c: TelnetClient, tag: String, stop_at: Instant, burst: u32) -> Outcome {
+async fn drive<C: LineClient>(mut c: C, tag: String, stop_at: Instant, burst: u32) -> Outcome {
     let prefix = format!("{tag}-");
     let mut answers = Vec::new();
     let mut sent = 0u32;
@@ -55,10 +57,9 @@ async fn drive(mut c: TelnetClient, tag: String, stop_at: Instant, burst: u32) -
     };
     while Instant::now() < stop_at {
         let next_send = Instant::now() + PACE;
-        let lines: String = (sent..sent + burst)
-            .map(|n| format!("think {tag}-{n}\r\n"))
-            .collect();
-        if c.send_raw(lines.as_bytes()).await.is_err() {
+        // Several lines at once: one write (telnet), one message (a browser's paste).
+        let lines: Vec<String> = (sent..sent + burst).map(|n| format!("think {tag}-{n}")).collect();
+        if c.send(&lines.join("\r\n")).await.is_err() {
             break;
         }
         sent += burst;
@@ -98,8 +99,10 @@ async fn restart_under_load(disruption: Disruption) {
         // test is about the game-server's exactly-once, not about the budgets (docs/budgets.md).
         // On a loaded machine the broker acknowledges slowly and more than the default 100
         // events per connection wait for it.
+        // Every player comes from 127.0.0.1: more than the default 20 connections per address.
         gateway_flags: if bursts {
             vec![
+                "--max-connections-per-ip=100".into(),
                 "--commands-per-second=1000".into(),
                 "--command-burst=1000".into(),
                 "--held-input=100000".into(),
@@ -108,7 +111,7 @@ async fn restart_under_load(disruption: Disruption) {
                 "--input-bytes-burst=10000000".into(),
             ]
         } else {
-            vec![]
+            vec!["--max-connections-per-ip=100".into()]
         },
         ..StackOptions::default()
     })
@@ -118,17 +121,35 @@ async fn restart_under_load(disruption: Disruption) {
     for i in 0..PLAYERS {
         clients.push(stack.player(&format!("Load{i}")).await);
     }
+    let mut browsers = Vec::new();
+    for i in 0..WEB_PLAYERS {
+        browsers.push(stack.web_player(&format!("Web{i}")).await);
+    }
     // Let everyone's join announcements pass.
     for c in clients.iter_mut() {
         while c.next_line(Duration::from_millis(100)).await.unwrap().is_some() {}
     }
+    for c in browsers.iter_mut() {
+        while c.next_line(Duration::from_millis(100)).await.unwrap().is_some() {}
+    }
     let run_for = Duration::from_secs(6);
     let stop_at = Instant::now() + run_for;
-    let tasks: Vec<_> = clients
+    let mut tasks: Vec<_> = clients
         .into_iter()
         .enumerate()
-        .map(|(i, c)| tokio::spawn(drive(c, format!("p{i}"), stop_at, burst)))
+        .map(|(i, c)| {
+            (
+                format!("telnet player {i}"),
+                tokio::spawn(drive(c, format!("p{i}"), stop_at, burst)),
+            )
+        })
         .collect();
+    tasks.extend(browsers.into_iter().enumerate().map(|(i, c)| {
+        (
+            format!("browser player {i}"),
+            tokio::spawn(drive(c, format!("w{i}"), stop_at, burst)),
+        )
+    }));
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let disrupted = Instant::now();
@@ -158,23 +179,23 @@ async fn restart_under_load(disruption: Disruption) {
 
     let mut longest = Duration::ZERO;
     let mut total_sent = 0;
-    for (i, t) in tasks.into_iter().enumerate() {
+    for (i, t) in tasks {
         let o = t.await.unwrap();
-        assert!(!o.closed, "player {i} was disconnected by the {disruption:?}");
+        assert!(!o.closed, "{i} was disconnected by the {disruption:?}");
         assert_eq!(
             o.refused, 0,
-            "player {i}: the gateway refused lines with a notice (a budget acted, nothing was lost)"
+            "{i}: the gateway refused lines with a notice (a budget acted, nothing was lost)"
         );
         let expected: Vec<u32> = (0..o.sent).collect();
         assert_eq!(
             o.answers, expected,
-            "player {i}: every command answered exactly once, in order ({disruption:?})"
+            "{i}: every command answered exactly once, in order ({disruption:?})"
         );
         longest = longest.max(o.longest_gap);
         total_sent += o.sent;
     }
     println!(
-        "{disruption:?}: {PLAYERS} players, {total_sent} commands, all answered once in order; \
+        "{disruption:?}: {PLAYERS} telnet and {WEB_PLAYERS} browser players, {total_sent} commands, all answered once in order; \
          game back after {} ms; longest gap between answers {} ms",
         back_after.as_millis(),
         longest.as_millis()

@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, TelnetClient, free_port};
+use mush_platform::local::{
+    KafkaMock, LineClient, RedisServer, ServerProcess, TelnetClient, WebClient, free_port,
+};
 
 pub const T: Duration = Duration::from_secs(10);
 
@@ -129,6 +131,17 @@ impl Stack {
     /// A new player, created and logged in.
     pub async fn player(&self, name: &str) -> TelnetClient {
         let mut c = self.connect().await;
+        c.send(&format!("create {name} secret-{name}")).await.unwrap();
+        c.expect("Connected.", T).await.unwrap();
+        c
+    }
+
+    /// A new player in a browser's place (the web port's WebSocket), created and logged in.
+    pub async fn web_player(&self, name: &str) -> WebClient {
+        let mut c = WebClient::connect(([127, 0, 0, 1], self.web_port).into())
+            .await
+            .unwrap();
+        c.expect("connect <name> <password>", T).await.unwrap();
         c.send(&format!("create {name} secret-{name}")).await.unwrap();
         c.expect("Connected.", T).await.unwrap();
         c

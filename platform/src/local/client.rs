@@ -225,6 +225,8 @@ pub trait LineClient {
     async fn next_line(&mut self, timeout: Duration) -> std::io::Result<Option<String>>;
     /// Reads lines until one contains `needle`.
     async fn expect(&mut self, needle: &str, timeout: Duration) -> std::io::Result<String>;
+    /// Whether the server closed the connection (and every line was read).
+    fn is_closed(&self) -> bool;
 }
 
 impl LineClient for TelnetClient {
@@ -238,6 +240,10 @@ impl LineClient for TelnetClient {
 
     async fn expect(&mut self, needle: &str, timeout: Duration) -> std::io::Result<String> {
         TelnetClient::expect(self, needle, timeout).await
+    }
+
+    fn is_closed(&self) -> bool {
+        TelnetClient::is_closed(self)
     }
 }
 

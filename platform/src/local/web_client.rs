@@ -98,4 +98,8 @@ impl LineClient for WebClient {
             }
         }
     }
+
+    fn is_closed(&self) -> bool {
+        self.closed && self.lines.is_empty()
+    }
 }
