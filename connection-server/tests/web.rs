@@ -509,3 +509,52 @@ mod tls {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_tells_browsers_and_closes_them_with_going_away_so_they_reconnect_elsewhere() {
+    use mush_platform::local::http_post_bearer;
+    let (h, port) = web_harness(&["--drain-token=let-me-drain"]).await;
+    let (mut ws, handle) = open(&h, port).await;
+    assert_eq!(
+        http_post_bearer(h.gateway.health_port(), "/drain", "let-me-drain")
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    let notice = next_of(&mut ws, "text").await;
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("shutting down for maintenance"),
+        "{notice}"
+    );
+    // No new browser gets in while draining.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
+        .await
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "new WebSockets still accepted while draining"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // At the end of the drain time (3 s here): "going away", which the web client answers by
+    // reconnecting (to another gateway, behind the Service).
+    assert_eq!(close_code(&mut ws).await, Some(CloseCode::Away));
+    let ev = h
+        .event_where("disconnected", |e| {
+            e.handle == handle && matches!(e.kind, GatewayEventKind::Disconnected { .. })
+        })
+        .await;
+    assert!(matches!(
+        ev.kind,
+        GatewayEventKind::Disconnected {
+            reason: DisconnectReason::GatewayShutdown,
+            ..
+        }
+    ));
+}
