@@ -179,18 +179,10 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
         h.send_output(GameMessageKind::Text { text: big.clone() }, handle)
             .await;
     }
-    let ev = h
-        .event_where("disconnected", |e| {
-            e.handle == handle && matches!(e.kind, GatewayEventKind::Disconnected { .. })
-        })
-        .await;
-    assert!(matches!(
-        ev.kind,
-        GatewayEventKind::Disconnected {
-            reason: DisconnectReason::OutputOverflow,
-            ..
-        }
-    ));
+    assert_eq!(
+        h.disconnect_reason(handle).await,
+        DisconnectReason::OutputOverflow
+    );
     // The other player is unaffected.
     h.send_output(
         GameMessageKind::Text {
@@ -234,18 +226,10 @@ async fn draining_stops_readiness_tells_players_and_closes_the_rest_after_the_dr
     }
     drop(leaver);
     read_until(&mut stayer, b"Gateway closing now").await;
-    let ev = h
-        .event_where("disconnected", |e| {
-            e.handle == stayer_handle && matches!(e.kind, GatewayEventKind::Disconnected { .. })
-        })
-        .await;
-    assert!(matches!(
-        ev.kind,
-        GatewayEventKind::Disconnected {
-            reason: DisconnectReason::GatewayShutdown,
-            ..
-        }
-    ));
+    assert_eq!(
+        h.disconnect_reason(stayer_handle).await,
+        DisconnectReason::GatewayShutdown
+    );
     let status = tokio::time::timeout(T, async {
         loop {
             if let Some(s) = h.gateway.try_wait() {

@@ -307,18 +307,7 @@ async fn a_browser_flood_is_held_to_the_budget_and_oversized_messages_close_the_
     let huge = json!({"type": "input", "text": "x".repeat(64 * 1024)}).to_string();
     let _ = ws.send(Message::text(huge)).await;
     assert_eq!(close_code(&mut ws).await, Some(CloseCode::Size));
-    let ev = h
-        .event_where("disconnected", |e| {
-            e.handle == handle && matches!(e.kind, GatewayEventKind::Disconnected { .. })
-        })
-        .await;
-    assert!(matches!(
-        ev.kind,
-        GatewayEventKind::Disconnected {
-            reason: DisconnectReason::ProtocolError,
-            ..
-        }
-    ));
+    assert_eq!(h.disconnect_reason(handle).await, DisconnectReason::ProtocolError);
     assert_eq!(h.limit_hits("message_size").await, 1.0);
 }
 
@@ -545,16 +534,8 @@ async fn draining_tells_browsers_and_closes_them_with_going_away_so_they_reconne
     // At the end of the drain time (3 s here): "going away", which the web client answers by
     // reconnecting (to another gateway, behind the Service).
     assert_eq!(close_code(&mut ws).await, Some(CloseCode::Away));
-    let ev = h
-        .event_where("disconnected", |e| {
-            e.handle == handle && matches!(e.kind, GatewayEventKind::Disconnected { .. })
-        })
-        .await;
-    assert!(matches!(
-        ev.kind,
-        GatewayEventKind::Disconnected {
-            reason: DisconnectReason::GatewayShutdown,
-            ..
-        }
-    ));
+    assert_eq!(
+        h.disconnect_reason(handle).await,
+        DisconnectReason::GatewayShutdown
+    );
 }

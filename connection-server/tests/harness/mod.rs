@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use mush_platform::bus::{BusMetrics, Consumer, Producer};
 use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port, http_get, metric};
 use mush_platform::metrics::Metrics;
-use mush_protocol::{GameMessage, GameMessageKind, GatewayEvent, GatewayEventKind, Handle};
+use mush_protocol::{DisconnectReason, GameMessage, GameMessageKind, GatewayEvent, GatewayEventKind, Handle};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
@@ -87,6 +87,19 @@ impl Harness {
             if pred(&ev) {
                 return ev;
             }
+        }
+    }
+
+    /// Waits for the game to hear that `handle` is gone; why.
+    pub async fn disconnect_reason(&self, handle: Handle) -> DisconnectReason {
+        let ev = self
+            .event_where("disconnected", |e| {
+                e.handle == handle && matches!(e.kind, GatewayEventKind::Disconnected { .. })
+            })
+            .await;
+        match ev.kind {
+            GatewayEventKind::Disconnected { reason, .. } => reason,
+            _ => unreachable!("matched above"),
         }
     }
 

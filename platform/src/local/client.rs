@@ -224,7 +224,21 @@ pub trait LineClient {
     /// The next line of output, or `None` when closed or nothing came within `timeout`.
     async fn next_line(&mut self, timeout: Duration) -> std::io::Result<Option<String>>;
     /// Reads lines until one contains `needle`.
-    async fn expect(&mut self, needle: &str, timeout: Duration) -> std::io::Result<String>;
+    async fn expect(&mut self, needle: &str, timeout: Duration) -> std::io::Result<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_line(left).await? {
+                Some(line) if line.contains(needle) => return Ok(line),
+                Some(_) => continue,
+                None => {
+                    return Err(std::io::Error::other(format!(
+                        "no line containing {needle:?} within {timeout:?}"
+                    )));
+                }
+            }
+        }
+    }
     /// Whether the server closed the connection (and every line was read).
     fn is_closed(&self) -> bool;
 }

@@ -83,22 +83,6 @@ impl LineClient for WebClient {
         }
     }
 
-    async fn expect(&mut self, needle: &str, timeout: Duration) -> std::io::Result<String> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match self.next_line(left).await? {
-                Some(line) if line.contains(needle) => return Ok(line),
-                Some(_) => continue,
-                None => {
-                    return Err(std::io::Error::other(format!(
-                        "no line containing {needle:?} within {timeout:?}"
-                    )));
-                }
-            }
-        }
-    }
-
     fn is_closed(&self) -> bool {
         self.closed && self.lines.is_empty()
     }
