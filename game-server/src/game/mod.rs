@@ -14,11 +14,12 @@
 
 pub mod budget;
 pub mod commands;
-mod eval;
 mod gmcp;
 mod matching;
 mod names;
 mod password;
+pub mod perms;
+pub mod softcode;
 mod throttle;
 mod timefmt;
 pub mod world;

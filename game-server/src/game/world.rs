@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct ObjectId(pub u64);
 
+/// How many parents up an attribute is looked for.
+pub const MAX_PARENT_DEPTH: usize = 10;
+
 /// The starting room, where players are created and where their home is.
 pub const LOBBY: ObjectId = ObjectId(0);
 
@@ -90,8 +93,21 @@ pub struct Object {
     /// Players only: the argon2 PHC string (`$argon2id$v=19$...`), never the password. Persisted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
+    /// Attributes by upper-case name (`&COLOR obj=red` sets `COLOR`).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Flags of attributes that have any (`NO_COMMAND`, `VISUAL`, ...), by attribute name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attribute_flags: BTreeMap<String, BTreeSet<String>>,
+    /// The object's flags by upper-case name (`WIZARD`, `DARK`, ...; see `softcode::flags`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub flags: BTreeSet<String>,
+    /// Lock keys by lock type (`Basic`, `Enter`, `Use`, `Page`...; see `softcode::locks`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub locks: BTreeMap<String, String>,
+    /// Where attributes not set here are looked up (`@parent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ObjectId>,
     #[serde(default)]
     pub created_at_secs: i64,
 }
@@ -113,6 +129,10 @@ impl fmt::Debug for Object {
                 &self.password_hash.as_ref().map(|_| "<redacted>"),
             )
             .field("attributes", &self.attributes)
+            .field("attribute_flags", &self.attribute_flags)
+            .field("flags", &self.flags)
+            .field("locks", &self.locks)
+            .field("parent", &self.parent)
             .field("created_at_secs", &self.created_at_secs)
             .finish()
     }
@@ -132,6 +152,10 @@ impl Object {
             owner,
             password_hash: None,
             attributes: BTreeMap::new(),
+            attribute_flags: BTreeMap::new(),
+            flags: BTreeSet::new(),
+            locks: BTreeMap::new(),
+            parent: None,
             created_at_secs,
         }
     }
@@ -161,8 +185,10 @@ impl Object {
     }
 }
 
-/// One mutation of the world, with the full new object.
+/// One mutation of the world, with the full new object (written whole to storage: a boxed
+/// object would only add an allocation per change).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
 pub enum WorldChange {
     Put(Object),
     Delete(ObjectId),
@@ -348,6 +374,25 @@ impl World {
     }
 
     /// The name to show for `id`, or the bare `#12` when there is no such object.
+    /// Whether the object has `flag` (upper case).
+    pub fn has_flag(&self, id: ObjectId, flag: &str) -> bool {
+        self.get(id).is_some_and(|o| o.flags.contains(flag))
+    }
+
+    /// An attribute of `id` or, when it has none by that name, of its parents (at most
+    /// [`MAX_PARENT_DEPTH`] up): the value and the object it was found on.
+    pub fn attribute(&self, id: ObjectId, name: &str) -> Option<(&str, ObjectId)> {
+        let mut at = id;
+        for _ in 0..=MAX_PARENT_DEPTH {
+            let object = self.get(at)?;
+            if let Some(value) = object.attributes.get(name) {
+                return Some((value, at));
+            }
+            at = object.parent?;
+        }
+        None
+    }
+
     pub fn name_of(&self, id: ObjectId) -> String {
         self.get(id)
             .map_or_else(|| id.to_string(), |o| o.display_name().to_owned())

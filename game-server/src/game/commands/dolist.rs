@@ -6,7 +6,7 @@
 //! tank of fuel of that line (see `budget`), so one input cannot make the game run forever. It stops early if the player logs out (`QUIT` in the list).
 
 use super::{Args, Cx, run_line, split_eq};
-use crate::game::eval;
+use crate::game::softcode as eval;
 use crate::game::world::ObjectId;
 
 pub const MAX_ITEMS: usize = 1_000;
@@ -67,7 +67,7 @@ mod tests {
             ["Alice says, \"red is red!\"", "Alice says, \"green is green!\""]
         );
         let fx = t.input(alice, "@dolist a b=think [strlen(##)]-[add(##,1)]");
-        assert_eq!(texts_for(&fx, alice), ["1-#-1 ARGUMENT MUST BE INTEGER"; 2]);
+        assert_eq!(texts_for(&fx, alice), ["1-#-1 ARGUMENTS MUST BE NUMBERS"; 2]);
         let fx = t.input(alice, "@dol 1 2=@dolist x y=think ##");
         assert_eq!(
             texts_for(&fx, alice),

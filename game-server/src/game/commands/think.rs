@@ -3,7 +3,7 @@
 //! Why it exists: it is how players try functions, and, under `@dolist`, how lists get printed.
 
 use super::{Args, Cx};
-use crate::game::eval;
+use crate::game::softcode as eval;
 use crate::game::world::ObjectId;
 
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
