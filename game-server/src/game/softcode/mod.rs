@@ -20,6 +20,8 @@
 //! [`MAX_DEPTH`] or an empty tank put an error in place of the result, and output longer than
 //! [`MAX_OUTPUT`] bytes is cut.
 
+#[cfg(test)]
+mod conformance;
 pub mod functions;
 mod parse;
 

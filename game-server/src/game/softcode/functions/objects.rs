@@ -58,3 +58,43 @@ fn idle(ev: &mut Evaluator<'_>, args: &[String]) -> String {
         .and_then(|p| ev.game.idle_secs(p, ev.now))
         .map_or("-1".to_owned(), |s| s.to_string())
 }
+
+/// `obj/attr` (or just `attr`, on the executor): the object and the upper-case attribute name.
+pub fn object_attribute(ev: &Evaluator<'_>, spec: &str) -> Result<(ObjectId, String), &'static str> {
+    match spec.split_once('/') {
+        Some((obj, attr)) => Ok((locate(ev, obj)?, attr.trim().to_ascii_uppercase())),
+        None => Ok((ev.executor, spec.trim().to_ascii_uppercase())),
+    }
+}
+
+/// The text of attribute `attr` of `id` (or a parent) as the executor may read it: `Ok(None)`
+/// when there is none, `Err` when the executor may not read it.
+pub fn read_attribute(ev: &Evaluator<'_>, id: ObjectId, attr: &str) -> Result<Option<String>, &'static str> {
+    let world = &ev.game.world;
+    let Some((text, holder)) = world.attribute(id, attr) else {
+        return Ok(None);
+    };
+    let holder = world.get(holder).expect("found on it");
+    if crate::game::perms::can_read_attribute(world, ev.executor, holder, attr) {
+        Ok(Some(text.to_owned()))
+    } else {
+        Err(NO_PERMISSION)
+    }
+}
+
+pub const NO_PERMISSION: &str = "#-1 PERMISSION DENIED";
+
+/// Runs `obj/attr` (or `attr` on the executor) as a user function with `args` (`u()`, and what
+/// `map()`, `filter()`, `fold()`, `sortby()` call): the attribute's code runs as its object, with
+/// the caller's registers. An attribute that does not exist gives "".
+pub fn call_ufun(ev: &mut Evaluator<'_>, spec: &str, args: Vec<String>) -> String {
+    let (id, attr) = match object_attribute(ev, spec) {
+        Ok(found) => found,
+        Err(e) => return e.to_owned(),
+    };
+    match read_attribute(ev, id, &attr) {
+        Ok(Some(code)) => ev.call_code(id, &code, args),
+        Ok(None) => String::new(),
+        Err(e) => e.to_owned(),
+    }
+}
