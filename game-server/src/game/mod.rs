@@ -18,6 +18,7 @@ mod gmcp;
 mod matching;
 mod names;
 mod password;
+pub mod locks;
 pub mod perms;
 pub mod softcode;
 mod throttle;
