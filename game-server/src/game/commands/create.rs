@@ -3,6 +3,9 @@
 //! Why: the name is checked (rules in `names.rs`, unique case-insensitively) before the password
 //! is hashed, so a taken name costs no hashing; only the argon2 PHC string is stored. An address
 //! locked out by failed logins cannot create characters either, so creating is no way around it.
+//!
+//! The first character created on an empty world is its wizard (flag `WIZARD`; as `#1` it is
+//! also God, whom no other wizard controls): create it yourself right after the first start.
 
 use super::connect::{BUSY, log_in, name_and_password};
 use super::{Args, Cx};
@@ -57,6 +60,11 @@ pub(super) fn run(cx: &mut Cx<'_>, args: &Args<'_>) {
     player.location = Some(LOBBY);
     player.home = Some(LOBBY);
     player.password_hash = Some(hash);
+    // The first player of a world runs it: a wizard (and God, #1, when the world is new).
+    let first = !cx.game.world.objects().any(|o| o.kind == ObjectKind::Player);
+    if first {
+        player.flags.insert("WIZARD".to_owned());
+    }
     let id = player.id;
     cx.put(player);
     log_in(cx, id, true);

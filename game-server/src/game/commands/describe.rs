@@ -26,7 +26,7 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     };
     if !cx.may_modify(me, target) {
         return cx
-            .reply("Permission denied: you may describe yourself, what you own, and the room you are in.");
+            .reply("Permission denied: you may describe only what you control (yourself and what you own).");
     }
     let Some(mut object) = cx.obj(target).cloned() else {
         return;
@@ -78,6 +78,8 @@ mod tests {
     #[test]
     fn others_things_are_not_ours_to_describe() {
         let mut t = Harness::new();
+        // The first player of a world is its wizard (God): Alice is a mortal here.
+        t.new_player("One");
         let alice = t.new_player("Alice");
         let bob = t.new_player("Bob");
         t.input(bob, "@create statue");

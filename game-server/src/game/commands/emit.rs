@@ -1,4 +1,5 @@
 //! `@emit <text>`: text shown to everyone in the room, the emitter too, with no name in front.
+//! The text is evaluated as softcode first.
 //!
 //! Why one message: like a pose, everyone sees the same line, so it is one multicast.
 
@@ -6,7 +7,7 @@ use super::{Args, Cx};
 use crate::game::world::ObjectId;
 
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
-    let text = args.rest.trim();
+    let text = cx.evaluate(me, args.rest.trim());
     if text.is_empty() {
         return cx.reply("Emit what?");
     }

@@ -10,8 +10,10 @@
 //! word "quit" in passing never ends a session). Anything else: `Huh?  (Type "help" for help.)`,
 //! or a hint at the login screen.
 //!
-//! Permissions are deliberately simple: anybody logged in may build (`@dig`, `@open`, `@create`),
-//! and may describe or rename what they own, themselves, and the room they are standing in.
+//! Permissions are PennMUSH's (`perms.rs`): a player controls itself and what it owns, a wizard
+//! controls everything (God aside); changing an object needs control of it. Commands typed by a
+//! player that show text (`say`, `pose`, `@emit`, `@pemit`, `think`) evaluate it as softcode;
+//! attribute values are stored as typed (they are code).
 
 mod connect;
 mod create;
@@ -48,10 +50,19 @@ pub const HUH: &str = "Huh?  (Type \"help\" for help.)";
 pub const LOGIN_HINT: &str = "You are not logged in. Type \"connect <name> <password>\", or \
      \"create <name> <password>\" for a new character (\"help\" lists what works here).";
 
-/// What a command is given: how it was called (name, alias or prefix) and the rest of the line.
+/// What a command is given: how it was called (name, alias or prefix), its switches
+/// (`@lock/enter` has `enter`; `/`-separated, empty when none) and the rest of the line.
 pub(crate) struct Args<'a> {
     pub used: &'a str,
+    pub switches: &'a str,
     pub rest: &'a str,
+}
+
+impl Args<'_> {
+    /// Whether the command was given switch `name` (any case).
+    pub fn has_switch(&self, name: &str) -> bool {
+        self.switches.split('/').any(|s| s.eq_ignore_ascii_case(name))
+    }
 }
 
 /// A command's function, by what it needs.
@@ -226,14 +237,14 @@ pub(crate) static COMMANDS: &[Command] = &[
     Command::new(
         "@describe",
         "@describe <thing>=<text>",
-        "Describe yourself, something you own, or the room you are in.",
+        "Describe something you control (yourself, what you own).",
         Run::LoggedIn(describe::run),
     )
     .aliases(&["@desc"]),
     Command::new(
         "@name",
         "@name <thing>=<new name>",
-        "Rename yourself, something you own, or the room you are in.",
+        "Rename something you control (yourself, what you own).",
         Run::LoggedIn(name::run),
     ),
     Command::new(
@@ -268,6 +279,16 @@ pub(crate) struct Cx<'a> {
     depth: u32,
     /// What the line may still spend (see `budget`): shared by everything the line runs.
     fuel: Fuel,
+    /// When code runs (a `$`-command's action): who caused it (`%#`) and its arguments
+    /// (`%0`-`%9`). `None` when a player typed the line.
+    code: Option<CodeContext>,
+}
+
+/// The softcode context of commands run by code rather than typed.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeContext {
+    pub enactor: ObjectId,
+    pub args: Vec<String>,
 }
 
 impl Cx<'_> {
@@ -381,10 +402,50 @@ impl Cx<'_> {
         self.fx.changes.push(change);
     }
 
-    /// Whether `me` may describe or rename `target`: themselves, what they own, and the room they
-    /// are standing in (the simple permission model of this game).
+    /// Whether `me` may change `target` (see `perms::controls`).
     fn may_modify(&self, me: ObjectId, target: ObjectId) -> bool {
-        target == me || target == self.location(me) || self.obj(target).is_some_and(|o| o.owner == me)
+        crate::game::perms::controls(&self.game.world, me, target)
+    }
+
+    /// Evaluates softcode `text` as `executor` (for the enactor of the code running, or the
+    /// executor when a player typed it) on the line's fuel, and makes the output its functions
+    /// asked for (`pemit()` and the like).
+    fn evaluate(&mut self, executor: ObjectId, text: &str) -> String {
+        let (enactor, args) = match &self.code {
+            Some(code) => (code.enactor, code.args.clone()),
+            None => (executor, Vec::new()),
+        };
+        let mut ev =
+            crate::game::softcode::Evaluator::new(self.game, self.now, &mut self.fuel, executor, enactor);
+        ev.args = args;
+        let out = ev.eval(text);
+        let emits = std::mem::take(&mut ev.emits);
+        self.emit(emits);
+        out
+    }
+
+    /// Makes the output softcode functions asked for.
+    fn emit(&mut self, emits: Vec<crate::game::softcode::Emit>) {
+        use crate::game::softcode::Emit;
+        for e in emits {
+            match e {
+                Emit::To(targets, text) => {
+                    for t in targets {
+                        self.tell_player(t, text.clone());
+                    }
+                }
+                Emit::Room { room, except, text } => {
+                    let skip: Vec<Handle> = except.iter().flat_map(|p| self.game.handles_of(*p)).collect();
+                    let targets: Vec<Handle> = self
+                        .game
+                        .room_handles(room, None)
+                        .into_iter()
+                        .filter(|h| !skip.contains(h))
+                        .collect();
+                    self.text(targets, text);
+                }
+            }
+        }
     }
 
     /// A fresh object numbered after the last one.
@@ -409,6 +470,7 @@ pub(crate) fn run_input(game: &mut Game, handle: Handle, now: Timestamp, line: &
         fx,
         depth: 0,
         fuel,
+        code: None,
     };
     run_line(&mut cx, line);
     let burned = cx.fuel.burned();
@@ -469,7 +531,12 @@ fn run_line(cx: &mut Cx<'_>, line: &str) {
         for prefix in command.prefixes {
             if let Some(rest) = line.strip_prefix(prefix) {
                 cx.fx.label.get_or_insert(command.name);
-                return invoke(cx, command, player, &Args { used: prefix, rest });
+                let args = Args {
+                    used: prefix,
+                    switches: "",
+                    rest,
+                };
+                return invoke(cx, command, player, &args);
             }
         }
     }
@@ -480,10 +547,23 @@ fn run_line(cx: &mut Cx<'_>, line: &str) {
         return go::traverse(cx, me, exit);
     }
     let (word, rest) = split_word(line);
+    let (word, switches) = match word.split_once('/') {
+        Some((w, s)) if w.starts_with('@') => (w, s),
+        _ => (word, ""),
+    };
     let command = COMMANDS.iter().find(|c| c.is_called(word));
     cx.fx.label.get_or_insert(command.map_or("other", |c| c.name));
     match command {
-        Some(command) => invoke(cx, command, player, &Args { used: word, rest }),
+        Some(command) => invoke(
+            cx,
+            command,
+            player,
+            &Args {
+                used: word,
+                switches,
+                rest,
+            },
+        ),
         None if logged_in => cx.reply(HUH),
         None => cx.tell_handle(LOGIN_HINT),
     }

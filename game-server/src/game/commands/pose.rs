@@ -1,4 +1,5 @@
-//! `pose <action>`, `:<action>` and `;<text>`: acting something out in the room.
+//! `pose <action>`, `:<action>` and `;<text>`: acting something out in the room. The text is
+//! evaluated as softcode first, as in PennMUSH.
 //!
 //! Why `;`: it joins the name without a space, for possessives (`;'s eyes narrow` shows
 //! `Alice's eyes narrow`). Everyone in the room, the poser too, sees the same line: one multicast.
@@ -9,9 +10,11 @@ use crate::game::world::ObjectId;
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     let name = cx.name(me);
     let text = if args.used == ";" {
-        format!("{name}{}", args.rest.trim_end())
+        let action = cx.evaluate(me, args.rest.trim_end());
+        format!("{name}{action}")
     } else {
-        let action = args.rest.trim();
+        let action = cx.evaluate(me, args.rest.trim());
+        let action = action.trim();
         if action.is_empty() {
             return cx.reply("Pose what?");
         }

@@ -1,4 +1,5 @@
-//! `say <message>` and `"<message>`: speech to the room.
+//! `say <message>` and `"<message>`: speech to the room. The message is evaluated as softcode
+//! first, as in PennMUSH (`say [add(1,2)]` says 3; `\[` keeps a bracket).
 //!
 //! Why one message for the listeners: the room hears the same words, so it is one multicast
 //! (the lead splits it per gateway), not one message per listener; the speaker's own view differs.
@@ -7,7 +8,7 @@ use super::{Args, Cx};
 use crate::game::world::ObjectId;
 
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
-    let message = args.rest.trim();
+    let message = cx.evaluate(me, args.rest.trim());
     if message.is_empty() {
         return cx.reply("Say what?");
     }
