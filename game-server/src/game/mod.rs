@@ -14,15 +14,17 @@
 
 pub mod budget;
 pub mod commands;
+pub mod flags;
 mod gmcp;
+pub mod locks;
 mod matching;
 mod names;
 mod password;
-pub mod locks;
 pub mod perms;
 pub mod softcode;
 mod throttle;
 mod timefmt;
+pub mod wild;
 pub mod world;
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `get <thing>` (`take`): picks up a thing lying in the room.
 //!
-//! Why only things: players, exits and rooms are not carried. Picking something up moves it into
+//! Why only things: players, exits and rooms are not carried; a thing's Basic lock says who may
+//! pick it up. Picking something up moves it into
 //! the player (its location becomes the player), one `Put` of the thing.
 
 use super::{Args, Cx};
@@ -23,7 +24,8 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     let Some(mut thing) = cx.obj(found).cloned() else {
         return;
     };
-    if thing.kind != ObjectKind::Thing {
+    if thing.kind != ObjectKind::Thing || !crate::game::locks::passes_lock(&cx.game.world, found, "Basic", me)
+    {
         return cx.reply("You can't pick that up.");
     }
     thing.location = Some(me);

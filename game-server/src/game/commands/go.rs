@@ -29,6 +29,9 @@ pub(super) fn exit_named(cx: &Cx<'_>, me: ObjectId, name: &str) -> Option<Object
 }
 
 pub(super) fn traverse(cx: &mut Cx<'_>, me: ObjectId, exit: ObjectId) {
+    if !crate::game::locks::passes_lock(&cx.game.world, exit, "Basic", me) {
+        return cx.reply("You can't go that way.");
+    }
     let destination = cx
         .obj(exit)
         .and_then(|e| e.destination)

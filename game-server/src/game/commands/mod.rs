@@ -15,6 +15,7 @@
 //! player that show text (`say`, `pose`, `@emit`, `@pemit`, `think`) evaluate it as softcode;
 //! attribute values are stored as typed (they are code).
 
+mod attribute;
 mod connect;
 mod create;
 mod create_thing;
@@ -23,20 +24,26 @@ mod dig;
 mod dolist;
 mod drop;
 mod emit;
+mod examine;
 mod get;
 mod go;
 mod help;
 mod home;
 mod inventory;
+mod lock;
 mod look;
 mod name;
 mod open;
 mod page;
+mod pemit;
 mod pose;
 mod quit;
 mod say;
+mod set;
 mod think;
+mod user_commands;
 mod who;
+mod wipe;
 
 use mush_protocol::{GameMessageKind, Handle, Timestamp};
 
@@ -56,13 +63,6 @@ pub(crate) struct Args<'a> {
     pub used: &'a str,
     pub switches: &'a str,
     pub rest: &'a str,
-}
-
-impl Args<'_> {
-    /// Whether the command was given switch `name` (any case).
-    pub fn has_switch(&self, name: &str) -> bool {
-        self.switches.split('/').any(|s| s.eq_ignore_ascii_case(name))
-    }
 }
 
 /// A command's function, by what it needs.
@@ -248,6 +248,50 @@ pub(crate) static COMMANDS: &[Command] = &[
         Run::LoggedIn(name::run),
     ),
     Command::new(
+        "&attribute",
+        "&attribute <object>=<value>   (e.g. &COLOR rose=red)",
+        "Set an attribute (stored as typed: it is code); an empty value clears it.",
+        Run::LoggedIn(attribute::run),
+    )
+    .prefixes(&["&"]),
+    Command::new(
+        "@set",
+        "@set <object>=[!]<flag> | <attribute>:<value>; @set <object>/<attribute>=[!]<attribute flag>",
+        "Set or clear a flag, set an attribute, or flag an attribute (VISUAL, NO_COMMAND, ...).",
+        Run::LoggedIn(set::run),
+    ),
+    Command::new(
+        "examine",
+        "examine <object>[/<pattern>]",
+        "Everything about an object you control (or that is VISUAL): flags, owner, locks, attributes, contents.",
+        Run::LoggedIn(examine::run),
+    )
+    .aliases(&["ex"]),
+    Command::new(
+        "@wipe",
+        "@wipe <object>[/<pattern>]",
+        "Clear an object's attributes (those matching a * and ? pattern).",
+        Run::LoggedIn(wipe::run),
+    ),
+    Command::new(
+        "@lock",
+        "@lock[/<type>] <object>=<key>",
+        "Lock an object: types Basic (default), Enter, Use, Page, Teleport, Speech; keys like me, =#5, +key, flag^WIZARD, RACE:elf*, with ! & | ( ).",
+        Run::LoggedIn(lock::run),
+    ),
+    Command::new(
+        "@unlock",
+        "@unlock[/<type>] <object>",
+        "Remove an object's lock (Basic unless a type is given).",
+        Run::LoggedIn(lock::unlock),
+    ),
+    Command::new(
+        "@pemit",
+        "@pemit <player>=<message>",
+        "Show a message (evaluated) to one player or something near, with no name in front.",
+        Run::LoggedIn(pemit::run),
+    ),
+    Command::new(
         "@dolist",
         "@dolist <list>=<command>",
         "Run a command once for each word of a list, in order; ## stands for the word.",
@@ -400,6 +444,33 @@ impl Cx<'_> {
         let change = WorldChange::Put(object);
         self.game.world.apply(&change);
         self.fx.changes.push(change);
+    }
+
+    /// What `what` names for `me`: something nearby (`me`, `here`, a name, a `#dbref` near or
+    /// owned), a player anywhere (`*name`), or any `#dbref` `me` controls or may examine. Tells
+    /// `me` when nothing or several things match.
+    fn locate(&mut self, me: ObjectId, what: &str) -> Option<ObjectId> {
+        use crate::game::matching::{self, Found};
+        let world = &self.game.world;
+        let what = what.trim();
+        let found = match matching::nearby(world, me, what) {
+            Found::Missing if what.starts_with('*') => {
+                matching::player(world, me, what).map_or(Found::Missing, Found::One)
+            }
+            Found::Missing if what.starts_with('#') => what
+                .parse::<ObjectId>()
+                .ok()
+                .filter(|id| crate::game::perms::can_examine(world, me, *id))
+                .map_or(Found::Missing, Found::One),
+            other => other,
+        };
+        match found {
+            Found::One(id) => Some(id),
+            other => {
+                self.reply(other.complaint());
+                None
+            }
+        }
     }
 
     /// Whether `me` may change `target` (see `perms::controls`).
@@ -564,8 +635,52 @@ fn run_line(cx: &mut Cx<'_>, line: &str) {
                 rest,
             },
         ),
-        None if logged_in => cx.reply(HUH),
+        None if logged_in => {
+            let me = player.expect("logged in");
+            if !user_commands::try_run(cx, me, line.trim()) {
+                cx.reply(HUH);
+            }
+        }
         None => cx.tell_handle(LOGIN_HINT),
+    }
+}
+
+/// Commands code may not run: they would log a connection in or out.
+const NOT_FROM_CODE: &[&str] = &["connect", "create", "QUIT"];
+
+/// Runs one command of code (a `$`-command's action) as `actor`: the game's own commands only
+/// (no exits, no `$`-commands of other objects), anything else ignored.
+fn run_as(cx: &mut Cx<'_>, actor: ObjectId, line: &str) {
+    if line.is_empty() || !cx.fuel.burn(1) || !cx.fuel.burn_text(line.len()) {
+        return;
+    }
+    for command in COMMANDS {
+        for prefix in command.prefixes {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let args = Args {
+                    used: prefix,
+                    switches: "",
+                    rest,
+                };
+                return invoke(cx, command, Some(actor), &args);
+            }
+        }
+    }
+    let (word, rest) = split_word(line);
+    let (word, switches) = match word.split_once('/') {
+        Some((w, s)) if w.starts_with('@') => (w, s),
+        _ => (word, ""),
+    };
+    if let Some(command) = COMMANDS
+        .iter()
+        .find(|c| c.is_called(word) && !NOT_FROM_CODE.contains(&c.name))
+    {
+        let args = Args {
+            used: word,
+            switches,
+            rest,
+        };
+        invoke(cx, command, Some(actor), &args);
     }
 }
 

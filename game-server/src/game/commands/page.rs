@@ -23,6 +23,13 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     if !cx.game.is_online(target) {
         return cx.reply(format!("{their_name} is not connected."));
     }
+    let world = &cx.game.world;
+    if target != me
+        && !crate::game::perms::is_wizard(world, me)
+        && (world.has_flag(target, "HAVEN") || !crate::game::locks::passes_lock(world, target, "Page", me))
+    {
+        return cx.reply(format!("{their_name} is not accepting pages."));
+    }
     if let Some(action) = message.strip_prefix(':') {
         let action = action.trim();
         cx.reply(format!("Long distance to {their_name}: {my_name} {action}"));

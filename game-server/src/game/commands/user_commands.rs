@@ -1,0 +1,180 @@
+//! `$`-commands: commands builders write. An attribute `$<pattern>:<action>` on an object makes
+//! typing a line that matches the pattern (`*` and `?` wildcards; what they matched becomes
+//! `%0`-`%9`) run the action as that object, for the player who typed it (`%#`).
+//!
+//! Where the game looks, in order (PennMUSH's): the room the player is in, the things in it
+//! (players aside), what the player carries, and the player. Every object with a matching
+//! pattern runs its action (several objects may answer one line). An object flagged
+//! `NO_COMMAND` or `HALT`, or an attribute flagged `NO_COMMAND`, is skipped; an object whose Use
+//! lock the player fails says so instead of running.
+//!
+//! Why bounded: each object looked at burns a unit of the line's fuel (and each KiB of `$`-patterns
+//! read another), actions run on the same tank, and code running code nests at most
+//! [`MAX_NESTING`] deep.
+
+use super::{CodeContext, Cx, run_as};
+use crate::game::softcode::split_top;
+use crate::game::world::{ObjectId, ObjectKind};
+use crate::game::{locks, wild};
+
+pub const MAX_NESTING: u32 = 5;
+
+/// Runs the `$`-commands `line` matches for `me`; false when none does.
+pub(super) fn try_run(cx: &mut Cx<'_>, me: ObjectId, line: &str) -> bool {
+    if cx.depth >= MAX_NESTING {
+        return false;
+    }
+    let room = cx.location(me);
+    let world = &cx.game.world;
+    let mut candidates: Vec<ObjectId> = vec![room];
+    candidates.extend(
+        world
+            .contents(room)
+            .filter(|o| o.kind != ObjectKind::Player)
+            .map(|o| o.id),
+    );
+    candidates.extend(world.contents(me).map(|o| o.id));
+    candidates.push(me);
+    let mut matched: Vec<(ObjectId, String, Vec<String>)> = Vec::new();
+    for id in candidates {
+        let Some(object) = world.get(id) else { continue };
+        if object.flags.contains("NO_COMMAND") || object.flags.contains("HALT") {
+            continue;
+        }
+        if !cx.fuel.burn(1) {
+            return true;
+        }
+        for (attr, value) in &object.attributes {
+            let Some(rest) = value.strip_prefix('$') else {
+                continue;
+            };
+            if !cx.fuel.burn_text(value.len()) {
+                return true;
+            }
+            if object
+                .attribute_flags
+                .get(attr)
+                .is_some_and(|f| f.contains("NO_COMMAND"))
+            {
+                continue;
+            }
+            let Some((pattern, action)) = split_command(rest) else {
+                continue;
+            };
+            if let Some(captures) = wild::captures(pattern, line) {
+                matched.push((id, action.to_owned(), captures));
+            }
+        }
+    }
+    if matched.is_empty() {
+        return false;
+    }
+    for (object, action, captures) in matched {
+        if cx.fuel.is_exhausted() {
+            break;
+        }
+        if !locks::passes_lock(&cx.game.world, object, "Use", me) {
+            cx.reply(format!("You can't use {}.", cx.name(object)));
+            continue;
+        }
+        run_action(cx, object, me, captures, &action);
+    }
+    true
+}
+
+/// `pattern:action` at the first `:` that is not escaped.
+fn split_command(s: &str) -> Option<(&str, &str)> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b':' => return Some((&s[..i], &s[i + 1..])),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Runs `action` (commands separated by `;`) as `executor` for `enactor` with `args`.
+pub(super) fn run_action(
+    cx: &mut Cx<'_>,
+    executor: ObjectId,
+    enactor: ObjectId,
+    args: Vec<String>,
+    action: &str,
+) {
+    let saved = cx.code.replace(CodeContext { enactor, args });
+    cx.depth += 1;
+    for command in split_top(&[], action, b';') {
+        if cx.fuel.is_exhausted() {
+            break;
+        }
+        run_as(cx, executor, command.trim());
+    }
+    cx.depth -= 1;
+    cx.code = saved;
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::game::testkit::*;
+
+    #[test]
+    fn a_dollar_command_on_a_thing_in_the_room_runs_for_whoever_types_it() {
+        let mut t = Harness::new();
+        t.new_player("One");
+        let alice = t.new_player("Alice");
+        let bob = t.new_player("Bob");
+        t.input(alice, "@create Rose");
+        t.input(
+            alice,
+            "&CMD Rose=$smell *:@pemit %#=You smell %0. It is [get(me/COLOR)].",
+        );
+        t.input(alice, "&COLOR Rose=red");
+        t.input(alice, "drop Rose");
+        let fx = t.input(bob, "smell the rose");
+        assert_eq!(texts_for(&fx, bob), ["You smell the rose. It is red."]);
+        assert!(texts_for(&fx, alice).is_empty());
+        let fx = t.input(bob, "sniff the rose");
+        assert_eq!(texts_for(&fx, bob), [HUH], "no match: Huh?");
+    }
+
+    #[test]
+    fn several_commands_captures_and_locks() {
+        let mut t = Harness::new();
+        t.new_player("One");
+        let alice = t.new_player("Alice");
+        let bob = t.new_player("Bob");
+        t.input(alice, "@create Box");
+        t.input(
+            alice,
+            "&GIVE Box=$give * to *:@pemit %#=%0 goes to %1.;say Done: %0!",
+        );
+        t.input(alice, "drop Box");
+        let fx = t.input(bob, "give a coin to Carol");
+        assert_eq!(texts_for(&fx, bob)[0], "a coin goes to Carol.");
+        assert!(
+            texts_for(&fx, bob)
+                .iter()
+                .any(|l| l == "Box says, \"Done: a coin!\""),
+            "{fx:?}"
+        );
+        t.input(alice, "@lock/use Box=me");
+        let fx = t.input(bob, "give x to y");
+        assert_eq!(texts_for(&fx, bob), ["You can't use Box."]);
+        t.input(alice, "@set Box=NO_COMMAND");
+        let fx = t.input(bob, "give x to y");
+        assert_eq!(texts_for(&fx, bob), [HUH]);
+    }
+
+    #[test]
+    fn code_that_types_its_own_command_stops() {
+        let mut t = Harness::new();
+        let alice = t.new_player("Alice");
+        t.input(alice, "&LOOP me=$loop:loop;think looped");
+        let fx = t.input(alice, "loop");
+        assert!(!fx.output.is_empty());
+    }
+}
