@@ -121,13 +121,19 @@ impl Style {
 
     /// Applies the parameters of one `ESC[...m` sequence.
     fn apply_sgr(&mut self, params: &str) {
-        for p in params.split(';') {
+        let mut params = params.split(';');
+        while let Some(p) = params.next() {
             let code: u32 = if p.is_empty() {
                 0
             } else {
                 p.parse().unwrap_or(u32::MAX)
             };
             match code {
+                // 256-colour and true-colour codes: not kept, and their numbers are no codes.
+                38 | 48 => {
+                    let skip = if params.next() == Some("2") { 3 } else { 1 };
+                    params.by_ref().take(skip).for_each(drop);
+                }
                 0 => *self = Self::default(),
                 1 => self.hilite = true,
                 4 => self.underline = true,
@@ -147,10 +153,13 @@ impl Style {
     }
 
     /// Applies `ansi()` letters, left to right (later ones win; `n` clears what came before).
-    /// Unknown letters are ignored, as PennMUSH does.
+    /// Unknown letters are ignored, as PennMUSH does; so is a colour given by name, hex code or
+    /// number (`+orange`, `#ff0000`, `/<0 0 255>`, `208`), from where it starts to the end of
+    /// the word.
     fn apply_letters(&mut self, letters: &str) {
         for c in letters.chars() {
             match c {
+                '+' | '#' | '<' | '/' | '0'..='9' => break,
                 'n' => *self = Self::default(),
                 'h' => self.hilite = true,
                 'u' => self.underline = true,
@@ -1654,6 +1663,10 @@ mod tests {
         assert_eq!(think("ansi(yB,foo)"), "\x1b[33;44mfoo\x1b[0m");
         assert_eq!(think("ansi(rn,foo)"), "foo");
         assert_eq!(think("ansi(r,)"), "");
+        assert_eq!(think("ansi(G+orange,bar)"), "\x1b[42mbar\x1b[0m");
+        assert_eq!(think("ansi(+yellow/+bisque b,x)"), "\x1b[34mx\x1b[0m");
+        assert_eq!(Text::parse("\x1b[38;5;208;1mx").render(), "\x1b[1mx\x1b[0m");
+        assert_eq!(Text::parse("\x1b[48;2;1;2;3;4mx").render(), "\x1b[4mx\x1b[0m");
         assert_eq!(
             think("ansi(r,a[ansi(h,b)]c)"),
             "\x1b[31ma\x1b[0m\x1b[1;31mb\x1b[0m\x1b[31mc\x1b[0m"
