@@ -63,15 +63,23 @@ fn tokens(pattern: &str) -> Vec<Token> {
         out.push(match c {
             '*' => Token::Star,
             '?' => Token::One,
-            '\\' => Token::Char(chars.next().unwrap_or('\\')),
-            c => Token::Char(c),
+            '\\' => Token::Char(fold(chars.next().unwrap_or('\\'))),
+            c => Token::Char(fold(c)),
         });
     }
     out
 }
 
-fn same(a: char, b: char) -> bool {
-    a == b || a.to_lowercase().eq(b.to_lowercase())
+/// A character folded to lower case (when its lower case is one character).
+fn fold(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
 }
 
 /// Whether `text` matches the wildcard `pattern` (case-insensitive; `*` any run, `?` any one
@@ -89,6 +97,7 @@ pub fn wild_match(pattern: &str, text: &str) -> bool {
 pub fn wild_captures(pattern: &str, text: &str) -> Option<Vec<String>> {
     let pat = tokens(pattern);
     let txt: Vec<char> = text.chars().collect();
+    let folded: Vec<char> = txt.iter().map(|c| fold(*c)).collect();
     let wildcards = pat.iter().filter(|t| !matches!(t, Token::Char(_))).count();
     let mut spans = vec![(0usize, 0usize); wildcards];
     let (mut p, mut t, mut w) = (0, 0, 0);
@@ -110,7 +119,7 @@ pub fn wild_captures(pattern: &str, text: &str) -> Option<Vec<String>> {
                 t += 1;
                 continue;
             }
-            Some(Token::Char(c)) if t < txt.len() && same(*c, txt[t]) => {
+            Some(Token::Char(c)) if t < txt.len() && *c == folded[t] => {
                 p += 1;
                 t += 1;
                 continue;
