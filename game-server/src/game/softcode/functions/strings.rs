@@ -396,8 +396,8 @@ fn mid(_: &mut Evaluator<'_>, args: &[String]) -> String {
         return OUT_OF_RANGE.to_owned();
     }
     if len < 0 {
-        first = (first + len + 1).max(0);
-        len = -len;
+        first = first.saturating_add(len).saturating_add(1).max(0);
+        len = len.saturating_neg();
     }
     let first = clamp(first);
     Text::parse(&args[0])
@@ -1039,7 +1039,7 @@ fn strdelete(_: &mut Evaluator<'_>, args: &[String]) -> String {
         return args[0].clone();
     }
     if len < 0 {
-        first = (first + len + 1).max(0);
+        first = first.saturating_add(len).saturating_add(1).max(0);
     }
     let first = clamp(first);
     let end = first.saturating_add(clamp(len.saturating_abs()));
@@ -1441,6 +1441,9 @@ mod tests {
         assert_eq!(think("right(abc,9)"), "abc");
         assert_eq!(think("right(abc,-2)"), OUT_OF_RANGE);
         assert_eq!(think("right(日本語,2)"), "本語");
+        assert_eq!(think("mid(abc,1,-9223372036854775808)"), "abc");
+        assert_eq!(think("mid(abc,9223372036854775807,9223372036854775807)"), "");
+        assert_eq!(think("strdelete(abc,1,-9223372036854775808)"), "");
     }
 
     #[test]
