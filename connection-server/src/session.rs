@@ -154,7 +154,9 @@ fn event_size(kind: &GatewayEventKind) -> usize {
                 peer_addr, gateway, ..
             } => peer_addr.len() + gateway.len(),
             GatewayEventKind::Disconnected { detail, .. } => detail.len(),
-            GatewayEventKind::WindowSize { .. } | GatewayEventKind::Unknown => 0,
+            GatewayEventKind::WindowSize { .. }
+            | GatewayEventKind::Timer { .. }
+            | GatewayEventKind::Unknown => 0,
         }
 }
 

@@ -8,8 +8,9 @@
 //!    applied ahead of it: see `progress`): a retry whose first attempt landed;
 //! 3. records the inputs as applied (moving each partition's low offset, or adding them to those
 //!    ahead) and forgets any attempt recorded for them (poison-input detection);
-//! 4. writes the world changes (the last state of each object changed), and the logins and
-//!    logouts (the connection hashes' `state` and `player`, only where the hash still exists);
+//! 4. writes the world changes (the last state of each object changed, and the queue entries
+//!    added and gone), and the logins and logouts (the connection hashes' `state` and `player`,
+//!    only where the hash still exists);
 //! 5. stores each input's output in its partition's outbox.
 //!
 //! Output is then produced to Kafka; once the broker has acknowledged it, its outbox entry is
@@ -25,13 +26,14 @@ use fred::prelude::*;
 use mush_protocol::keys::ConnectionState;
 use mush_protocol::{GameMessage, Handle, RedisKeys};
 
-use crate::game::world::{Object, ObjectId, WorldChange};
+use crate::game::world::{Object, ObjectId, QueueEntry, WorldChange};
 
 const COMMIT: &str = r#"
--- KEYS: 1 fence, 2 applied (hash), 3 objects, 4 attempts, then per partition its outbox and its
--- ahead set, then the connection hashes of the logins and logouts.
+-- KEYS: 1 fence, 2 applied (hash), 3 objects, 4 attempts, 5 queue, then per partition its outbox
+-- and its ahead set, then the connection hashes of the logins and logouts.
 -- ARGV: token, partition count, (partition, low)*, input count, (partition index, offset,
--- output)*, put count, (id, json)*, delete count, id*, binding count, (state, player)*.
+-- output)*, put count, (id, json)*, delete count, id*, queued count, (id, json)*, dequeued
+-- count, id*, binding count, (state, player)*.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
 local i = 2
 local nparts = tonumber(ARGV[i]); i = i + 1
@@ -39,7 +41,7 @@ local parts = {}
 for k = 1, nparts do
   local p = ARGV[i]
   parts[k] = { p = p, low = tonumber(ARGV[i + 1]), stored = tonumber(redis.call('HGET', KEYS[2], p) or '-1'),
-               outbox = KEYS[3 + 2 * k], ahead = KEYS[4 + 2 * k] }
+               outbox = KEYS[4 + 2 * k], ahead = KEYS[5 + 2 * k] }
   i = i + 2
 end
 local ninputs = tonumber(ARGV[i]); i = i + 1
@@ -78,9 +80,19 @@ for _ = 1, dels do
   redis.call('HDEL', KEYS[3], ARGV[i])
   i = i + 1
 end
+local queued = tonumber(ARGV[i]); i = i + 1
+for _ = 1, queued do
+  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local dequeued = tonumber(ARGV[i]); i = i + 1
+for _ = 1, dequeued do
+  redis.call('HDEL', KEYS[5], ARGV[i])
+  i = i + 1
+end
 local binds = tonumber(ARGV[i]); i = i + 1
 for k = 1, binds do
-  local key = KEYS[4 + 2 * nparts + k]
+  local key = KEYS[5 + 2 * nparts + k]
   if redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'state', ARGV[i], 'player', ARGV[i + 1])
   end
@@ -236,6 +248,7 @@ impl WorldStore {
             self.keys.applied_offsets(),
             self.keys.world_objects(),
             self.keys.attempts(),
+            self.keys.queue(),
         ];
         let mut args: Vec<Value> = vec![token.to_string().into(), batch.lows.len().to_string().into()];
         for (p, low) in &batch.lows {
@@ -254,13 +267,27 @@ impl WorldStore {
                 Value::Bytes(encode_outbox(&input.output))
             });
         }
-        // The last change of an object in the batch is its state.
+        // The last change of an object (or queue entry) in the batch is its state.
         let mut last: HashMap<ObjectId, &WorldChange> = HashMap::new();
         let mut order: Vec<ObjectId> = Vec::new();
+        let mut queue_last: HashMap<u64, &WorldChange> = HashMap::new();
+        let mut queue_order: Vec<u64> = Vec::new();
         for change in &batch.changes {
             let id = match change {
                 WorldChange::Put(o) => o.id,
                 WorldChange::Delete(id) => *id,
+                WorldChange::Queue(e) => {
+                    if queue_last.insert(e.id, change).is_none() {
+                        queue_order.push(e.id);
+                    }
+                    continue;
+                }
+                WorldChange::Dequeue(id) => {
+                    if queue_last.insert(*id, change).is_none() {
+                        queue_order.push(*id);
+                    }
+                    continue;
+                }
             };
             if last.insert(id, change).is_none() {
                 order.push(id);
@@ -278,12 +305,31 @@ impl WorldStore {
                     );
                 }
                 WorldChange::Delete(id) => dels.push(id.to_string().into()),
+                WorldChange::Queue(_) | WorldChange::Dequeue(_) => {}
             }
         }
         args.push((puts.len() / 2).to_string().into());
         args.extend(puts);
         args.push(dels.len().to_string().into());
         args.extend(dels);
+        let (mut queued, mut dequeued): (Vec<Value>, Vec<Value>) = (Vec::new(), Vec::new());
+        for id in queue_order {
+            match queue_last[&id] {
+                WorldChange::Queue(entry) => {
+                    queued.push(id.to_string().into());
+                    queued.push(
+                        serde_json::to_string(entry)
+                            .expect("queue entries always serialise")
+                            .into(),
+                    );
+                }
+                _ => dequeued.push(id.to_string().into()),
+            }
+        }
+        args.push((queued.len() / 2).to_string().into());
+        args.extend(queued);
+        args.push(dequeued.len().to_string().into());
+        args.extend(dequeued);
         args.push(batch.bindings.len().to_string().into());
         for (handle, player) in &batch.bindings {
             keys.push(self.keys.connection(*handle));
@@ -350,6 +396,19 @@ impl WorldStore {
         let _: () = self.client.del(self.keys.outbox(partition)).await?;
         let _: () = self.client.del(self.keys.applied_ahead(partition)).await?;
         Ok(())
+    }
+
+    /// The queue as stored (entries that do not parse are skipped, with a warning).
+    pub async fn load_queue(&self) -> Result<Vec<QueueEntry>, PersistError> {
+        let raw: HashMap<String, String> = self.client.hgetall(self.keys.queue()).await?;
+        let mut entries = Vec::with_capacity(raw.len());
+        for (key, json) in raw {
+            match serde_json::from_str::<QueueEntry>(&json) {
+                Ok(e) => entries.push(e),
+                Err(e) => tracing::warn!(%key, error = %e, "an unreadable queue entry is skipped"),
+            }
+        }
+        Ok(entries)
     }
 
     /// Writes objects outside any command (the starting world of a fresh game).

@@ -281,6 +281,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         output_partitions,
         acks: FuturesOrdered::new(),
         acked: BTreeMap::new(),
+        timers_sent: HashMap::new(),
     };
     let stop = loop_state
         .run(&consumer, &input_topic, &shutdown, lease_state)
@@ -348,6 +349,10 @@ async fn reconcile(
     } else {
         World::from_objects(objects)
     };
+    let mut world = world;
+    for entry in world_store.load_queue().await? {
+        world.apply(&crate::game::world::WorldChange::Queue(entry));
+    }
     let mut game = Game::new(
         world,
         GameConfig {
@@ -525,6 +530,9 @@ struct InputLoop<'a> {
     acks: FuturesOrdered<Ack>,
     /// Per partition, inputs whose output the broker acknowledged (outbox entries to delete).
     acked: BTreeMap<i32, Vec<i64>>,
+    /// Queue entries whose timer this game-server wrote, and when (written again if the entry
+    /// is still queued a while later: the first one was lost).
+    timers_sent: HashMap<u64, Instant>,
 }
 
 impl InputLoop<'_> {
@@ -558,6 +566,7 @@ impl InputLoop<'_> {
                     Ok(())
                 }
                 _ = housekeeping.tick() => {
+                    self.send_timers();
                     self.clear_acked().await;
                     if last_commit.elapsed() >= Duration::from_secs(1) {
                         last_commit = Instant::now();
@@ -597,6 +606,30 @@ impl InputLoop<'_> {
             }
             if let Err(stop) = self.commit(batch, shutdown).await {
                 return stop;
+            }
+        }
+    }
+
+    /// Writes a timer to the input topic for each queue entry that is due (`@wait`): the entry
+    /// runs when the timer is applied, exactly once, in order with the players' input (see
+    /// `commands::wait`). Once per entry, unless it is still queued 5 s later.
+    fn send_timers(&mut self) {
+        let world = self.game.world();
+        self.timers_sent.retain(|id, _| world.queue_entry(*id).is_some());
+        for (entry, due) in self.game.due_timers(Timestamp::now()) {
+            if self
+                .timers_sent
+                .get(&entry)
+                .is_some_and(|at| at.elapsed() < Duration::from_secs(5))
+            {
+                continue;
+            }
+            let event = GatewayEvent::new(Handle::GAME, GatewayEventKind::Timer { entry, due });
+            match self.producer.enqueue_event(&event) {
+                Ok(_delivery) => {
+                    self.timers_sent.insert(entry, Instant::now());
+                }
+                Err(e) => tracing::warn!(entry, error = %e, "could not write a timer; will retry"),
             }
         }
     }

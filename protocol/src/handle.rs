@@ -61,6 +61,10 @@ pub fn epoch_from_lease_counter(counter: u64) -> u32 {
 pub struct Handle(u64);
 
 impl Handle {
+    /// The game-server's own events (its timers): slot 0, epoch 0, which no gateway ever uses
+    /// (epochs start at 1).
+    pub const GAME: Handle = Handle(0);
+
     /// Builds a handle; the epoch must fit in 20 bits.
     pub fn new(slot: Slot, epoch: u32, counter: u32) -> Result<Self, HandleError> {
         if epoch > MAX_EPOCH {

@@ -97,6 +97,11 @@ impl RedisKeys {
     pub fn world_objects(&self) -> String {
         format!("{}:world:objects", self.ns)
     }
+
+    /// The game's queue (`@wait`): queue entry id → JSON, written with the world.
+    pub fn queue(&self) -> String {
+        format!("{}:world:queue", self.ns)
+    }
 }
 
 /// Field names of the connection hash.

@@ -247,6 +247,15 @@ pub enum GatewayEventKind {
         reason: DisconnectReason,
         detail: String,
     },
+    /// The game-server's own: its queue entry `entry` is due (`@wait`). Written by the
+    /// game-server to the input topic under [`Handle::GAME`], so a queued command runs exactly
+    /// once, like input, and survives restarts; a gateway never writes it.
+    Timer {
+        entry: u64,
+        /// When it is due: a timer for an entry that was replaced (same id, other time) does
+        /// nothing.
+        due: Timestamp,
+    },
     /// A kind this version does not know (written by a newer version): skip it.
     Unknown,
 }
@@ -262,6 +271,7 @@ impl GatewayEventKind {
             GatewayEventKind::WindowSize { .. } => "window_size",
             GatewayEventKind::ClientInfo(_) => "client_info",
             GatewayEventKind::Disconnected { .. } => "disconnected",
+            GatewayEventKind::Timer { .. } => "timer",
             GatewayEventKind::Unknown => "unknown",
         }
     }
@@ -337,6 +347,10 @@ impl GatewayEvent {
                     detail: detail.clone(),
                 }))
             }
+            GatewayEventKind::Timer { entry, due } => Some(Kind::Timer(wire::Timer {
+                entry: *entry,
+                due_micros: due.as_micros(),
+            })),
             GatewayEventKind::Unknown => None,
         };
         wire::GatewayEnvelope {
@@ -389,6 +403,10 @@ impl GatewayEvent {
             Some(Kind::Disconnected(d)) => GatewayEventKind::Disconnected {
                 reason: DisconnectReason::from_wire(d.reason),
                 detail: d.detail,
+            },
+            Some(Kind::Timer(t)) => GatewayEventKind::Timer {
+                entry: t.entry,
+                due: Timestamp::from_micros(t.due_micros),
             },
             None => GatewayEventKind::Unknown,
         };
@@ -598,6 +616,10 @@ mod tests {
             GatewayEventKind::Gmcp {
                 package: "Core.Hello".into(),
                 json: r#"{"client":"Mudlet"}"#.into(),
+            },
+            GatewayEventKind::Timer {
+                entry: 42,
+                due: Timestamp::from_micros(1_795_507_230_000_000),
             },
             GatewayEventKind::Msdp {
                 variable: "HEALTH".into(),

@@ -21,7 +21,7 @@ pub struct GatewayEnvelope {
     /// W3C trace context (`traceparent`, `tracestate`).
     #[prost(map = "string, string", tag = "4")]
     pub trace: HashMap<String, String>,
-    #[prost(oneof = "gateway_kind::Kind", tags = "10, 11, 12, 13, 14, 15, 16")]
+    #[prost(oneof = "gateway_kind::Kind", tags = "10, 11, 12, 13, 14, 15, 16, 17")]
     pub kind: Option<gateway_kind::Kind>,
 }
 
@@ -42,7 +42,20 @@ pub mod gateway_kind {
         Disconnected(super::Disconnected),
         #[prost(message, tag = "16")]
         Msdp(super::Msdp),
+        #[prost(message, tag = "17")]
+        Timer(super::Timer),
     }
+}
+
+/// The game-server's own timer: queue entry `entry` is due (written by the game-server to its
+/// input topic, so the entry runs exactly once, in order with the players' input).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Timer {
+    #[prost(uint64, tag = "1")]
+    pub entry: u64,
+    /// When the entry is due (µs since the epoch): an entry runs only for its own timer.
+    #[prost(int64, tag = "2")]
+    pub due_micros: i64,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

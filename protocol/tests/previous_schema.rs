@@ -171,7 +171,7 @@ mod v2 {
         pub at_micros: i64,
         #[prost(string, tag = "5")]
         pub region: String,
-        #[prost(oneof = "GatewayKind", tags = "11, 17")]
+        #[prost(oneof = "GatewayKind", tags = "11, 18")]
         pub kind: Option<GatewayKind>,
     }
 
@@ -179,7 +179,7 @@ mod v2 {
     pub enum GatewayKind {
         #[prost(message, tag = "11")]
         Input(Input),
-        #[prost(message, tag = "17")]
+        #[prost(message, tag = "18")]
         Resumed(Resumed),
     }
 

@@ -351,9 +351,22 @@ impl Game {
                     fx.field(handle, field::MSDP, 1);
                 }
             }
+            GatewayEventKind::Timer { entry, due } if handle == Handle::GAME => {
+                commands::run_timer(self, *entry, *due, now, &mut fx)
+            }
+            GatewayEventKind::Timer { .. } => {}
             GatewayEventKind::Unknown => {}
         }
         fx
+    }
+
+    /// Queue entries due at `now` (id, due time), soonest first: the game-server writes a timer
+    /// for each (see `GatewayEventKind::Timer`).
+    pub fn due_timers(&self, now: Timestamp) -> Vec<(u64, Timestamp)> {
+        self.world
+            .due(now.as_micros())
+            .map(|e| (e.id, Timestamp::from_micros(e.due_micros)))
+            .collect()
     }
 
     fn on_input(&mut self, handle: Handle, line: &[u8], now: Timestamp, fx: &mut Effects) {

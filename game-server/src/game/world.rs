@@ -192,12 +192,36 @@ impl Object {
 pub enum WorldChange {
     Put(Object),
     Delete(ObjectId),
+    /// A queue entry added (`@wait`).
+    Queue(QueueEntry),
+    /// A queue entry gone (it ran, or was halted).
+    Dequeue(u64),
+}
+
+/// Code waiting to run (`@wait <seconds>=<action>`): persisted with the world, run once when
+/// due by the game-server's timer (see `GatewayEventKind::Timer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub id: u64,
+    /// When it runs (µs since the epoch).
+    pub due_micros: i64,
+    /// Whose code it is (`%!`) and who caused it (`%#`).
+    pub executor: ObjectId,
+    pub enactor: ObjectId,
+    /// Who pays for it (the executor's owner).
+    pub owner: ObjectId,
+    pub action: String,
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// Every object, in memory, with indexes kept in step by [`World::apply`].
 #[derive(Debug, Clone)]
 pub struct World {
     objects: BTreeMap<ObjectId, Object>,
+    /// Code waiting to run, by id, and by when it is due.
+    queue: BTreeMap<u64, QueueEntry>,
+    queue_by_due: BTreeSet<(i64, u64)>,
     /// Lower-cased player name → player.
     players_by_name: HashMap<String, ObjectId>,
     /// Location → the players and things in it.
@@ -227,6 +251,8 @@ impl World {
     fn empty() -> Self {
         Self {
             objects: BTreeMap::new(),
+            queue: BTreeMap::new(),
+            queue_by_due: BTreeSet::new(),
             players_by_name: HashMap::new(),
             contents: HashMap::new(),
             exits: HashMap::new(),
@@ -269,7 +295,40 @@ impl World {
                 self.unindex(*id);
                 self.objects.remove(id);
             }
+            WorldChange::Queue(entry) => {
+                if let Some(old) = self.queue.insert(entry.id, entry.clone()) {
+                    self.queue_by_due.remove(&(old.due_micros, old.id));
+                }
+                self.queue_by_due.insert((entry.due_micros, entry.id));
+            }
+            WorldChange::Dequeue(id) => {
+                if let Some(old) = self.queue.remove(id) {
+                    self.queue_by_due.remove(&(old.due_micros, old.id));
+                }
+            }
         }
+    }
+
+    /// The queue, by id.
+    pub fn queue(&self) -> impl Iterator<Item = &QueueEntry> {
+        self.queue.values()
+    }
+
+    /// The entries due at `now_micros` or before, soonest first.
+    pub fn due(&self, now_micros: i64) -> impl Iterator<Item = &QueueEntry> {
+        self.queue_by_due
+            .range(..=(now_micros, u64::MAX))
+            .filter_map(|(_, id)| self.queue.get(id))
+    }
+
+    pub fn queue_entry(&self, id: u64) -> Option<&QueueEntry> {
+        self.queue.get(&id)
+    }
+
+    /// An id for a new queue entry: after every one in the queue. (A timer for an entry that
+    /// ran names its due time too, so a reused id never runs early.)
+    pub fn next_queue_id(&self) -> u64 {
+        self.queue.keys().next_back().map_or(1, |id| id + 1)
     }
 
     fn index(&mut self, object: &Object) {

@@ -126,7 +126,7 @@ mod tests {
             for change in &fx.changes {
                 let json = match change {
                     WorldChange::Put(o) => serde_json::to_string(o).unwrap(),
-                    WorldChange::Delete(_) => continue,
+                    _ => continue,
                 };
                 assert!(!json.contains(secret), "{json}");
                 if let WorldChange::Put(o) = change

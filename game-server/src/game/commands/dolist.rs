@@ -6,7 +6,6 @@
 //! tank of fuel of that line (see `budget`), so one input cannot make the game run forever. It stops early if the player logs out (`QUIT` in the list).
 
 use super::{Args, Cx, run_line, split_eq};
-use crate::game::softcode as eval;
 use crate::game::world::ObjectId;
 
 pub const MAX_ITEMS: usize = 1_000;
@@ -22,17 +21,18 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     if cx.depth >= MAX_NESTING {
         return cx.reply("@dolist: nested too deeply.");
     }
-    let list = eval::evaluate(cx.game, me, cx.now, list, &mut cx.fuel);
+    let list = cx.evaluate(me, list);
+    let typed_by = cx.player();
     let items: Vec<&str> = list.split_whitespace().collect();
     cx.depth += 1;
     for item in items.iter().take(MAX_ITEMS) {
-        if cx.player() != Some(me) || cx.fuel.is_exhausted() {
+        if cx.player() != typed_by || cx.fuel.is_exhausted() {
             break;
         }
         run_line(cx, &command.replace("##", item));
     }
     cx.depth -= 1;
-    if items.len() > MAX_ITEMS && cx.player() == Some(me) && !cx.fuel.is_exhausted() {
+    if items.len() > MAX_ITEMS && cx.player() == typed_by && !cx.fuel.is_exhausted() {
         cx.reply(format!(
             "@dolist: the list has {} items; only the first {MAX_ITEMS} were run.",
             items.len()

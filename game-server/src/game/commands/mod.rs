@@ -27,6 +27,7 @@ mod emit;
 mod examine;
 mod get;
 mod go;
+mod halt;
 mod help;
 mod home;
 mod inventory;
@@ -37,11 +38,15 @@ mod open;
 mod page;
 mod pemit;
 mod pose;
+mod ps;
 mod quit;
 mod say;
 mod set;
+mod switch;
 mod think;
+mod trigger;
 mod user_commands;
+mod wait;
 mod who;
 mod wipe;
 
@@ -292,6 +297,38 @@ pub(crate) static COMMANDS: &[Command] = &[
         Run::LoggedIn(pemit::run),
     ),
     Command::new(
+        "@wait",
+        "@wait <seconds>=<action>",
+        "Run an action later (it survives game restarts; up to 100 waiting per owner).",
+        Run::LoggedIn(wait::run),
+    ),
+    Command::new(
+        "@trigger",
+        "@trigger <object>/<attribute>[=<arg0>,<arg1>,...]",
+        "Run an attribute's action as its object, with %0-%9 set.",
+        Run::LoggedIn(trigger::run),
+    )
+    .aliases(&["@tr"]),
+    Command::new(
+        "@switch",
+        "@switch <value>=<pattern>,<action>,...[,<default>]",
+        "Run the action of the first pattern the value matches (* and ? wildcards); /all runs every match.",
+        Run::LoggedIn(switch::run),
+    )
+    .aliases(&["@sw"]),
+    Command::new(
+        "@halt",
+        "@halt [<object>]",
+        "Take your objects' (or one object's) waiting actions off the queue.",
+        Run::LoggedIn(halt::run),
+    ),
+    Command::new(
+        "@ps",
+        "@ps",
+        "List your waiting actions (wizards: everyone's).",
+        Run::LoggedIn(ps::run),
+    ),
+    Command::new(
         "@dolist",
         "@dolist <list>=<command>",
         "Run a command once for each word of a list, in order; ## stands for the word.",
@@ -326,6 +363,8 @@ pub(crate) struct Cx<'a> {
     /// When code runs (a `$`-command's action): who caused it (`%#`) and its arguments
     /// (`%0`-`%9`). `None` when a player typed the line.
     code: Option<CodeContext>,
+    /// Who hears the answers when no connection typed the line (queued code: its owner).
+    answer: Option<ObjectId>,
 }
 
 /// The softcode context of commands run by code rather than typed.
@@ -400,8 +439,9 @@ impl Cx<'_> {
     /// The answer to a command: to the player (all their connections), or to this connection at
     /// the login screen.
     fn reply(&mut self, text: impl Into<String>) {
-        match self.player() {
+        match self.player().or(self.answer) {
             Some(p) => self.tell_player(p, text),
+            None if self.handle == Handle::GAME => {}
             None => self.tell_handle(text),
         }
     }
@@ -542,6 +582,7 @@ pub(crate) fn run_input(game: &mut Game, handle: Handle, now: Timestamp, line: &
         depth: 0,
         fuel,
         code: None,
+        answer: None,
     };
     run_line(&mut cx, line);
     let burned = cx.fuel.burned();
@@ -557,6 +598,44 @@ pub(crate) fn run_input(game: &mut Game, handle: Handle, now: Timestamp, line: &
         }
     }
     cx.fx.stopped = stopped;
+    let limits = cx.game.config.limits.clone();
+    cx.game.tanks.charge(payer, burned, now, &limits);
+}
+
+/// Runs queue entry `id` if it is still queued for `due` (a timer for an entry that already ran,
+/// or was replaced, does nothing): it leaves the queue, and its action runs as its executor for
+/// its enactor, paid by its owner.
+pub(crate) fn run_timer(game: &mut Game, id: u64, due: Timestamp, now: Timestamp, fx: &mut Effects) {
+    let Some(entry) = game.world.queue_entry(id).cloned() else {
+        return;
+    };
+    // A timer names its entry's due time (a stale one finds another time), and is never early:
+    // only the game-server writes timers, but nothing on the input topic is taken on trust.
+    if entry.due_micros != due.as_micros() || entry.due_micros > now.as_micros() + 1_000_000 {
+        return;
+    }
+    let change = WorldChange::Dequeue(id);
+    game.world.apply(&change);
+    fx.changes.push(change);
+    fx.label.get_or_insert("queue");
+    if game.world.get(entry.executor).is_none() || game.world.has_flag(entry.executor, "HALT") {
+        return;
+    }
+    let payer = Payer::Player(entry.owner);
+    let fuel = game.tanks.fill(payer, now, &game.config.limits);
+    let mut cx = Cx {
+        game,
+        handle: Handle::GAME,
+        now,
+        fx,
+        depth: 0,
+        fuel,
+        code: None,
+        answer: Some(entry.owner),
+    };
+    user_commands::run_action(&mut cx, entry.executor, entry.enactor, entry.args, &entry.action);
+    let burned = cx.fuel.burned();
+    cx.fx.stopped = cx.fuel.exhausted();
     let limits = cx.game.config.limits.clone();
     cx.game.tanks.charge(payer, burned, now, &limits);
 }

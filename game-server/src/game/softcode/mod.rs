@@ -369,10 +369,14 @@ impl<'a> Evaluator<'a> {
 
     /// `name(inner)rest` at the start of `s`: (name, inner, rest).
     fn leading_call<'s>(&self, s: &'s str) -> Option<(&'s str, &'s str, &'s str)> {
-        let len = s
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            .count();
+        // Names are letters, digits and `_` (and `@@`, PennMUSH's comment function).
+        let len = if s.starts_with("@@(") {
+            2
+        } else {
+            s.bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count()
+        };
         if len == 0 || s.as_bytes().get(len) != Some(&b'(') {
             return None;
         }
