@@ -1176,15 +1176,18 @@ fn type_letter(kind: ObjectKind) -> char {
     }
 }
 
-/// The flag with this letter that applies to objects of `kind`.
-fn flag_by_letter(letter: char, kind: ObjectKind) -> Option<&'static FlagDef> {
-    FLAG_TABLE
-        .iter()
-        .find(|f| f.letter == Some(letter) && f.types & type_bit(kind) != 0)
+/// The flag with this letter that applies to `o`'s kind; failing that (the game lets some flags
+/// be set on more kinds than PennMUSH does, `JUMP_OK` on a thing, say), one with the letter that
+/// `o` has.
+fn flag_by_letter(letter: char, o: &Object) -> Option<&'static FlagDef> {
+    let with_letter = || FLAG_TABLE.iter().filter(move |f| f.letter == Some(letter));
+    with_letter()
+        .find(|f| f.types & type_bit(o.kind) != 0)
+        .or_else(|| with_letter().find(|f| o.flags.contains(f.name)))
 }
 
 /// The flag called `name`: exactly, by alias, by a unique prefix, or (one character) by letter.
-fn flag_by_name(name: &str, kind: ObjectKind) -> Option<&'static FlagDef> {
+fn flag_by_name(name: &str, o: &Object) -> Option<&'static FlagDef> {
     let upper = name.trim().to_ascii_uppercase();
     if upper.is_empty() {
         return None;
@@ -1197,7 +1200,7 @@ fn flag_by_name(name: &str, kind: ObjectKind) -> Option<&'static FlagDef> {
         return by_exact(real);
     }
     if upper.chars().count() == 1 {
-        return flag_by_letter(name.trim().chars().next()?, kind);
+        return flag_by_letter(name.trim().chars().next()?, o);
     }
     let mut prefixed = FLAG_TABLE.iter().filter(|f| f.name.starts_with(&upper));
     match (prefixed.next(), prefixed.next()) {
@@ -1351,7 +1354,7 @@ fn hasflag(ev: &mut Evaluator<'_>, args: &[String]) -> String {
     }
     match thing(ev, &args[0]).and_then(|id| world.get(id)) {
         Some(o) => {
-            bool_str(flag_by_name(&args[1], o.kind).is_some_and(|f| has_seen_flag(world, ev.executor, o, f)))
+            bool_str(flag_by_name(&args[1], o).is_some_and(|f| has_seen_flag(world, ev.executor, o, f)))
         }
         None => NOT_VISIBLE.to_owned(),
     }
@@ -1362,7 +1365,7 @@ fn hasflag(ev: &mut Evaluator<'_>, args: &[String]) -> String {
 fn flag_test(world: &World, viewer: ObjectId, o: &Object, name: &str, letters: bool) -> Option<bool> {
     if letters {
         let c = name.chars().next()?;
-        if let Some(f) = flag_by_letter(c, o.kind) {
+        if let Some(f) = flag_by_letter(c, o) {
             return Some(has_seen_flag(world, viewer, o, f));
         }
         return match c {
@@ -1380,7 +1383,7 @@ fn flag_test(world: &World, viewer: ObjectId, o: &Object, name: &str, letters: b
         "EXIT" => return Some(o.kind == ObjectKind::Exit),
         _ => {}
     }
-    flag_by_name(name, o.kind).map(|f| has_seen_flag(world, viewer, o, f))
+    flag_by_name(name, o).map(|f| has_seen_flag(world, viewer, o, f))
 }
 
 /// The four flag-list tests: letters (`WD!A`) or names (`wizard !dark`), all or any.
@@ -2238,6 +2241,13 @@ mod tests {
         );
         assert_eq!(alice(&g, "orlflags(me, bogus)"), "#-1 INVALID FLAG");
         assert!(alice(&g, "flags()").starts_with("CDGHILOQSUVWX"));
+        let jumpy = with(4, |rose| {
+            rose.flags.insert("JUMP_OK".into());
+        });
+        assert_eq!(
+            alice(&jumpy, "[flags(#4)] [hasflag(#4, J)] [andflags(#4, J)]"),
+            "TJ 1 1"
+        );
         assert!(alice(&g, "lflags()").starts_with("CHOWN_OK DARK GOING"));
     }
 
