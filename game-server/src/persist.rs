@@ -8,8 +8,8 @@
 //!    applied ahead of it: see `progress`): a retry whose first attempt landed;
 //! 3. records the inputs as applied (moving each partition's low offset, or adding them to those
 //!    ahead) and forgets any attempt recorded for them (poison-input detection);
-//! 4. writes the world changes (the last state of each object changed, and the queue entries
-//!    added and gone), and the logins and logouts (the connection hashes' `state` and `player`,
+//! 4. writes the world changes (the last state of each object changed; the queue entries and
+//!    channels added, changed and gone), and the logins and logouts (the connection hashes' `state` and `player`,
 //!    only where the hash still exists);
 //! 5. stores each input's output in its partition's outbox.
 //!
@@ -26,14 +26,14 @@ use fred::prelude::*;
 use mush_protocol::keys::ConnectionState;
 use mush_protocol::{GameMessage, Handle, RedisKeys};
 
-use crate::game::world::{Object, ObjectId, QueueEntry, WorldChange};
+use crate::game::world::{Channel, Object, ObjectId, QueueEntry, WorldChange};
 
 const COMMIT: &str = r#"
--- KEYS: 1 fence, 2 applied (hash), 3 objects, 4 attempts, 5 queue, then per partition its outbox
--- and its ahead set, then the connection hashes of the logins and logouts.
+-- KEYS: 1 fence, 2 applied (hash), 3 objects, 4 attempts, 5 queue, 6 channels, then per
+-- partition its outbox and its ahead set, then the connection hashes of the logins and logouts.
 -- ARGV: token, partition count, (partition, low)*, input count, (partition index, offset,
--- output)*, put count, (id, json)*, delete count, id*, queued count, (id, json)*, dequeued
--- count, id*, binding count, (state, player)*.
+-- output)*, put count, (id, json)*, delete count, id*, record count, (hash key index, field,
+-- json or '' to delete)*, binding count, (state, player)*.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
 local i = 2
 local nparts = tonumber(ARGV[i]); i = i + 1
@@ -41,7 +41,7 @@ local parts = {}
 for k = 1, nparts do
   local p = ARGV[i]
   parts[k] = { p = p, low = tonumber(ARGV[i + 1]), stored = tonumber(redis.call('HGET', KEYS[2], p) or '-1'),
-               outbox = KEYS[4 + 2 * k], ahead = KEYS[5 + 2 * k] }
+               outbox = KEYS[5 + 2 * k], ahead = KEYS[6 + 2 * k] }
   i = i + 2
 end
 local ninputs = tonumber(ARGV[i]); i = i + 1
@@ -80,19 +80,16 @@ for _ = 1, dels do
   redis.call('HDEL', KEYS[3], ARGV[i])
   i = i + 1
 end
-local queued = tonumber(ARGV[i]); i = i + 1
-for _ = 1, queued do
-  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-local dequeued = tonumber(ARGV[i]); i = i + 1
-for _ = 1, dequeued do
-  redis.call('HDEL', KEYS[5], ARGV[i])
-  i = i + 1
+local records = tonumber(ARGV[i]); i = i + 1
+for _ = 1, records do
+  local key = KEYS[tonumber(ARGV[i])]
+  if ARGV[i + 2] == '' then redis.call('HDEL', key, ARGV[i + 1])
+  else redis.call('HSET', key, ARGV[i + 1], ARGV[i + 2]) end
+  i = i + 3
 end
 local binds = tonumber(ARGV[i]); i = i + 1
 for k = 1, binds do
-  local key = KEYS[5 + 2 * nparts + k]
+  local key = KEYS[6 + 2 * nparts + k]
   if redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'state', ARGV[i], 'player', ARGV[i + 1])
   end
@@ -249,6 +246,7 @@ impl WorldStore {
             self.keys.world_objects(),
             self.keys.attempts(),
             self.keys.queue(),
+            self.keys.channels(),
         ];
         let mut args: Vec<Value> = vec![token.to_string().into(), batch.lows.len().to_string().into()];
         for (p, low) in &batch.lows {
@@ -267,25 +265,37 @@ impl WorldStore {
                 Value::Bytes(encode_outbox(&input.output))
             });
         }
-        // The last change of an object (or queue entry) in the batch is its state.
+        // The last change of an object (or record: a queue entry, a channel) in the batch is its
+        // state. Records go to the hash at a key index of the script (5 queue, 6 channels).
         let mut last: HashMap<ObjectId, &WorldChange> = HashMap::new();
         let mut order: Vec<ObjectId> = Vec::new();
-        let mut queue_last: HashMap<u64, &WorldChange> = HashMap::new();
-        let mut queue_order: Vec<u64> = Vec::new();
+        let mut records: HashMap<(u8, String), Option<String>> = HashMap::new();
+        let mut record_order: Vec<(u8, String)> = Vec::new();
+        let mut record = |key: (u8, String), json: Option<String>| {
+            if records.insert(key.clone(), json).is_none() {
+                record_order.push(key);
+            }
+        };
         for change in &batch.changes {
             let id = match change {
                 WorldChange::Put(o) => o.id,
                 WorldChange::Delete(id) => *id,
                 WorldChange::Queue(e) => {
-                    if queue_last.insert(e.id, change).is_none() {
-                        queue_order.push(e.id);
-                    }
+                    let json = serde_json::to_string(e).expect("queue entries always serialise");
+                    record((5, e.id.to_string()), Some(json));
                     continue;
                 }
                 WorldChange::Dequeue(id) => {
-                    if queue_last.insert(*id, change).is_none() {
-                        queue_order.push(*id);
-                    }
+                    record((5, id.to_string()), None);
+                    continue;
+                }
+                WorldChange::Channel(c) => {
+                    let json = serde_json::to_string(c).expect("channels always serialise");
+                    record((6, c.key()), Some(json));
+                    continue;
+                }
+                WorldChange::DropChannel(key) => {
+                    record((6, key.clone()), None);
                     continue;
                 }
             };
@@ -305,31 +315,20 @@ impl WorldStore {
                     );
                 }
                 WorldChange::Delete(id) => dels.push(id.to_string().into()),
-                WorldChange::Queue(_) | WorldChange::Dequeue(_) => {}
+                _ => {}
             }
         }
         args.push((puts.len() / 2).to_string().into());
         args.extend(puts);
         args.push(dels.len().to_string().into());
         args.extend(dels);
-        let (mut queued, mut dequeued): (Vec<Value>, Vec<Value>) = (Vec::new(), Vec::new());
-        for id in queue_order {
-            match queue_last[&id] {
-                WorldChange::Queue(entry) => {
-                    queued.push(id.to_string().into());
-                    queued.push(
-                        serde_json::to_string(entry)
-                            .expect("queue entries always serialise")
-                            .into(),
-                    );
-                }
-                _ => dequeued.push(id.to_string().into()),
-            }
+        args.push(record_order.len().to_string().into());
+        for key in record_order {
+            let json = records.remove(&key).flatten().unwrap_or_default();
+            args.push(key.0.to_string().into());
+            args.push(key.1.into());
+            args.push(json.into());
         }
-        args.push((queued.len() / 2).to_string().into());
-        args.extend(queued);
-        args.push(dequeued.len().to_string().into());
-        args.extend(dequeued);
         args.push(batch.bindings.len().to_string().into());
         for (handle, player) in &batch.bindings {
             keys.push(self.keys.connection(*handle));
@@ -409,6 +408,19 @@ impl WorldStore {
             }
         }
         Ok(entries)
+    }
+
+    /// The channels as stored (unreadable ones are skipped, with a warning).
+    pub async fn load_channels(&self) -> Result<Vec<Channel>, PersistError> {
+        let raw: HashMap<String, String> = self.client.hgetall(self.keys.channels()).await?;
+        let mut channels = Vec::with_capacity(raw.len());
+        for (key, json) in raw {
+            match serde_json::from_str::<Channel>(&json) {
+                Ok(c) => channels.push(c),
+                Err(e) => tracing::warn!(%key, error = %e, "an unreadable channel is skipped"),
+            }
+        }
+        Ok(channels)
     }
 
     /// Writes objects outside any command (the starting world of a fresh game).

@@ -353,6 +353,9 @@ async fn reconcile(
     for entry in world_store.load_queue().await? {
         world.apply(&crate::game::world::WorldChange::Queue(entry));
     }
+    for channel in world_store.load_channels().await? {
+        world.apply(&crate::game::world::WorldChange::Channel(channel));
+    }
     let mut game = Game::new(
         world,
         GameConfig {

@@ -98,6 +98,11 @@ impl RedisKeys {
         format!("{}:world:objects", self.ns)
     }
 
+    /// The chat channels: lower-case name → JSON, written with the world.
+    pub fn channels(&self) -> String {
+        format!("{}:world:channels", self.ns)
+    }
+
     /// The game's queue (`@wait`): queue entry id → JSON, written with the world.
     pub fn queue(&self) -> String {
         format!("{}:world:queue", self.ns)

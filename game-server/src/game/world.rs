@@ -196,6 +196,29 @@ pub enum WorldChange {
     Queue(QueueEntry),
     /// A queue entry gone (it ran, or was halted).
     Dequeue(u64),
+    /// A channel created or changed (members, history).
+    Channel(Channel),
+    /// A channel gone, by its key (lower-case name).
+    DropChannel(String),
+}
+
+/// A chat channel (`@channel`): who is on it and its last lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub name: String,
+    pub owner: ObjectId,
+    #[serde(default)]
+    pub members: BTreeSet<ObjectId>,
+    /// The last lines said on it, oldest first (at most `commands::channel::MAX_HISTORY`).
+    #[serde(default)]
+    pub history: Vec<String>,
+}
+
+impl Channel {
+    /// The key it is stored and found under.
+    pub fn key(&self) -> String {
+        self.name.to_lowercase()
+    }
 }
 
 /// Code waiting to run (`@wait <seconds>=<action>`): persisted with the world, run once when
@@ -222,6 +245,8 @@ pub struct World {
     /// Code waiting to run, by id, and by when it is due.
     queue: BTreeMap<u64, QueueEntry>,
     queue_by_due: BTreeSet<(i64, u64)>,
+    /// Chat channels by lower-case name.
+    channels: BTreeMap<String, Channel>,
     /// Lower-cased player name → player.
     players_by_name: HashMap<String, ObjectId>,
     /// Location → the players and things in it.
@@ -253,6 +278,7 @@ impl World {
             objects: BTreeMap::new(),
             queue: BTreeMap::new(),
             queue_by_due: BTreeSet::new(),
+            channels: BTreeMap::new(),
             players_by_name: HashMap::new(),
             contents: HashMap::new(),
             exits: HashMap::new(),
@@ -306,7 +332,23 @@ impl World {
                     self.queue_by_due.remove(&(old.due_micros, old.id));
                 }
             }
+            WorldChange::Channel(channel) => {
+                self.channels.insert(channel.key(), channel.clone());
+            }
+            WorldChange::DropChannel(key) => {
+                self.channels.remove(key);
+            }
         }
+    }
+
+    /// The channels, by name.
+    pub fn channels(&self) -> impl Iterator<Item = &Channel> {
+        self.channels.values()
+    }
+
+    /// The channel called `name` (any case).
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.channels.get(&name.trim().to_lowercase())
     }
 
     /// The queue, by id.

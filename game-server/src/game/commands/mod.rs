@@ -16,6 +16,7 @@
 //! attribute values are stored as typed (they are code).
 
 mod attribute;
+mod channel;
 mod connect;
 mod create;
 mod create_thing;
@@ -295,6 +296,18 @@ pub(crate) static COMMANDS: &[Command] = &[
         "@pemit <player>=<message>",
         "Show a message (evaluated) to one player or something near, with no name in front.",
         Run::LoggedIn(pemit::run),
+    ),
+    Command::new(
+        "@channel",
+        "@channel/<add|delete|join|leave|who|list|recall> [<channel>]",
+        "Chat channels: create, delete, join, leave, see who is on, list, recall the last lines. Talk with +<channel> <message>.",
+        Run::LoggedIn(channel::run),
+    ),
+    Command::new(
+        "@chat",
+        "@chat <channel>=<message>",
+        "Say something on a channel you are on (start with : to pose).",
+        Run::LoggedIn(channel::chat),
     ),
     Command::new(
         "@wait",
@@ -688,6 +701,15 @@ fn run_line(cx: &mut Cx<'_>, line: &str) {
                 };
                 return invoke(cx, command, player, &args);
             }
+        }
+    }
+    if let Some(me) = player
+        && let Some(rest) = line.strip_prefix('+')
+    {
+        let (word, message) = split_word(rest);
+        if let Some(channel) = channel::member_channel(cx, me, word) {
+            cx.fx.label.get_or_insert("@chat");
+            return channel::say(cx, me, channel, message);
         }
     }
     if let Some(me) = player
