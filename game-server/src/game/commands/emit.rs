@@ -12,7 +12,8 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
         return cx.reply("Emit what?");
     }
     let room = cx.location(me);
-    cx.tell_room(room, None, text);
+    cx.tell_room(room, None, text.clone());
+    super::user_commands::hear(cx, room, me, &text);
 }
 
 #[cfg(test)]

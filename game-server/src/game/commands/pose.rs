@@ -21,7 +21,8 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
         format!("{name} {action}")
     };
     let room = cx.location(me);
-    cx.tell_room(room, None, text);
+    cx.tell_room(room, None, text.clone());
+    super::user_commands::hear(cx, room, me, &text);
 }
 
 #[cfg(test)]

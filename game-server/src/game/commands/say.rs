@@ -15,7 +15,9 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     let name = cx.name(me);
     cx.reply(format!("You say, \"{message}\""));
     let room = cx.location(me);
-    cx.tell_room(room, Some(me), format!("{name} says, \"{message}\""));
+    let heard = format!("{name} says, \"{message}\"");
+    cx.tell_room(room, Some(me), heard.clone());
+    super::user_commands::hear(cx, room, me, &heard);
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@
 //! `NO_COMMAND` or `HALT`, or an attribute flagged `NO_COMMAND`, is skipped; an object whose Use
 //! lock the player fails says so instead of running.
 //!
+//! `^`-patterns listen: an object flagged `MONITOR` with an attribute `^<pattern>:<action>` runs
+//! the action when something it hears in its room (a `say`, `pose` or `@emit`) matches the
+//! pattern, with the speaker as `%#` and the wildcards as `%0`-`%9`. An object never hears
+//! itself.
+//!
 //! Why bounded: each object looked at burns a unit of the line's fuel (and each KiB of `$`-patterns
 //! read another), actions run on the same tank, and code running code nests at most
 //! [`MAX_NESTING`] deep.
@@ -80,6 +85,52 @@ pub(super) fn try_run(cx: &mut Cx<'_>, me: ObjectId, line: &str) -> bool {
         run_action(cx, object, me, captures, &action);
     }
     true
+}
+
+/// Runs the `^`-patterns of the `MONITOR` objects in `room` (but `speaker`) that `text` matches.
+pub(super) fn hear(cx: &mut Cx<'_>, room: ObjectId, speaker: ObjectId, text: &str) {
+    if cx.depth >= MAX_NESTING {
+        return;
+    }
+    let world = &cx.game.world;
+    let listeners: Vec<ObjectId> = std::iter::once(room)
+        .chain(world.contents(room).map(|o| o.id))
+        .filter(|id| *id != speaker)
+        .filter(|id| world.has_flag(*id, "MONITOR") && !world.has_flag(*id, "HALT"))
+        .collect();
+    let mut matched: Vec<(ObjectId, String, Vec<String>)> = Vec::new();
+    for id in listeners {
+        let Some(object) = cx.game.world.get(id) else {
+            continue;
+        };
+        if !cx.fuel.burn(1) {
+            return;
+        }
+        for (attr, value) in &object.attributes {
+            let Some(rest) = value.strip_prefix('^') else {
+                continue;
+            };
+            if object
+                .attribute_flags
+                .get(attr)
+                .is_some_and(|f| f.contains("NO_COMMAND"))
+            {
+                continue;
+            }
+            let Some((pattern, action)) = split_command(rest) else {
+                continue;
+            };
+            if let Some(captures) = wild::captures(pattern, text) {
+                matched.push((id, action.to_owned(), captures));
+            }
+        }
+    }
+    for (object, action, captures) in matched {
+        if cx.fuel.is_exhausted() {
+            break;
+        }
+        run_action(cx, object, speaker, captures, &action);
+    }
 }
 
 /// `pattern:action` at the first `:` that is not escaped.
@@ -167,6 +218,32 @@ mod tests {
         t.input(alice, "@set Box=NO_COMMAND");
         let fx = t.input(bob, "give x to y");
         assert_eq!(texts_for(&fx, bob), [HUH]);
+    }
+
+    #[test]
+    fn a_monitor_hears_what_is_said_and_answers() {
+        let mut t = Harness::new();
+        t.new_player("One");
+        let alice = t.new_player("Alice");
+        let bob = t.new_player("Bob");
+        t.input(alice, "@create Parrot");
+        t.input(alice, "&HEAR Parrot=^* says, \"hello\":say Hello, %N!");
+        t.input(alice, "drop Parrot");
+        let fx = t.input(bob, "say hello");
+        assert!(
+            texts_for(&fx, bob).iter().all(|l| !l.contains("Parrot")),
+            "not a MONITOR yet"
+        );
+        t.input(alice, "@set Parrot=MONITOR");
+        let fx = t.input(bob, "say hello");
+        assert!(
+            texts_for(&fx, bob)
+                .iter()
+                .any(|l| l == "Parrot says, \"Hello, Bob!\""),
+            "{fx:?}"
+        );
+        let fx = t.input(bob, "say goodbye");
+        assert!(texts_for(&fx, bob).iter().all(|l| !l.contains("Parrot")));
     }
 
     #[test]
