@@ -1509,12 +1509,12 @@ fn substitute(pattern: &str, word: &str, position: usize) -> String {
     while let Some(at) = rest.find('#') {
         push(&mut out, &rest[..at]);
         let after = &rest[at..];
-        if after.starts_with("##") {
+        if let Some(tail) = after.strip_prefix("##") {
             push(&mut out, word);
-            rest = &after[2..];
-        } else if after.starts_with("#@") {
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix("#@") {
             push(&mut out, &position.to_string());
-            rest = &after[2..];
+            rest = tail;
         } else {
             push(&mut out, "#");
             rest = &after[1..];
@@ -1979,10 +1979,19 @@ mod tests {
         assert_eq!(think("filter(#4/ADD,3 1 3,,,-2)"), "33");
         assert_eq!(think("fold(#4/ADD,1 2 3 4 5)"), "15");
         assert_eq!(think("fold(#4/ADD,1|2|3,10,|)"), "16");
-        assert_eq!(think("fold(#4/ADD,5)"), "5");
-        let game = with_rose(&[("REP", "%0[lnum(%1)]"), ("CALLS", "%0%2")]);
+        let game = with_rose(&[("REP", "%0[lnum(%1)]"), ("CALLS", "%0%2"), ("PLUS", "%0+%1")]);
         assert_eq!(think_in(&game, "fold(#4/REP,1 2 3,List:)"), "List:00 10 1 2");
         assert_eq!(think_in(&game, "fold(#4/CALLS,a b c d)"), "a012");
+        assert_eq!(
+            think_in(&game, "fold(#4/PLUS,5)"),
+            "5+",
+            "one word: called once, %1 empty"
+        );
+        assert_eq!(
+            think_in(&game, "fold(#4/PLUS,)"),
+            "+",
+            "no word: still called once"
+        );
     }
 
     #[test]
