@@ -17,10 +17,12 @@
 
 mod attribute;
 mod channel;
+mod chown;
 mod connect;
 mod create;
 mod create_thing;
 mod describe;
+mod destroy;
 mod dig;
 mod dolist;
 mod drop;
@@ -42,8 +44,10 @@ mod pose;
 mod ps;
 mod quit;
 mod say;
+mod search;
 mod set;
 mod switch;
+mod teleport;
 mod think;
 mod trigger;
 mod user_commands;
@@ -278,6 +282,32 @@ pub(crate) static COMMANDS: &[Command] = &[
         "@wipe <object>[/<pattern>]",
         "Clear an object's attributes (those matching a * and ? pattern).",
         Run::LoggedIn(wipe::run),
+    ),
+    Command::new(
+        "@chown",
+        "@chown[/preserve] <object>=<player>",
+        "Give an object to a player (wizards); take a CHOWN_OK one you hold or stand by for yourself.",
+        Run::LoggedIn(chown::run),
+    ),
+    Command::new(
+        "@destroy",
+        "@destroy[/override] <object>",
+        "Destroy a thing, room or exit you control (not players); /override (or @nuke) for SAFE ones.",
+        Run::LoggedIn(destroy::run),
+    )
+    .aliases(&["@nuke", "@recycle"]),
+    Command::new(
+        "@teleport",
+        "@teleport [<object>=]<destination>",
+        "Move yourself or what you control to a room or thing that is yours or JUMP_OK (or home).",
+        Run::LoggedIn(teleport::run),
+    )
+    .aliases(&["@tel"]),
+    Command::new(
+        "@search",
+        "@search [<player>|all] [type=<room|thing|exit|player>] [name=<pattern>]",
+        "List your objects (or a player's), by type; at most 500.",
+        Run::LoggedIn(search::run),
     ),
     Command::new(
         "@lock",
