@@ -308,28 +308,9 @@ fn eval(world: &World, lock: &Lock, lock_type: &str, victim: ObjectId, indirect:
     }
 }
 
-/// Case-insensitive `*`/`?` match, linear (greedy with one backtrack point).
+/// Case-insensitive `*`/`?` match (see `game::wild`).
 pub fn wildcard(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    crate::game::wild::matches(pattern, text)
 }
 
 #[cfg(test)]

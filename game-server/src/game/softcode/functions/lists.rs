@@ -687,77 +687,17 @@ fn elist(_: &mut Evaluator<'_>, args: &[String]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Wildcards.
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Wild {
-    Char(char),
-    One,
-    Any,
-}
-
-/// A wildcard pattern: `*` any run of characters, `?` one character, `\x` a literal `x`;
-/// letters match in either case.
-struct Pattern(Vec<Wild>);
+/// A wildcard pattern (see `game::wild`), matched against whole words.
+struct Pattern(String);
 
 impl Pattern {
     fn new(pattern: &str) -> Self {
-        let mut parts = Vec::new();
-        let mut chars = pattern.chars();
-        while let Some(c) = chars.next() {
-            let part = match c {
-                '*' => Wild::Any,
-                '?' => Wild::One,
-                '\\' => Wild::Char(chars.next().unwrap_or('\\')),
-                c => Wild::Char(c),
-            };
-            if !(part == Wild::Any && parts.last() == Some(&Wild::Any)) {
-                parts.push(part);
-            }
-        }
-        Self(parts)
+        Self(pattern.to_owned())
     }
 
-    /// Two pointers and the last `*` seen: when a character does not match, the last `*`
-    /// takes one more character; no backtracking beyond it (a later `*` can always absorb
-    /// what an earlier one would have).
     fn matches(&self, text: &str) -> bool {
-        let pattern = &self.0;
-        let text: Vec<char> = text.chars().collect();
-        let (mut p, mut t) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while t < text.len() {
-            match pattern.get(p) {
-                Some(Wild::Any) => {
-                    star = Some((p + 1, t));
-                    p += 1;
-                    continue;
-                }
-                Some(Wild::One) => {
-                    p += 1;
-                    t += 1;
-                    continue;
-                }
-                Some(Wild::Char(c)) if same_letter(*c, text[t]) => {
-                    p += 1;
-                    t += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            match star {
-                Some((after, from)) => {
-                    p = after;
-                    t = from + 1;
-                    star = Some((after, from + 1));
-                }
-                None => return false,
-            }
-        }
-        pattern[p..].iter().all(|w| *w == Wild::Any)
+        crate::game::wild::matches(&self.0, text)
     }
-}
-
-fn same_letter(a: char, b: char) -> bool {
-    a == b || a.to_lowercase().eq(b.to_lowercase())
 }
 
 /// `grab(list, pattern[, delim])`: the first word matching the wildcard pattern.

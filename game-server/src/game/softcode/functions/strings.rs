@@ -755,84 +755,9 @@ fn lpos(_: &mut Evaluator<'_>, args: &[String]) -> String {
     out
 }
 
-/// One element of a wildcard pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wild {
-    Any,
-    One,
-    Char(char),
-}
-
-fn same_letter(a: char, b: char) -> bool {
-    a == b || a.to_lowercase().eq(b.to_lowercase())
-}
-
-/// Matches a whole string against a wildcard pattern (`*` any run, `?` one character, `\`
-/// takes the next character literally), ignoring case. On a match, what each wildcard matched,
-/// in order (each `*` as short as the rest allows, the earlier ones first, as PennMUSH does).
-///
-/// Two pointers and the last `*` to fall back to: no recursion, no table, at worst
-/// pattern × text steps.
+/// What each wildcard of `pattern` matched in the whole of `text` (see `game::wild`).
 fn wild_match(pattern: &str, text: &str) -> Option<Vec<String>> {
-    let mut pat = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        pat.push(match c {
-            '*' => Wild::Any,
-            '?' => Wild::One,
-            '\\' => Wild::Char(chars.next().unwrap_or('\\')),
-            c => Wild::Char(c),
-        });
-    }
-    let text: Vec<char> = text.chars().collect();
-    let mut start = vec![0usize; pat.len() + 1];
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pat.get(p) {
-            Some(Wild::Any) => {
-                start[p] = t;
-                star = Some((p, t));
-                p += 1;
-                continue;
-            }
-            Some(Wild::One) => {
-                start[p] = t;
-                p += 1;
-                t += 1;
-                continue;
-            }
-            Some(Wild::Char(c)) if same_letter(*c, text[t]) => {
-                start[p] = t;
-                p += 1;
-                t += 1;
-                continue;
-            }
-            _ => {}
-        }
-        let (sp, st) = star?;
-        p = sp + 1;
-        t = st + 1;
-        star = Some((sp, st + 1));
-    }
-    while pat.get(p) == Some(&Wild::Any) {
-        start[p] = t;
-        p += 1;
-    }
-    if p != pat.len() {
-        return None;
-    }
-    start[pat.len()] = text.len();
-    let captures = pat
-        .iter()
-        .enumerate()
-        .filter_map(|(i, w)| match w {
-            Wild::Any => Some(text[start[i]..start[i + 1]].iter().collect()),
-            Wild::One => Some(text[start[i]].to_string()),
-            Wild::Char(_) => None,
-        })
-        .collect();
-    Some(captures)
+    crate::game::wild::captures(pattern, text)
 }
 
 /// `strmatch(string, pattern[, registers])`: 1 if the whole string matches; with registers,
