@@ -5,8 +5,8 @@
 //! half-built room behind. The new objects are owned by the builder (anybody may build).
 
 use super::{Args, Cx, split_eq};
-use crate::game::names;
 use crate::game::world::{ObjectId, ObjectKind};
+use crate::game::{names, perms};
 
 const USAGE: &str = "Usage: @dig <room>[=<exit>[,<back exit>]]";
 
@@ -35,11 +35,18 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     if let Some(Err(why)) = checks.into_iter().find(Result::is_err) {
         return cx.reply(why);
     }
+    let here = cx.location(me);
+    let world = &cx.game.world;
+    if !out_name.is_empty() && !perms::controls(world, me, here) {
+        return cx.reply("Permission denied: you may open exits only from a room you control.");
+    }
+    if !back_name.is_empty() && !perms::controls(world, me, here) && !world.has_flag(here, "LINK_OK") {
+        return cx.reply("Permission denied: the way back would lead into a room you do not control.");
+    }
     let objects = 1 + u32::from(!out_name.is_empty()) + u32::from(!back_name.is_empty());
     if !cx.may_create(me, objects) {
         return;
     }
-    let here = cx.location(me);
     let room = cx.new_object(ObjectKind::Room, room_name, me);
     let room_id = room.id;
     cx.put(room);

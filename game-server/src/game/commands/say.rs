@@ -31,7 +31,7 @@ mod tests {
         let bob = t.new_player("Bob");
         let carol = t.new_player("Carol");
         let dave = t.new_player("Dave");
-        t.input(dave, "@dig Elsewhere=Out,Back");
+        t.input(alice, "@dig Elsewhere=Out,Back");
         t.input(dave, "Out");
         let fx = t.input(alice, "say Hello, world!");
         assert_eq!(fx.output.len(), 2, "{fx:?}");
