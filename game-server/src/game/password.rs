@@ -2,11 +2,11 @@
 //! PHC string on the player object.
 //!
 //! Why here and why like this: the password exists in clear only for the duration of one
-//! `connect`/`create` command; nothing else in the game ever sees it. A PHC string carries its
-//! own algorithm, parameters and salt, so parameters can be raised later and old hashes still
-//! verify. Salts come from the operating system's random source (the only non-determinism in the
-//! game). Logins for names that do not exist still pay for one verification, so the answer time
-//! does not tell an attacker which names exist.
+//! `connect`, `create`, `@password` or `@newpassword` command; nothing else in the game sees it.
+//! A PHC string carries its own algorithm, parameters and salt, so parameters can be raised later
+//! and old hashes still verify. Salts come from the operating system's random source (the only
+//! non-determinism in the game). Logins for names that do not exist still pay for one
+//! verification, so the answer time does not tell an attacker which names exist.
 
 use std::sync::OnceLock;
 
@@ -46,8 +46,15 @@ pub enum CredentialWork {
         password: String,
         stored: Option<String>,
     },
-    /// `create`: hash a new password.
+    /// `create` and `@newpassword`: hash a new password.
     Hash { password: String },
+    /// `@password`: check `old` against the player's stored hash and, only when it matches, hash
+    /// `new`.
+    Change {
+        old: String,
+        stored: Option<String>,
+        new: String,
+    },
 }
 
 /// Never prints the password.
@@ -59,6 +66,10 @@ impl std::fmt::Debug for CredentialWork {
                 .field("stored", &stored.as_ref().map(|_| "<hash>"))
                 .finish_non_exhaustive(),
             CredentialWork::Hash { .. } => f.debug_struct("Hash").finish_non_exhaustive(),
+            CredentialWork::Change { stored, .. } => f
+                .debug_struct("Change")
+                .field("stored", &stored.as_ref().map(|_| "<hash>"))
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -68,8 +79,15 @@ impl std::fmt::Debug for CredentialWork {
 pub enum Credentials {
     /// `connect`: whether the password matched `against`, the stored hash checked.
     Verified { ok: bool, against: Option<String> },
-    /// `create`: the new PHC string.
+    /// `create`, `@newpassword`: the new PHC string.
     Hashed(String),
+    /// `@password`: whether the old password matched `against`, the stored hash checked, and
+    /// the new password's PHC string when it did.
+    Changed {
+        ok: bool,
+        against: Option<String>,
+        hash: Option<String>,
+    },
     /// The work could not be done (hashing failed, or too many logins are waiting).
     Unavailable,
 }
@@ -105,6 +123,19 @@ impl Scratch {
                 Ok(h) => Credentials::Hashed(h),
                 Err(_) => Credentials::Unavailable,
             },
+            CredentialWork::Change { old, stored, new } => {
+                let ok = self.verify(old, stored.as_deref());
+                let hash = match ok.then(|| self.hash(new)) {
+                    None => None,
+                    Some(Ok(h)) => Some(h),
+                    Some(Err(_)) => return Credentials::Unavailable,
+                };
+                Credentials::Changed {
+                    ok,
+                    against: stored.clone(),
+                    hash,
+                }
+            }
         }
     }
 
@@ -252,6 +283,32 @@ mod tests {
             panic!()
         };
         assert!(verify("pw12", Some(&h)));
+        let change = |old: &str| CredentialWork::Change {
+            old: old.into(),
+            stored: Some(h.clone()),
+            new: "new-pw".into(),
+        };
+        let Credentials::Changed {
+            ok: true,
+            against,
+            hash: Some(new),
+        } = scratch.run(&change("pw12"))
+        else {
+            panic!("the right old password gets the new one hashed")
+        };
+        assert_eq!(against.as_deref(), Some(h.as_str()));
+        assert!(verify("new-pw", Some(&new)));
+        assert_eq!(
+            scratch.run(&change("wrong")),
+            Credentials::Changed {
+                ok: false,
+                against: Some(h.clone()),
+                hash: None
+            },
+            "a wrong old password costs no hashing"
+        );
+        let shown = format!("{:?}", change("pw12"));
+        assert!(!shown.contains("pw12") && !shown.contains("new-pw"), "{shown}");
     }
 
     #[test]

@@ -221,15 +221,19 @@ mod tests {
         let wiz = t.new_player("One");
         let alice = t.new_player("Alice");
         let bob = t.new_player("Bob");
-        t.input(alice, "@dig Attic=Up,Down");
+        // The wizard builds the way up from the Lobby, and gives the attic to Alice.
+        t.input(wiz, "@dig Attic=Up,Down");
         let (attic, up, down) = (id_of(&t, "Attic"), id_of(&t, "Up"), id_of(&t, "Down"));
+        t.input(wiz, &format!("@chown {attic}=Alice"));
         t.input(alice, "up");
         t.input(bob, "up");
         t.input(alice, "@create rock");
         t.input(alice, "drop rock");
         let rock = id_of(&t, "rock");
-        t.input(bob, "@dig Closet");
+        t.input(alice, "@dig Closet");
         let closet = id_of(&t, "Closet");
+        t.input(alice, &format!("@open Hatch={closet}"));
+        let hatch = id_of(&t, "Hatch");
         // Bob's home is Alice's attic; a queued action of the attic is waiting.
         let mut b = t.game.world().get(t.id("Bob")).unwrap().clone();
         b.home = Some(attic);
@@ -245,8 +249,6 @@ mod tests {
             args: Vec::new(),
         });
         t.game.world.apply(&entry);
-        t.input(bob, &format!("@open Hatch={closet}"));
-        let hatch = id_of(&t, "Hatch");
         let fx = t.input(alice, "@destroy here");
         let mine = texts_for(&fx, alice);
         assert_eq!(mine[0], format!("Destroyed: Attic({attic})."));

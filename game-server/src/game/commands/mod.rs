@@ -39,6 +39,7 @@ mod look;
 mod name;
 mod open;
 mod page;
+mod password;
 mod pemit;
 mod pose;
 mod ps;
@@ -308,6 +309,18 @@ pub(crate) static COMMANDS: &[Command] = &[
         "@search [<player>|all] [type=<room|thing|exit|player>] [name=<pattern>]",
         "List your objects (or a player's), by type; at most 500.",
         Run::LoggedIn(search::run),
+    ),
+    Command::new(
+        "@password",
+        "@password <old password>=<new password>",
+        "Change your password (4 characters at least; it is never shown or logged).",
+        Run::LoggedIn(password::run),
+    ),
+    Command::new(
+        "@newpassword",
+        "@newpassword <player>=<new password>",
+        "Wizards: set a player's password (they are told it changed, not what it is).",
+        Run::LoggedIn(password::new_password),
     ),
     Command::new(
         "@lock",
@@ -692,9 +705,7 @@ pub(crate) fn credential_work(
     now: Timestamp,
 ) -> Option<crate::game::CredentialWork> {
     let conn = game.connections.get(&handle);
-    if conn.and_then(|c| c.player).is_some() {
-        return None;
-    }
+    let player = conn.and_then(|c| c.player);
     let line = clean_line(line);
     if COMMANDS
         .iter()
@@ -705,9 +716,11 @@ pub(crate) fn credential_work(
     let (word, rest) = split_word(&line);
     let command = COMMANDS.iter().find(|c| c.is_called(word))?;
     let addr = conn.map_or("", |c| c.addr.as_str());
-    match command.name {
-        "connect" => connect::work(game, addr, rest, now),
-        "create" => create::work(game, addr, rest, now),
+    match (command.name, player) {
+        ("connect", None) => connect::work(game, addr, rest, now),
+        ("create", None) => create::work(game, addr, rest, now),
+        ("@password", Some(me)) => password::work(game, me, addr, rest, now),
+        ("@newpassword", Some(me)) => password::new_work(game, me, rest),
         _ => None,
     }
 }
@@ -848,12 +861,20 @@ fn split_eq(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-/// The line as it may be logged: `connect` and `create` lose everything after the command word,
-/// so that no password reaches a log.
+/// The line as it may be logged: `connect`, `create`, `@password` and `@newpassword` lose
+/// everything after the command word, so that no password reaches a log; so does any line that
+/// mentions one of the `@` ones (an `@dolist` that wraps one, say: it refuses to run there, but
+/// the line holds the password all the same).
 pub fn redact_for_log(line: &[u8]) -> String {
+    const SECRET: [&str; 4] = ["connect", "create", "@password", "@newpassword"];
     let line = clean_line(line);
     let (word, rest) = split_word(&line);
-    if !rest.is_empty() && (word.eq_ignore_ascii_case("connect") || word.eq_ignore_ascii_case("create")) {
+    let command = word.split('/').next().unwrap_or(word);
+    let lower = line.to_lowercase();
+    let secret = SECRET.iter().any(|c| command.eq_ignore_ascii_case(c))
+        || lower.contains("@password")
+        || lower.contains("@newpassword");
+    if !rest.is_empty() && secret {
         format!("{word} <redacted>")
     } else {
         line
@@ -946,6 +967,21 @@ mod tests {
             "CREATE <redacted>"
         );
         assert_eq!(redact_for_log(b"say connect"), "say connect");
+        assert_eq!(redact_for_log(b"@password old-pw=new-pw"), "@password <redacted>");
+        assert_eq!(
+            redact_for_log(b"  @NEWPASSWORD Bob=hunter2"),
+            "@NEWPASSWORD <redacted>"
+        );
+        assert_eq!(
+            redact_for_log(b"@password/x old=new"),
+            "@password/x <redacted>",
+            "switches are part of the word"
+        );
+        assert_eq!(
+            redact_for_log(b"@dolist a=@password ##=hunter2"),
+            "@dolist <redacted>"
+        );
+        assert_eq!(redact_for_log(b"@pemit me=hi"), "@pemit me=hi");
     }
 
     #[test]

@@ -250,33 +250,33 @@ mod tests {
         t.new_player("One");
         let alice = t.new_player("Alice");
         let bob = t.new_player("Bob");
-        t.input(alice, "@dig Garden=North");
+        t.input(alice, "@dig Garden");
+        t.input(alice, "@dig Shed");
+        let id = |t: &Harness, n: &str| t.game.world().objects().find(|o| o.name == n).unwrap().id;
+        let (garden, shed) = (id(&t, "Garden"), id(&t, "Shed"));
+        t.input(alice, &format!("@tel {garden}"));
+        t.input(alice, &format!("@open North={shed}"));
         t.input(alice, "@create red rock");
         t.input(bob, "@create blue rock");
-        let id = |t: &Harness, n: &str| t.game.world().objects().find(|o| o.name == n).unwrap().id;
-        let (garden, north, rock, alice_id) = (
-            id(&t, "Garden"),
-            id(&t, "North"),
-            id(&t, "red rock"),
-            t.id("Alice"),
-        );
+        let (north, rock, alice_id) = (id(&t, "North"), id(&t, "red rock"), t.id("Alice"));
         let fx = t.input(alice, "@search");
         assert_eq!(
             texts_for(&fx, alice),
             [[
                 "ROOMS:".to_owned(),
                 format!("Garden({garden}R)"),
+                format!("Shed({shed}R)"),
                 String::new(),
                 "EXITS:".to_owned(),
-                format!("North({north}E) [from The Lobby(#0R) to Garden({garden}R)]"),
+                format!("North({north}E) [from Garden({garden}R) to Shed({shed}R)]"),
                 String::new(),
                 "THINGS:".to_owned(),
                 format!("red rock({rock}) [location: Alice({alice_id}P)]"),
                 String::new(),
                 "PLAYERS:".to_owned(),
-                format!("Alice({alice_id}P) [location: The Lobby(#0R)]"),
+                format!("Alice({alice_id}P) [location: Garden({garden}R)]"),
                 "----------  Search Done  ----------".to_owned(),
-                "Totals: Rooms...1  Exits...1  Things...1  Players...1".to_owned(),
+                "Totals: Rooms...2  Exits...1  Things...1  Players...1".to_owned(),
             ]
             .join("\n")]
         );
@@ -287,7 +287,11 @@ mod tests {
         let fx = t.input(alice, "@search me things=rock");
         assert!(texts_for(&fx, alice)[0].contains("Things...1"));
         let fx = t.input(alice, "@search name=gar*");
-        assert!(texts_for(&fx, alice)[0].starts_with("ROOMS:\nGarden("));
+        let text = &texts_for(&fx, alice)[0];
+        assert!(
+            text.starts_with("ROOMS:\nGarden(") && text.contains("Rooms...1  Exits...0"),
+            "{text}"
+        );
         let fx = t.input(alice, "@search type=exit, name=zzz");
         assert_eq!(texts_for(&fx, alice), ["Nothing found."]);
     }
