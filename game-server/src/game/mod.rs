@@ -262,9 +262,10 @@ impl Game {
         self.handle_with(event, now, None)
     }
 
-    /// The password work `event` needs before it can be applied, if any: only a `connect` or
-    /// `create` line at the login screen that would get as far as hashing (well-formed, not
-    /// throttled, a free name for `create`). The game-server does it off the input loop and
+    /// The password work `event` needs before it can be applied, if any: a `connect` or `create`
+    /// line at the login screen that would get as far as hashing (well-formed, not throttled, a
+    /// free name for `create`), or a logged-in player's `@password` / `@newpassword` (checking
+    /// the old password, hashing the new one). The game-server does it off the input loop and
     /// hands the outcome to [`Game::handle_with`]; this connection's later events wait for it.
     pub fn credential_work(&self, event: &GatewayEvent, now: Timestamp) -> Option<CredentialWork> {
         match &event.kind {
