@@ -27,6 +27,7 @@ mod dig;
 mod dolist;
 mod drop;
 mod emit;
+mod enter;
 mod examine;
 mod get;
 mod go;
@@ -218,6 +219,18 @@ pub(crate) static COMMANDS: &[Command] = &[
     )
     .aliases(&["goto", "move"]),
     Command::new("home", "home", "Go back to your home.", Run::LoggedIn(home::run)),
+    Command::new(
+        "enter",
+        "enter <thing>",
+        "Go into a thing that lets you (ENTER_OK, and its Enter lock).",
+        Run::LoggedIn(enter::run),
+    ),
+    Command::new(
+        "leave",
+        "leave",
+        "Step out of the thing you are in.",
+        Run::LoggedIn(enter::leave),
+    ),
     Command::new(
         "inventory",
         "inventory",
