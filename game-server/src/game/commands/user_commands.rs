@@ -40,37 +40,9 @@ pub(super) fn try_run(cx: &mut Cx<'_>, me: ObjectId, line: &str) -> bool {
     );
     candidates.extend(world.contents(me).map(|o| o.id));
     candidates.push(me);
-    let mut matched: Vec<(ObjectId, String, Vec<String>)> = Vec::new();
-    for id in candidates {
-        let Some(object) = world.get(id) else { continue };
-        if object.flags.contains("NO_COMMAND") || object.flags.contains("HALT") {
-            continue;
-        }
-        if !cx.fuel.burn(1) {
-            return true;
-        }
-        for (attr, value) in &object.attributes {
-            let Some(rest) = value.strip_prefix('$') else {
-                continue;
-            };
-            if !cx.fuel.burn_text(value.len()) {
-                return true;
-            }
-            if object
-                .attribute_flags
-                .get(attr)
-                .is_some_and(|f| f.contains("NO_COMMAND"))
-            {
-                continue;
-            }
-            let Some((pattern, action)) = split_command(rest) else {
-                continue;
-            };
-            if let Some(captures) = wild::captures(pattern, line) {
-                matched.push((id, action.to_owned(), captures));
-            }
-        }
-    }
+    let Some(matched) = matching(cx, candidates, '$', line) else {
+        return true;
+    };
     if matched.is_empty() {
         return false;
     }
@@ -98,18 +70,44 @@ pub(super) fn hear(cx: &mut Cx<'_>, room: ObjectId, speaker: ObjectId, text: &st
         .filter(|id| *id != speaker)
         .filter(|id| world.has_flag(*id, "MONITOR") && !world.has_flag(*id, "HALT"))
         .collect();
-    let mut matched: Vec<(ObjectId, String, Vec<String>)> = Vec::new();
-    for id in listeners {
+    let Some(matched) = matching(cx, listeners, '^', text) else {
+        return;
+    };
+    for (object, action, captures) in matched {
+        if cx.fuel.is_exhausted() {
+            break;
+        }
+        run_action(cx, object, speaker, captures, &action);
+    }
+}
+
+/// The `<prefix>pattern:action` attributes of `objects` (those not `NO_COMMAND`) whose pattern
+/// `text` matches: (object, action, what the wildcards took). Each object looked at burns a unit
+/// of fuel, each KiB of patterns read another; `None` once the fuel is gone.
+fn matching(
+    cx: &mut Cx<'_>,
+    objects: Vec<ObjectId>,
+    prefix: char,
+    text: &str,
+) -> Option<Vec<(ObjectId, String, Vec<String>)>> {
+    let mut matched = Vec::new();
+    for id in objects {
         let Some(object) = cx.game.world.get(id) else {
             continue;
         };
+        if object.flags.contains("NO_COMMAND") || object.flags.contains("HALT") {
+            continue;
+        }
         if !cx.fuel.burn(1) {
-            return;
+            return None;
         }
         for (attr, value) in &object.attributes {
-            let Some(rest) = value.strip_prefix('^') else {
+            let Some(rest) = value.strip_prefix(prefix) else {
                 continue;
             };
+            if !cx.fuel.burn_text(value.len()) {
+                return None;
+            }
             if object
                 .attribute_flags
                 .get(attr)
@@ -125,12 +123,7 @@ pub(super) fn hear(cx: &mut Cx<'_>, room: ObjectId, speaker: ObjectId, text: &st
             }
         }
     }
-    for (object, action, captures) in matched {
-        if cx.fuel.is_exhausted() {
-            break;
-        }
-        run_action(cx, object, speaker, captures, &action);
-    }
+    Some(matched)
 }
 
 /// `pattern:action` at the first `:` that is not escaped.

@@ -89,6 +89,29 @@ pub fn fixture() -> Game {
     Game::new(world, GameConfig::default())
 }
 
+/// When the conformance world's clock reads (Tue Nov 24 08:00:00 2026 UTC).
+pub const NOW_MICROS: i64 = 1_795_507_200 * 1_000_000;
+
+/// Evaluates `s` in `game` as Alice (#2), as `think` would (for the families' unit tests).
+pub fn think_in(game: &Game, s: &str) -> String {
+    let now = mush_protocol::Timestamp::from_micros(NOW_MICROS);
+    let mut fuel = Fuel::unlimited_time(100_000);
+    Evaluator::new(game, now, &mut fuel, ObjectId(2), ObjectId(2)).eval(s)
+}
+
+/// [`think_in`] the fixture.
+pub fn think(s: &str) -> String {
+    think_in(&fixture(), s)
+}
+
+/// Each expression gives its answer in the fixture.
+pub fn all(cases: &[(&str, &str)]) {
+    let game = fixture();
+    for (expr, want) in cases {
+        assert_eq!(think_in(&game, expr), *want, "{expr}");
+    }
+}
+
 /// One line of a conformance file that did not give PennMUSH's answer.
 #[derive(Debug)]
 pub struct Mismatch {
@@ -101,7 +124,7 @@ pub struct Mismatch {
 
 /// Runs one file's cases; returns how many ran and what differed.
 pub fn run_file(game: &Game, file: &str, text: &str) -> (usize, Vec<Mismatch>) {
-    let now = mush_protocol::Timestamp::from_micros(1_795_507_200 * 1_000_000);
+    let now = mush_protocol::Timestamp::from_micros(NOW_MICROS);
     let mut enactor = ObjectId(2);
     let mut cases = 0;
     let mut mismatches = Vec::new();

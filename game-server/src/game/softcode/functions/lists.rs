@@ -1629,19 +1629,11 @@ mod tests {
     use crate::game::Game;
     use crate::game::budget::Fuel;
     use crate::game::softcode::conformance::fixture;
+    use crate::game::softcode::conformance::{think, think_in};
     use crate::game::world::WorldChange;
 
     fn now() -> mush_protocol::Timestamp {
         mush_protocol::Timestamp::from_micros(1_795_507_200 * 1_000_000)
-    }
-
-    fn think_in(game: &Game, s: &str) -> String {
-        let mut fuel = Fuel::unlimited_time(100_000);
-        Evaluator::new(game, now(), &mut fuel, ObjectId(2), ObjectId(2)).eval(s)
-    }
-
-    fn think(s: &str) -> String {
-        think_in(&fixture(), s)
     }
 
     /// The fixture with more attributes on Rose (#4).

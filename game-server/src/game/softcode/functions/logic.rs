@@ -413,24 +413,12 @@ fn localize(ev: &mut Evaluator<'_>, raw: &[&str]) -> String {
 mod tests {
     use super::*;
     use crate::game::budget::Fuel;
+    use crate::game::softcode::conformance::all;
     use crate::game::softcode::conformance::fixture;
     use crate::game::softcode::functions;
     use crate::game::world::ObjectId;
     use mush_protocol::Timestamp;
     use proptest::prelude::*;
-
-    fn think(s: &str) -> String {
-        let game = fixture();
-        let mut fuel = Fuel::unlimited_time(100_000);
-        let now = Timestamp::from_micros(1_795_507_200 * 1_000_000);
-        Evaluator::new(&game, now, &mut fuel, ObjectId(2), ObjectId(2)).eval(s)
-    }
-
-    fn all(cases: &[(&str, &str)]) {
-        for (expr, want) in cases {
-            assert_eq!(think(expr), *want, "{expr}");
-        }
-    }
 
     #[test]
     fn wildcards_match_case_insensitively_with_escapes() {

@@ -1049,22 +1049,10 @@ mod tests {
     use super::*;
     use crate::game::budget::Fuel;
     use crate::game::softcode::conformance::fixture;
+    use crate::game::softcode::conformance::{all, think};
     use crate::game::world::ObjectId;
     use mush_protocol::Timestamp;
     use proptest::prelude::*;
-
-    fn think(s: &str) -> String {
-        let game = fixture();
-        let mut fuel = Fuel::unlimited_time(100_000);
-        let now = Timestamp::from_micros(1_795_507_200 * 1_000_000);
-        Evaluator::new(&game, now, &mut fuel, ObjectId(2), ObjectId(2)).eval(s)
-    }
-
-    fn all(cases: &[(&str, &str)]) {
-        for (expr, want) in cases {
-            assert_eq!(think(expr), *want, "{expr}");
-        }
-    }
 
     #[test]
     fn integer_division_truncates_floors_and_keeps_signs() {

@@ -1327,16 +1327,7 @@ fn isword(_: &mut Evaluator<'_>, args: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::game::budget::Fuel;
-    use crate::game::softcode::conformance::fixture;
-    use crate::game::world::ObjectId;
-
-    fn think(s: &str) -> String {
-        let game = fixture();
-        let now = mush_protocol::Timestamp::from_micros(1_795_507_200 * 1_000_000);
-        let mut fuel = Fuel::unlimited_time(100_000);
-        Evaluator::new(&game, now, &mut fuel, ObjectId(2), ObjectId(2)).eval(s)
-    }
+    use crate::game::softcode::conformance::think;
 
     fn red(s: &str) -> String {
         format!("\x1b[31m{s}\x1b[0m")

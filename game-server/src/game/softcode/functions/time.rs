@@ -585,15 +585,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::game::budget::Fuel;
-    use crate::game::softcode::conformance::fixture;
-
-    fn think(s: &str) -> String {
-        let game = fixture();
-        let now = mush_protocol::Timestamp::from_micros(1_795_507_200 * 1_000_000);
-        let mut fuel = Fuel::unlimited_time(10_000);
-        Evaluator::new(&game, now, &mut fuel, ObjectId(2), ObjectId(2)).eval(s)
-    }
+    use crate::game::softcode::conformance::think;
 
     #[test]
     fn the_clock() {
