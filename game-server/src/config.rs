@@ -35,6 +35,10 @@ pub struct Config {
     /// The game's name.
     #[arg(long, env = "MUSH_GAME_NAME", default_value = "MUSH")]
     pub game_name: String,
+    /// The master room: the `$`-commands of the things in it work everywhere (global commands,
+    /// PennMUSH's master room), e.g. `#2`. None unless set.
+    #[arg(long, env = "MUSH_MASTER_ROOM")]
+    pub master_room: Option<crate::game::ObjectId>,
     /// A file whose text greets every new connection.
     #[arg(long, env = "MUSH_WELCOME_FILE")]
     pub welcome_file: Option<PathBuf>,

@@ -362,6 +362,7 @@ async fn reconcile(
             game_name: config.game_name.clone(),
             welcome,
             limits: config.budgets.limits(),
+            master_room: config.master_room,
         },
     );
     let loaded = store.load_all().await?;

@@ -52,6 +52,8 @@ pub struct GameConfig {
     pub welcome: String,
     /// What a line and a player may spend (see `budget`).
     pub limits: Limits,
+    /// The room whose things' `$`-commands work everywhere (global commands), if any.
+    pub master_room: Option<ObjectId>,
 }
 
 impl Default for GameConfig {
@@ -65,6 +67,7 @@ impl Default for GameConfig {
                       To leave:               QUIT"
                 .to_owned(),
             limits: Limits::default(),
+            master_room: None,
         }
     }
 }

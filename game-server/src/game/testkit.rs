@@ -31,6 +31,7 @@ impl Harness {
                 time_per_line: None,
                 ..Default::default()
             },
+            master_room: None,
         };
         Self {
             game: Game::new(World::new(), config),

@@ -1,6 +1,9 @@
 //! `look [thing]`: the room (name and number, description, who and what is here, the exits), or
 //! one thing, player or exit.
 //!
+//! DARK objects are left out of what a room lists (their controllers still see them), and an
+//! OPAQUE thing does not show what it carries.
+//!
 //! Why here: login, movement and `home` all end with the same room view, so `show_room` is shared
 //! and is also where GMCP `Room.Info` goes out, to the connections that take it.
 
@@ -9,7 +12,7 @@ use mush_protocol::Handle;
 use super::{Args, Cx};
 use crate::game::matching::{self, Found};
 use crate::game::world::{ObjectId, ObjectKind};
-use crate::game::{Game, gmcp};
+use crate::game::{Game, gmcp, perms};
 
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     let what = args.rest.trim();
@@ -52,9 +55,15 @@ pub(crate) fn describe(game: &Game, viewer: ObjectId, id: ObjectId) -> String {
     } else if o.kind != ObjectKind::Room {
         lines.push("You see nothing special.".to_owned());
     }
+    // An OPAQUE thing hides what it holds; DARK objects are not listed (but to those who
+    // control them, as in PennMUSH).
+    let opaque =
+        o.kind != ObjectKind::Room && o.flags.contains("OPAQUE") && !perms::controls(world, viewer, id);
     let visible: Vec<&str> = world
         .contents(id)
+        .filter(|_| !opaque)
         .filter(|c| c.id != viewer && (c.kind != ObjectKind::Player || game.is_online(c.id)))
+        .filter(|c| !c.flags.contains("DARK") || perms::controls(world, viewer, c.id))
         .map(|c| c.name.as_str())
         .collect();
     if !visible.is_empty() {
@@ -167,5 +176,29 @@ mod tests {
             },
         );
         assert!(gmcp_for(&t.input(alice, "look"), alice).is_empty());
+    }
+
+    #[test]
+    fn dark_things_are_not_listed_and_opaque_ones_hide_their_contents() {
+        let mut t = Harness::new();
+        t.new_player("One");
+        let alice = t.new_player("Alice");
+        let bob = t.new_player("Bob");
+        t.input(alice, "@create Shadow");
+        t.input(alice, "@create Chest");
+        t.input(alice, "@create Coin");
+        t.input(alice, "drop Shadow");
+        t.input(alice, "@set Shadow=DARK");
+        let fx = t.input(bob, "look");
+        assert!(!texts_for(&fx, bob)[0].contains("Shadow"));
+        let fx = t.input(alice, "look");
+        assert!(texts_for(&fx, alice)[0].contains("Shadow"), "its owner sees it");
+        t.input(alice, "@tel Coin=Chest");
+        t.input(alice, "drop Chest");
+        let fx = t.input(bob, "look Chest");
+        assert!(texts_for(&fx, bob)[0].contains("Coin"));
+        t.input(alice, "@set Chest=OPAQUE");
+        let fx = t.input(bob, "look Chest");
+        assert!(!texts_for(&fx, bob)[0].contains("Coin"));
     }
 }

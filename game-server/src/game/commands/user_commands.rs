@@ -3,7 +3,8 @@
 //! `%0`-`%9`) run the action as that object, for the player who typed it (`%#`).
 //!
 //! Where the game looks, in order (PennMUSH's): the room the player is in, the things in it
-//! (players aside), what the player carries, and the player. Every object with a matching
+//! (players aside), what the player carries, the player, and the things in the master room
+//! (`--master-room`: global commands). Every object with a matching
 //! pattern runs its action (several objects may answer one line). An object flagged
 //! `NO_COMMAND` or `HALT`, or an attribute flagged `NO_COMMAND`, is skipped; an object whose Use
 //! lock the player fails says so instead of running.
@@ -40,6 +41,14 @@ pub(super) fn try_run(cx: &mut Cx<'_>, me: ObjectId, line: &str) -> bool {
     );
     candidates.extend(world.contents(me).map(|o| o.id));
     candidates.push(me);
+    if let Some(master) = cx.game.config.master_room.filter(|m| *m != room) {
+        candidates.extend(
+            world
+                .contents(master)
+                .filter(|o| o.kind != ObjectKind::Player)
+                .map(|o| o.id),
+        );
+    }
     let Some(matched) = matching(cx, candidates, '$', line) else {
         return true;
     };
@@ -211,6 +220,29 @@ mod tests {
         t.input(alice, "@set Box=NO_COMMAND");
         let fx = t.input(bob, "give x to y");
         assert_eq!(texts_for(&fx, bob), [HUH]);
+    }
+
+    #[test]
+    fn things_in_the_master_room_answer_everywhere() {
+        let mut t = Harness::new();
+        let wizard = t.new_player("One");
+        let bob = t.new_player("Bob");
+        t.input(wizard, "@dig Master Room");
+        let master = t
+            .game
+            .world()
+            .objects()
+            .find(|o| o.name == "Master Room")
+            .unwrap()
+            .id;
+        t.input(wizard, "@create Globals");
+        t.input(wizard, "&WHO Globals=$+finger *:@pemit %#=%0 is a player.");
+        t.input(wizard, &format!("@tel Globals={master}"));
+        let fx = t.input(bob, "+finger Alice");
+        assert_eq!(texts_for(&fx, bob), [HUH], "no master room configured");
+        t.game.config.master_room = Some(master);
+        let fx = t.input(bob, "+finger Alice");
+        assert_eq!(texts_for(&fx, bob), ["Alice is a player."]);
     }
 
     #[test]
