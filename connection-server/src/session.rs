@@ -871,6 +871,10 @@ impl Session {
         let mut next = Some(first);
         let mut written = 0;
         let mut end = None;
+        // When traces are exported: a span per traced message, a child of the game-server's span
+        // that made it, open until the socket write that carries it ends (the last step of a
+        // command's trace). Not made otherwise.
+        let mut write_spans: Vec<tracing::Span> = Vec::new();
         while let Some(Queued { message: msg, held }) = next.take() {
             // Off the queue: from here the bytes are counted in the write that carries them.
             drop(held);
@@ -894,6 +898,11 @@ impl Session {
                     .end_to_end_seconds
                     .observe(at.elapsed().as_secs_f64());
             }
+            if !msg.trace.is_empty() && mush_platform::telemetry::exporting() {
+                let span = tracing::info_span!(parent: None, "write output", handle = %self.handle);
+                mush_platform::telemetry::set_parent(&span, &msg.trace);
+                write_spans.push(span);
+            }
             self.gw.metrics.messages_out.inc();
             match &msg.kind {
                 GameMessageKind::Text { text } => self.codec.encode_text(text, &mut self.out),
@@ -916,7 +925,9 @@ impl Session {
             }
             next = if written < BATCH { rx.try_recv().ok() } else { None };
         }
-        if Box::pin(self.flush()).await.is_err() {
+        let flushed = Box::pin(self.flush()).await;
+        drop(write_spans);
+        if flushed.is_err() {
             return Some(End::Closed(DisconnectReason::ClientClosed, None));
         }
         end
