@@ -7,6 +7,7 @@
 //! * [`health`]: `/livez`, `/readyz`, `/metrics` (axum, prometheus).
 //! * [`telemetry`]: logs and OTLP traces.
 //! * [`shutdown`]: the shutdown signal every task watches.
+//! * [`retry`]: retrying with backoff until success, the last attempt, or a stop.
 //! * [`sealing`]: input lines encrypted between gateway and game-server.
 //! * `local` (feature `local`): a real redis-server and the embedded Kafka broker on loopback
 //!   ports, for `mush up` and the tests.
@@ -19,6 +20,7 @@ pub mod lease;
 pub mod local;
 pub mod metrics;
 pub mod redis;
+pub mod retry;
 pub mod sealing;
 pub mod shutdown;
 pub mod store;
