@@ -6,7 +6,7 @@ use mush_platform::store::StoreMetrics;
 use mush_protocol::{DisconnectReason, Transport};
 use prometheus::{Histogram, IntCounter, IntCounterVec, IntGauge, Registry};
 
-pub const PREFIX: &str = "mush_gateway";
+pub const PREFIX: &str = mush_protocol::figures::GATEWAY_PREFIX;
 
 #[derive(Clone)]
 pub struct GatewayMetrics {
@@ -72,7 +72,10 @@ impl GatewayMetrics {
             &["transport"],
         );
         Self {
-            connections: m.gauge("connections", "Open player connections."),
+            connections: m.gauge(
+                mush_protocol::figures::GATEWAY_CONNECTIONS.name,
+                "Open player connections.",
+            ),
             by_transport: [Transport::Telnet, Transport::TelnetTls, Transport::WebSocket]
                 .map(|t| by_transport.with_label_values(&[t.as_str()])),
             accepted: connection_events.with_label_values(&["accepted", ""]),
@@ -162,3 +165,20 @@ const REFUSALS: &[&str] = &[
     "tls_handshake",
     "draining",
 ];
+
+#[cfg(test)]
+mod figure_tests {
+    #[test]
+    fn every_figure_the_operator_reads_is_exported_under_its_name() {
+        let registry = prometheus::Registry::new();
+        let _metrics = super::GatewayMetrics::new(&registry);
+        let names: Vec<String> = registry.gather().iter().map(|f| f.name().to_owned()).collect();
+        for figure in mush_protocol::figures::of(super::PREFIX) {
+            assert!(
+                names.contains(&figure.full_name()),
+                "{} not exported",
+                figure.full_name()
+            );
+        }
+    }
+}

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use mush_platform::bus::BusMetrics;
 use mush_platform::metrics::{Children, Metrics};
 use mush_platform::store::StoreMetrics;
+use mush_protocol::figures;
 use prometheus::{
     Gauge, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
-pub const PREFIX: &str = "mush_game";
+pub const PREFIX: &str = mush_protocol::figures::GAME_PREFIX;
 
 #[derive(Clone)]
 pub struct GameMetrics {
@@ -40,7 +41,7 @@ impl GameMetrics {
     pub fn new(registry: &Registry) -> Self {
         let m = Metrics::new(PREFIX, registry);
         let reconciliation_seconds = Gauge::with_opts(Opts::new(
-            format!("{PREFIX}_reconciliation_seconds"),
+            figures::GAME_RECONCILIATION_SECONDS.full_name(),
             "How long the last reconciliation (rebuilding connections and world from Redis) took.",
         ))
         .expect("valid gauge");
@@ -49,7 +50,7 @@ impl GameMetrics {
             .expect("registering a metric");
         let input_lag = IntGaugeVec::new(
             Opts::new(
-                format!("{PREFIX}_input_lag"),
+                figures::GAME_INPUT_LAG.full_name(),
                 "Input events waiting in Kafka (high watermark minus next to apply), per partition.",
             ),
             &["partition"],
@@ -72,10 +73,10 @@ impl GameMetrics {
             input_lag,
             reconciliation_seconds,
             restored_connections: m.gauge(
-                "restored_connections",
+                figures::GAME_RESTORED_CONNECTIONS.name,
                 "Connections restored from Redis by the last reconciliation.",
             ),
-            logged_in_players: m.gauge("logged_in_players", "Connections bound to a player."),
+            logged_in_players: m.gauge(figures::GAME_LOGGED_IN_PLAYERS.name, "Connections bound to a player."),
             connections: m.gauge("connections", "Connections the game knows of."),
             leader: m.gauge("leader", "1 while this instance holds the leadership lease."),
             replays_skipped: m.counter(
@@ -160,5 +161,24 @@ impl CommandMeters {
         });
         histogram.observe(seconds);
         counter.inc();
+    }
+}
+
+#[cfg(test)]
+mod figure_tests {
+    #[test]
+    fn every_figure_the_operator_reads_is_exported_under_its_name() {
+        let registry = prometheus::Registry::new();
+        let metrics = super::GameMetrics::new(&registry);
+        // A labelled family is exported once one of its label sets is used.
+        metrics.input_lag.with_label_values(&["0"]).set(0);
+        let names: Vec<String> = registry.gather().iter().map(|f| f.name().to_owned()).collect();
+        for figure in mush_protocol::figures::of(super::PREFIX) {
+            assert!(
+                names.contains(&figure.full_name()),
+                "{} not exported",
+                figure.full_name()
+            );
+        }
     }
 }

@@ -30,6 +30,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
+use mush_protocol::figures;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{debug, info, warn};
@@ -631,13 +632,13 @@ async fn read_figures(
     );
     let (game_text, gateway_texts) = futures::join!(game_text, gateway_texts);
     if let Some(text) = game_text {
-        f.players = metric_sum(&text, "mush_game_logged_in_players").map(|v| v as i64);
+        f.players = metric_sum(&text, &figures::GAME_LOGGED_IN_PLAYERS.full_name()).map(|v| v as i64);
         f.input_lag = status::input_lag(&text);
-        f.restored = metric_sum(&text, "mush_game_restored_connections").map(|v| v as i64);
-        f.reconciliation_seconds = metric_sum(&text, "mush_game_reconciliation_seconds");
+        f.restored = metric_sum(&text, &figures::GAME_RESTORED_CONNECTIONS.full_name()).map(|v| v as i64);
+        f.reconciliation_seconds = metric_sum(&text, &figures::GAME_RECONCILIATION_SECONDS.full_name());
     }
     for (pod, text) in gateway_texts {
-        if let Some(n) = text.and_then(|t| metric_sum(&t, "mush_gateway_connections")) {
+        if let Some(n) = text.and_then(|t| metric_sum(&t, &figures::GATEWAY_CONNECTIONS.full_name())) {
             f.connections_by_gateway.insert(pod, n as i64);
         }
     }

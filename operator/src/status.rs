@@ -635,7 +635,7 @@ pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
 /// per input partition) summed over the partitions, or `None` when the game-server exports no
 /// sample (not scraped, or it has not measured the lag yet).
 pub fn input_lag(text: &str) -> Option<i64> {
-    metric_sum(text, "mush_game_input_lag").map(|v| v as i64)
+    metric_sum(text, &mush_protocol::figures::GAME_INPUT_LAG.full_name()).map(|v| v as i64)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Kafka topics and partitions carry it ([`topics`]), and where connection state sits in Redis
 //! ([`keys`]). This crate does no I/O.
 
+pub mod figures;
 pub mod handle;
 pub mod keys;
 pub mod messages;
