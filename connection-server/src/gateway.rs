@@ -23,6 +23,7 @@ use axum::routing::post;
 use mush_platform::bus::{Consumer, KafkaArgs, Producer, TopicsOutcome, ensure_topics};
 use mush_platform::health::{Flag, Health};
 use mush_platform::lease::{LeaseState, acquire_slot, owner_id};
+use mush_platform::retry::{RetryError, RetryPolicy, retry, retry_notify};
 use mush_platform::sealing::InputKeys;
 use mush_platform::store::ConnectionStore;
 use mush_platform::{Shutdown, redis as mredis};
@@ -51,6 +52,12 @@ use crate::{router, session, web};
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the game-server's leadership lease is looked at (for browsers' "restarting" state).
 const GAME_STATUS_EVERY: Duration = Duration::from_secs(1);
+/// Waiting at start-up for a gateway slot or the output topic: every second until drained.
+const WAIT_RETRY: RetryPolicy = RetryPolicy::constant(Duration::from_secs(1));
+/// Removing a closed connection's record while Redis is away: 200 ms doubling to 30 s, 12
+/// attempts (2 min 21 s of waiting in all), then the sweep of the slot's next life removes it.
+const REMOVE_RECORD_RETRY: RetryPolicy =
+    RetryPolicy::backoff(Duration::from_millis(200), Duration::from_secs(30)).attempts(12);
 
 /// What the router needs to reach one session.
 pub struct SessionLink {
@@ -177,18 +184,12 @@ impl Gateway {
     pub fn remove_record(self: &Arc<Self>, handle: Handle) {
         let gw = self.clone();
         tokio::spawn(async move {
-            let mut delay = Duration::from_millis(200);
-            for attempt in 1..=12 {
-                match gw.store.remove(handle).await {
-                    Ok(()) => return,
-                    Err(e) if attempt == 12 => {
-                        tracing::warn!(%handle, error = %e, "giving up removing a record; the sweep will");
-                    }
-                    Err(_) => {
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(30));
-                    }
-                }
+            // Nothing stops it: records closed while draining must go too.
+            let never = CancellationToken::new();
+            if let Err(RetryError::GaveUp(e)) =
+                retry(&REMOVE_RECORD_RETRY, &never, |_| gw.store.remove(handle)).await
+            {
+                tracing::warn!(%handle, error = %e, "giving up removing a record; the sweep will");
             }
         });
     }
@@ -279,16 +280,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     // Redis, retried until it answers or we are told to stop.
-    let drain_as_shutdown = Shutdown::new();
-    {
-        let d = drain.clone();
-        let s = drain_as_shutdown.clone();
-        tokio::spawn(async move {
-            d.cancelled().await;
-            s.trigger();
-        });
-    }
-    let Some(client) = mredis::connect_with_retry(&config.redis, &drain_as_shutdown).await else {
+    let Some(client) = mredis::connect_with_retry(&config.redis, &drain).await else {
         tracing::info!("stopped before Redis answered");
         background.trigger();
         background.wait(Duration::from_secs(5)).await;
@@ -306,16 +298,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .next()
         .and_then(|n| n.parse::<u16>().ok())
         .filter(|n| *n < config.slots);
-    let slot_lease = loop {
-        match acquire_slot(&client, &keys, &owner, config.slots, preferred, ttl).await {
-            Ok(Some(l)) => break l,
-            Ok(None) => tracing::warn!(slots = config.slots, "every gateway slot is taken; waiting"),
-            Err(e) => tracing::warn!(error = %e, "could not take a gateway slot; retrying"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = drain.cancelled() => return Ok(()),
-        }
+    let Ok(slot_lease) = retry_notify(
+        &WAIT_RETRY,
+        &drain,
+        |_| async {
+            match acquire_slot(&client, &keys, &owner, config.slots, preferred, ttl).await {
+                Ok(Some(lease)) => Ok(lease),
+                Ok(None) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        },
+        |_, e, _| match e {
+            None => tracing::warn!(slots = config.slots, "every gateway slot is taken; waiting"),
+            Some(e) => tracing::warn!(error = %e, "could not take a gateway slot; retrying"),
+        },
+    )
+    .await
+    else {
+        return Ok(());
     };
     let (slot, epoch) = (slot_lease.slot, slot_lease.epoch);
     tracing::info!(%slot, epoch, "holding gateway slot");
@@ -347,18 +347,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     }
     let topics = config.kafka.topics();
-    let output_partitions = loop {
-        match producer
-            .partition_count(&topics.output, Duration::from_secs(5))
-            .await
-        {
-            Ok(n) => break n,
-            Err(e) => tracing::warn!(error = %e, topic = %topics.output, "waiting for the output topic"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = drain.cancelled() => return Ok(()),
-        }
+    let Ok(output_partitions) = retry_notify(
+        &WAIT_RETRY,
+        &drain,
+        |_| producer.partition_count(&topics.output, Duration::from_secs(5)),
+        |_, e, _| tracing::warn!(error = %e, topic = %topics.output, "waiting for the output topic"),
+    )
+    .await
+    else {
+        return Ok(());
     };
     let partition = topics::output_partition(slot, output_partitions);
     if i32::from(config.slots) > output_partitions {

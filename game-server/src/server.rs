@@ -110,7 +110,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding the health address {}", config.health_addr))?;
     background.spawn(Health::serve(health.router(), listener, background.clone()));
 
-    let Some(client) = mredis::connect_with_retry(&config.redis, &shutdown).await else {
+    let Some(client) = mredis::connect_with_retry(&config.redis, shutdown.token()).await else {
         return stop_background(background).await;
     };
     deps.set_redis(client.clone());

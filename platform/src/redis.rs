@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use fred::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+use crate::retry::{RetryPolicy, retry_notify};
 
 /// Redis flags shared by every binary.
 #[derive(Debug, Clone, clap::Args)]
@@ -134,22 +137,21 @@ fn tls_trusting(ca_file: &std::path::Path) -> Result<fred::types::config::TlsCon
     Ok(config.into())
 }
 
-/// Connects, retrying with backoff (100 ms doubling to 5 s) until it works or `shutdown` fires.
-pub async fn connect_with_retry(args: &RedisArgs, shutdown: &crate::Shutdown) -> Option<Client> {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match connect(args).await {
-            Ok(client) => return Some(client),
-            Err(e) => {
-                tracing::warn!(url = %args.redacted_url(), error = %e, retry_in = ?delay, "Redis unreachable");
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.triggered() => return None,
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+/// How [`connect_with_retry`] waits between attempts.
+const CONNECT_RETRY: RetryPolicy = RetryPolicy::backoff(Duration::from_millis(100), Duration::from_secs(5));
+
+/// Connects, retrying with backoff (100 ms doubling to 5 s) until it works or `stop` fires (`None`).
+pub async fn connect_with_retry(args: &RedisArgs, stop: &CancellationToken) -> Option<Client> {
+    retry_notify(
+        &CONNECT_RETRY,
+        stop,
+        |_| connect(args),
+        |_, e, delay| {
+            tracing::warn!(url = %args.redacted_url(), error = %e, retry_in = ?delay, "Redis unreachable");
+        },
+    )
+    .await
+    .ok()
 }
 
 /// A readiness check body: PING answered.
