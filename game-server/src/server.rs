@@ -26,6 +26,7 @@ use futures::{Future, FutureExt, StreamExt};
 use mush_platform::bus::{Consumer, Producer, TopicsOutcome, ensure_topics};
 use mush_platform::health::{Flag, Health};
 use mush_platform::lease::{Lease, LeaseState, owner_id};
+use mush_platform::retry::{RetryPolicy, retry_notify};
 use mush_platform::store::ConnectionStore;
 use mush_platform::{Shutdown, redis as mredis};
 use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, Handle, RedisKeys, Timestamp, topics};
@@ -64,6 +65,10 @@ enum Stop {
 
 /// Password work waiting at most, before logins are refused with "busy".
 const HASH_QUEUE: usize = 1024;
+/// Waiting at start-up for a topic: every second until shutdown.
+const TOPIC_RETRY: RetryPolicy = RetryPolicy::constant(Duration::from_secs(1));
+/// Writing a batch while Redis fails: 50 ms doubling to 2 s, until it works or shutdown.
+const PERSIST_RETRY: RetryPolicy = RetryPolicy::backoff(Duration::from_millis(50), Duration::from_secs(2));
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     config
@@ -130,24 +135,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     // 1. Leadership.
     let owner = owner_id(&config.instance_name);
-    let lease = loop {
-        match Lease::try_acquire(
-            &client,
-            keys.lease(LEADER_LEASE),
-            keys.lease_fence(LEADER_LEASE),
-            &owner,
-            config.lease_ttl(),
-        )
-        .await
-        {
-            Ok(Some(l)) => break l,
-            Ok(None) => leader.set_not_ready("standby: another game-server holds the leadership lease"),
-            Err(e) => leader.set_not_ready(format!("cannot reach Redis for the lease: {e}")),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(config.lease_ttl() / 4) => {}
-            _ = shutdown.triggered() => return stop_background(background).await,
-        }
+    // A standby tries every quarter of the lease's TTL.
+    let Ok(lease) = retry_notify(
+        &RetryPolicy::constant(config.lease_ttl() / 4),
+        shutdown.token(),
+        |_| async {
+            match Lease::try_acquire(
+                &client,
+                keys.lease(LEADER_LEASE),
+                keys.lease_fence(LEADER_LEASE),
+                &owner,
+                config.lease_ttl(),
+            )
+            .await
+            {
+                Ok(Some(l)) => Ok(l),
+                Ok(None) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        },
+        |_, e, _| match e {
+            None => leader.set_not_ready("standby: another game-server holds the leadership lease"),
+            Some(e) => leader.set_not_ready(format!("cannot reach Redis for the lease: {e}")),
+        },
+    )
+    .await
+    else {
+        return stop_background(background).await;
     };
     let token = lease.token();
     tracing::info!(token, "leader");
@@ -314,17 +328,16 @@ async fn stop_background(background: Shutdown) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The topic's partition count, once it can be read; `None` when shut down first.
 async fn wait_for_partitions(producer: &Producer, topic: &str, shutdown: &Shutdown) -> Option<i32> {
-    loop {
-        match producer.partition_count(topic, Duration::from_secs(5)).await {
-            Ok(n) => return Some(n),
-            Err(e) => tracing::warn!(%topic, error = %e, "waiting for the topic"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = shutdown.triggered() => return None,
-        }
-    }
+    retry_notify(
+        &TOPIC_RETRY,
+        shutdown.token(),
+        |_| producer.partition_count(topic, Duration::from_secs(5)),
+        |_, e, _| tracing::warn!(%topic, error = %e, "waiting for the topic"),
+    )
+    .await
+    .ok()
 }
 
 /// Rebuilds the game from Redis: the world, then every live connection and its binding.
@@ -929,36 +942,38 @@ impl InputLoop<'_> {
     /// Writes a batch in one fenced script, retrying while Redis fails. `Ok(false)` when it was
     /// found applied already by an earlier run: its output is not sent again.
     async fn persist(&self, batch: &BatchWrite, shutdown: &Shutdown) -> Result<bool, Stop> {
-        let mut delay = Duration::from_millis(50);
-        let mut failed_before = false;
-        loop {
-            match self.world_store.commit(self.token, batch).await {
-                Ok(Commit::Applied) => return Ok(true),
-                // An earlier attempt of ours landed though its answer never reached us (Redis
-                // paused, a timeout): the effects and the outbox entries are stored, so the
-                // output must still be produced. Skipping it here lost one answer per Redis pause.
-                Ok(Commit::AlreadyApplied) if failed_before => return Ok(true),
-                Ok(Commit::AlreadyApplied) => {
-                    tracing::warn!(
-                        inputs = batch.inputs.len(),
-                        "a batch was found applied already: its output is not sent again"
-                    );
-                    self.metrics.replays_skipped.inc_by(batch.inputs.len() as u64);
-                    return Ok(false);
-                }
-                Err(PersistError::Fenced) => return Err(Stop::LeaseLost),
-                Err(e) => {
-                    failed_before = true;
-                    self.metrics.world_write_failures.inc();
-                    tracing::warn!(inputs = batch.inputs.len(), error = %e, retry_in = ?delay, "persisting a batch failed");
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = shutdown.triggered() => return Err(Stop::Requested),
+        // `Ok` ends the retrying (being fenced out included); `Err` is retried.
+        let outcome = retry_notify(
+            &PERSIST_RETRY,
+            shutdown.token(),
+            |attempt| async move {
+                match self.world_store.commit(self.token, batch).await {
+                    Ok(Commit::Applied) => Ok(Ok(true)),
+                    // An earlier attempt of ours (after the first, an earlier one failed) landed
+                    // though its answer never reached us (Redis paused, a timeout): the effects and
+                    // the outbox entries are stored, so the output must still be produced.
+                    // Skipping it here lost one answer per Redis pause.
+                    Ok(Commit::AlreadyApplied) if attempt > 1 => Ok(Ok(true)),
+                    Ok(Commit::AlreadyApplied) => {
+                        tracing::warn!(
+                            inputs = batch.inputs.len(),
+                            "a batch was found applied already: its output is not sent again"
+                        );
+                        self.metrics.replays_skipped.inc_by(batch.inputs.len() as u64);
+                        Ok(Ok(false))
                     }
-                    delay = (delay * 2).min(Duration::from_secs(2));
+                    Err(PersistError::Fenced) => Ok(Err(Stop::LeaseLost)),
+                    Err(e) => Err(e),
                 }
-            }
-        }
+            },
+            |_, e, delay| {
+                self.metrics.world_write_failures.inc();
+                tracing::warn!(inputs = batch.inputs.len(), error = %e, retry_in = ?delay, "persisting a batch failed");
+            },
+        )
+        .await;
+        // The policy never gives up: only a shutdown ends it without an outcome.
+        outcome.unwrap_or(Err(Stop::Requested))
     }
 
     fn produce(&mut self, partition: i32, offset: i64, messages: Vec<GameMessage>) {
