@@ -1,4 +1,7 @@
-//! One player connection: steps 1 and 4 of a command's journey.
+//! One player connection: steps 1 and 4 of a command's journey. This file is the connection's
+//! life and its I/O; its two halves are pure and tested on their own: [`input`] (what each event
+//! the codec yields costs, what it holds, the values that wait) and [`output`] (which game
+//! messages are written, and how they are staged for the client).
 //!
 //! The task reads bytes, runs them through the telnet codec, and publishes each complete line
 //! and each client change as an event keyed by the handle (so the game sees them in order). It
@@ -22,7 +25,7 @@
 //! unreachable and told about every line that could not be held: nothing is dropped silently),
 //! and the gateway's memory budget (over it, reading pauses; writing goes on).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,8 +36,7 @@ use futures::stream::FuturesOrdered;
 use mush_platform::bus::PendingDelivery;
 use mush_protocol::keys::ConnectionState;
 use mush_protocol::{
-    ConnectionRecord, DisconnectReason, GameMessageKind, GatewayEvent, GatewayEventKind, Handle, Timestamp,
-    Transport,
+    ConnectionRecord, DisconnectReason, GatewayEvent, GatewayEventKind, Handle, Timestamp, Transport,
 };
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -42,10 +44,15 @@ use tracing::Instrument;
 
 use crate::codec::{ClientCodec, GameStatus, Inbound};
 use crate::gateway::Gateway;
-use crate::limits::{Abuse, Admission, ByteShare, EventClass, HeldBytes, InputBudget};
+use crate::limits::{Abuse, Admission, ByteShare, HeldBytes, InputBudget};
 use crate::link::{Inlet, Outlet, Received};
 use crate::router::Queued;
 use crate::telnet::Compressor;
+use input::{EVENT_OVERHEAD, Latest, LatestValues, class_of, event_size, shown};
+use output::{Encoded, OriginFilter};
+
+mod input;
+mod output;
 
 /// A write that takes longer than this means the client is not reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,8 +60,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const UNREACHABLE_AFTER: Duration = Duration::from_secs(2);
 /// Queued messages written in one batch (one socket write).
 const BATCH: usize = 64;
-/// What an input event holds beyond its payload (envelope, key, the Kafka client's record).
-const EVENT_OVERHEAD: usize = 128;
 /// A player whose reading the gateway's memory budget has paused this long is told why.
 const BUSY_NOTICE_AFTER: Duration = Duration::from_secs(2);
 /// At the login deadline with Redis unable to say whether the player logged in, look again
@@ -75,94 +80,6 @@ pub const BUSY_NOTICE: &str = "*** The gateway is busy: what you type waits a mo
 /// Why the session loop ended.
 enum End {
     Closed(DisconnectReason, Option<String>),
-}
-
-/// A "latest value wins" event: only its newest value matters to the game.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Latest {
-    WindowSize {
-        width: u16,
-        height: u16,
-    },
-    /// The value is read from the codec when published, so it is always the newest.
-    ClientInfo,
-}
-
-/// "Latest value wins" events waiting for a token: the newest of each kind only, so a flood
-/// of window sizes reaches the game as at most one event per token, in constant memory.
-#[derive(Debug, Default)]
-struct LatestValues {
-    window: Option<(u16, u16)>,
-    client_info: bool,
-}
-
-impl LatestValues {
-    /// Keeps `value` until a token is free; true if it replaced a waiting value of its kind.
-    fn set(&mut self, value: Latest) -> bool {
-        match value {
-            Latest::WindowSize { width, height } => self.window.replace((width, height)).is_some(),
-            Latest::ClientInfo => std::mem::replace(&mut self.client_info, true),
-        }
-    }
-
-    /// The next waiting value (window size first), left waiting.
-    fn peek(&self) -> Option<Latest> {
-        match self.window {
-            Some((width, height)) => Some(Latest::WindowSize { width, height }),
-            None => self.client_info.then_some(Latest::ClientInfo),
-        }
-    }
-
-    /// Takes the next waiting value (window size first).
-    fn pop(&mut self) -> Option<Latest> {
-        let next = self.peek();
-        match next {
-            Some(Latest::WindowSize { .. }) => self.window = None,
-            Some(Latest::ClientInfo) => self.client_info = false,
-            None => {}
-        }
-        next
-    }
-}
-
-/// How the input budget charges an event, or `None` for the one that is free: the start of
-/// compression follows the answer that agreed to it, which was charged.
-fn class_of(event: &Inbound) -> Option<EventClass> {
-    match event {
-        Inbound::Line(_) | Inbound::LineTruncated { .. } => Some(EventClass::Line),
-        Inbound::WindowSize { .. } | Inbound::ClientInfoChanged => Some(EventClass::Latest),
-        Inbound::Reply(_) => Some(EventClass::Answer),
-        Inbound::Gmcp { .. } | Inbound::Msdp { .. } | Inbound::MsspRequested | Inbound::ProtocolError(_) => {
-            Some(EventClass::Other)
-        }
-        Inbound::StartCompression => None,
-    }
-}
-
-/// The bytes an input event holds until Kafka acknowledges it.
-fn event_size(kind: &GatewayEventKind) -> usize {
-    EVENT_OVERHEAD
-        + match kind {
-            GatewayEventKind::Input { line } => line.len(),
-            GatewayEventKind::SealedInput {
-                nonce, ciphertext, ..
-            } => nonce.len() + ciphertext.len(),
-            GatewayEventKind::Gmcp { package, json } => package.len() + json.len(),
-            GatewayEventKind::Msdp { variable, value } => variable.len() + value.len(),
-            GatewayEventKind::ClientInfo(info) => info.terminal_type.len() + info.charset.len(),
-            GatewayEventKind::Connected {
-                peer_addr, gateway, ..
-            } => peer_addr.len() + gateway.len(),
-            GatewayEventKind::Disconnected { detail, .. } => detail.len(),
-            GatewayEventKind::WindowSize { .. }
-            | GatewayEventKind::Timer { .. }
-            | GatewayEventKind::Unknown => 0,
-        }
-}
-
-/// The first 40 characters of a line, to name it in a notice.
-fn shown(line: &[u8]) -> String {
-    String::from_utf8_lossy(line).chars().take(40).collect()
 }
 
 fn far_future() -> tokio::time::Instant {
@@ -210,8 +127,8 @@ struct Session {
     told_busy: bool,
     /// When the connection must have logged in; `None` once it has (or with no deadline).
     login_deadline: Option<Instant>,
-    /// Per input partition, the newest output origin written (drops re-sent duplicates).
-    last_origin: HashMap<i32, mush_protocol::Origin>,
+    /// Drops output re-sent after a game-server crash (see `output`).
+    origins: OriginFilter,
     last_input: Instant,
     /// Cancelled by the router when this client's queue is full: ends even a blocked write.
     overflow: CancellationToken,
@@ -276,7 +193,7 @@ async fn run_connection(
         read_paused: false,
         memory_paused_since: None,
         told_busy: false,
-        last_origin: HashMap::new(),
+        origins: OriginFilter::default(),
         last_input: now,
         overflow: overflow.clone(),
         too_big: false,
@@ -880,17 +797,10 @@ impl Session {
             drop(held);
             self.gw.metrics.output_queue_depth.dec();
             written += 1;
-            if let Some(origin) = msg.origin {
-                match self.last_origin.get(&origin.partition) {
-                    Some(last) if !origin.is_after(last) => {
-                        self.gw.metrics.dropped.inc("duplicate");
-                        next = if written < BATCH { rx.try_recv().ok() } else { None };
-                        continue;
-                    }
-                    _ => {
-                        self.last_origin.insert(origin.partition, origin);
-                    }
-                }
+            if !self.origins.admit(msg.origin) {
+                self.gw.metrics.dropped.inc("duplicate");
+                next = if written < BATCH { rx.try_recv().ok() } else { None };
+                continue;
             }
             if let Some(at) = msg.input_at {
                 self.gw
@@ -904,24 +814,13 @@ impl Session {
                 write_spans.push(span);
             }
             self.gw.metrics.messages_out.inc();
-            match &msg.kind {
-                GameMessageKind::Text { text } => self.codec.encode_text(text, &mut self.out),
-                GameMessageKind::Prompt { text } => self.codec.encode_prompt(text, &mut self.out),
-                GameMessageKind::Gmcp { package, json } => {
-                    self.codec.encode_gmcp(package, json, &mut self.out);
-                }
-                GameMessageKind::Msdp { variable, value } => {
-                    self.codec.encode_msdp(variable, value, &mut self.out);
-                }
-                GameMessageKind::Disconnect { reason, message } => {
-                    if !message.is_empty() {
-                        self.codec.encode_text(message, &mut self.out);
-                    }
-                    end = Some(End::Closed(*reason, Some("requested by the game".into())));
+            match output::encode(&self.codec, &msg.kind, &mut self.out) {
+                Encoded::Staged => {}
+                Encoded::Session { logged_in } => self.on_session(logged_in),
+                Encoded::Disconnect(reason) => {
+                    end = Some(End::Closed(reason, Some("requested by the game".into())));
                     break;
                 }
-                GameMessageKind::Session { logged_in } => self.on_session(*logged_in),
-                GameMessageKind::Unknown => {}
             }
             next = if written < BATCH { rx.try_recv().ok() } else { None };
         }
@@ -1013,200 +912,5 @@ impl Session {
         self.gw.remove_record(self.handle);
         self.gw.metrics.closed.inc(reason.as_str());
         tracing::debug!(handle = %self.handle, reason = reason.as_str(), %detail, "closed");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::telnet::codes::{DO, IAC, SB, SE, WILL, opt};
-    use crate::telnet::{CodecConfig, TelnetCodec};
-
-    #[test]
-    fn the_newest_window_size_and_client_info_wait_in_constant_space() {
-        let mut l = LatestValues::default();
-        assert_eq!(l.peek(), None);
-        assert!(!l.set(Latest::WindowSize {
-            width: 80,
-            height: 24
-        }));
-        for w in 0..10_000u16 {
-            assert!(l.set(Latest::WindowSize { width: w, height: 50 }));
-        }
-        assert!(!l.set(Latest::ClientInfo));
-        assert!(l.set(Latest::ClientInfo));
-        let newest = Latest::WindowSize {
-            width: 9999,
-            height: 50,
-        };
-        assert_eq!(l.peek(), Some(newest), "peeking leaves it waiting");
-        assert_eq!(l.peek(), Some(newest));
-        assert_eq!(
-            l.pop(),
-            Some(Latest::WindowSize {
-                width: 9999,
-                height: 50
-            })
-        );
-        assert_eq!(l.peek(), Some(Latest::ClientInfo));
-        assert_eq!(l.pop(), Some(Latest::ClientInfo));
-        assert_eq!(l.pop(), None);
-        assert_eq!(l.peek(), None);
-    }
-
-    #[test]
-    fn every_event_but_the_start_of_compression_is_charged() {
-        assert_eq!(class_of(&Inbound::Line(b"look".to_vec())), Some(EventClass::Line));
-        assert_eq!(
-            class_of(&Inbound::LineTruncated {
-                line: vec![],
-                dropped: 3
-            }),
-            Some(EventClass::Line)
-        );
-        assert_eq!(
-            class_of(&Inbound::WindowSize { width: 1, height: 1 }),
-            Some(EventClass::Latest)
-        );
-        assert_eq!(class_of(&Inbound::ClientInfoChanged), Some(EventClass::Latest));
-        assert_eq!(class_of(&Inbound::Reply(vec![IAC])), Some(EventClass::Answer));
-        for other in [
-            Inbound::Gmcp {
-                package: "a".into(),
-                json: String::new(),
-            },
-            Inbound::Msdp {
-                variable: "a".into(),
-                value: String::new(),
-            },
-            Inbound::MsspRequested,
-            Inbound::ProtocolError("x".into()),
-        ] {
-            assert_eq!(class_of(&other), Some(EventClass::Other), "{other:?}");
-        }
-        assert_eq!(class_of(&Inbound::StartCompression), None);
-    }
-
-    #[test]
-    fn held_input_is_counted_by_its_payload() {
-        let line = GatewayEventKind::Input {
-            line: Bytes::from(vec![b'x'; 1000]),
-        };
-        assert_eq!(event_size(&line), 1000 + EVENT_OVERHEAD);
-        let msdp = GatewayEventKind::Msdp {
-            variable: "abc".into(),
-            value: "x".repeat(30_000),
-        };
-        assert_eq!(event_size(&msdp), 30_003 + EVENT_OVERHEAD);
-        assert_eq!(
-            event_size(&GatewayEventKind::WindowSize { width: 1, height: 2 }),
-            EVENT_OVERHEAD
-        );
-    }
-
-    fn sb(option: u8, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![IAC, SB, option];
-        v.extend_from_slice(payload);
-        v.extend_from_slice(&[IAC, SE]);
-        v
-    }
-
-    /// A full-featured client's opening (everything offered accepted, the terminal type cycle,
-    /// charset, GMCP hello and supports, a window size, MCCP2), then its login line: with the
-    /// default limits before login nothing is refused, dropped or counted as a strike.
-    #[test]
-    fn a_full_clients_opening_fits_the_default_budget_before_login() {
-        use clap::Parser as _;
-        let config = crate::config::Config::try_parse_from(["connection-server"]).unwrap();
-        let t0 = Instant::now();
-        let mut budget = InputBudget::new(config.input_policy(), t0);
-        let mut codec = TelnetCodec::new(CodecConfig::default());
-        codec.greeting();
-        let mut opening = Vec::new();
-        for (verb, option) in [
-            (WILL, opt::NAWS),
-            (WILL, opt::TTYPE),
-            (DO, opt::EOR),
-            (DO, opt::GMCP),
-            (DO, opt::MSDP),
-            (DO, opt::MSSP),
-            (DO, opt::CHARSET),
-            (DO, opt::COMPRESS2),
-        ] {
-            opening.extend_from_slice(&[IAC, verb, option]);
-        }
-        opening.extend(sb(opt::NAWS, &[0, 120, 0, 40]));
-        opening.extend(sb(opt::TTYPE, b"\x00MUDLET"));
-        opening.extend(sb(opt::CHARSET, b"\x02UTF-8"));
-        opening.extend(sb(opt::TTYPE, b"\x00XTERM-256COLOR"));
-        opening.extend(sb(opt::TTYPE, b"\x00MTTS 2825"));
-        opening.extend(sb(opt::TTYPE, b"\x00MTTS 2825"));
-        opening.extend(sb(
-            opt::GMCP,
-            br#"Core.Hello {"client":"Mudlet","version":"4.17"}"#,
-        ));
-        opening.extend(sb(
-            opt::GMCP,
-            br#"Core.Supports.Set ["Char 1","Room 1","Comm.Channel 1"]"#,
-        ));
-        opening.extend(sb(opt::NAWS, &[0, 132, 0, 43]));
-        opening.extend_from_slice(b"connect alice secret\r\n");
-        let mut events = Vec::new();
-        codec.receive(&opening, &mut events);
-        let charged: Vec<EventClass> = events.iter().filter_map(class_of).collect();
-        assert!(charged.len() >= 16, "a rich opening: {events:?}");
-        let mut waiting_lines = 0;
-        for class in charged {
-            match budget.admit(class, waiting_lines, t0) {
-                Admission::Now => {}
-                Admission::Wait if class == EventClass::Line => waiting_lines += 1,
-                other => panic!("{class:?} was {other:?} in {events:?}"),
-            }
-        }
-        assert_eq!(budget.strikes(t0), 0);
-        assert_eq!(waiting_lines, 0, "the login line went at once");
-    }
-
-    #[test]
-    fn a_subnegotiation_flood_before_login_is_held_to_the_budget_and_ends_in_strikes() {
-        // Before login: 4 events a second (burst 10), 2 KiB a second (burst 8 KiB), 20 strikes.
-        let policy = crate::limits::tests::policy();
-        let t0 = Instant::now();
-        let mut budget = InputBudget::new(policy, t0);
-        let mut codec = TelnetCodec::new(CodecConfig::default());
-        codec.greeting();
-        let mut flood = vec![IAC, DO, opt::MSDP];
-        for i in 0..1000 {
-            flood.extend(sb(opt::MSDP, format!("\x01VAR{i}\x02value").as_bytes()));
-        }
-        // As the session reads it: within the bytes budget, chunk by chunk.
-        let mut published = 0;
-        let mut read = 0;
-        let mut abuse = None;
-        'reading: while read < flood.len() {
-            let n = budget
-                .read_allowance(t0)
-                .min(crate::link::READ_CHUNK)
-                .min(flood.len() - read);
-            assert!(n > 0, "the bytes budget ran out before the strikes ended it");
-            budget.charge_read(n, t0);
-            let mut events = Vec::new();
-            codec.receive(&flood[read..read + n], &mut events);
-            read += n;
-            for ev in &events {
-                if budget.admit(class_of(ev).unwrap(), 0, t0) == Admission::Now
-                    && matches!(ev, Inbound::Msdp { .. } | Inbound::ClientInfoChanged)
-                {
-                    published += 1;
-                }
-                abuse = budget.abuse(t0);
-                if abuse.is_some() {
-                    break 'reading;
-                }
-            }
-        }
-        assert_eq!(abuse, Some(Abuse::Strikes));
-        assert!(published <= 10, "{published} events reached Kafka");
-        assert!(read <= 8192, "read {read} bytes");
     }
 }
