@@ -35,7 +35,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{debug, info, warn};
 
-use crate::crd::{API_VERSION, KIND, MushGame, MushGameStatus, RESTART_ANNOTATION};
+use crate::crd::{API_VERSION, KIND, MushGame, MushGameStatus, RESTART_ANNOTATION, RolloutPhase};
 use crate::metrics::OperatorMetrics;
 use crate::prune;
 use crate::render::{
@@ -917,7 +917,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         .gateways
         .as_ref()
         .and_then(|g| g.rollout.as_ref())
-        .is_some_and(|r| r.phase == rollout::IN_PROGRESS);
+        .is_some_and(|r| r.phase == RolloutPhase::InProgress);
     if decision.busy || rolling || !ready {
         Ok(Action::requeue(REQUEUE_BUSY))
     } else {

@@ -730,7 +730,7 @@ pub struct GatewaysStatus {
 #[serde(rename_all = "camelCase")]
 pub struct GatewayRollout {
     /// `InProgress`, `Complete`.
-    pub phase: String,
+    pub phase: RolloutPhase,
     /// Revision being rolled out.
     pub revision: String,
     pub started_at: Time,
@@ -744,7 +744,7 @@ pub struct GatewayRollout {
 #[serde(rename_all = "camelCase")]
 pub struct GameServerStatus {
     /// `Running`, `Starting`, `Restarting`, `Failed`, `Waiting` (for dependencies or pods).
-    pub state: String,
+    pub state: GameServerState,
     /// Game-server pods ready (the active one is ready; a standby is live but not ready).
     pub ready_replicas: i32,
     /// Hash of the game-server pod template running (or being rolled out).
@@ -765,9 +765,9 @@ pub struct GameServerStatus {
 #[serde(rename_all = "camelCase")]
 pub struct RestartRecord {
     /// `InProgress`, `Succeeded`, `Failed`.
-    pub phase: String,
+    pub phase: RestartPhase,
     /// What asked for it: `image`, `restartRequest`, `annotation`, `config`.
-    pub reason: String,
+    pub reason: RestartReason,
     pub from_revision: String,
     pub to_revision: String,
     pub started_at: Time,
@@ -789,6 +789,128 @@ pub struct RestartRecord {
     /// Why it failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// Where a gateway rollout stands: `InProgress`, then `Complete`. `Unknown` stands for a phase
+/// this operator does not know (one another version of it wrote).
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RolloutPhase {
+    InProgress,
+    Complete,
+    #[serde(other)]
+    Unknown,
+}
+
+impl std::fmt::Display for RolloutPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl RolloutPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutPhase::InProgress => "InProgress",
+            RolloutPhase::Complete => "Complete",
+            RolloutPhase::Unknown => "Unknown",
+        }
+    }
+}
+
+/// What the game-server is doing (the `Game` column of `kubectl get mushgame`): `Running`,
+/// `Starting`, `Restarting`, `Failed`, `Waiting` (for dependencies or pods). `Unknown` stands for
+/// a state this operator does not know (one another version of it wrote), and is the default.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum GameServerState {
+    Running,
+    Starting,
+    Restarting,
+    Failed,
+    Waiting,
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl std::fmt::Display for GameServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl GameServerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GameServerState::Running => "Running",
+            GameServerState::Starting => "Starting",
+            GameServerState::Restarting => "Restarting",
+            GameServerState::Failed => "Failed",
+            GameServerState::Waiting => "Waiting",
+            GameServerState::Unknown => "Unknown",
+        }
+    }
+}
+
+/// Where a game-server restart stands: `InProgress`, then `Succeeded` or `Failed`. `Unknown`
+/// stands for a phase this operator does not know (one another version of it wrote).
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RestartPhase {
+    InProgress,
+    Succeeded,
+    Failed,
+    #[serde(other)]
+    Unknown,
+}
+
+impl std::fmt::Display for RestartPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl RestartPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPhase::InProgress => "InProgress",
+            RestartPhase::Succeeded => "Succeeded",
+            RestartPhase::Failed => "Failed",
+            RestartPhase::Unknown => "Unknown",
+        }
+    }
+}
+
+/// What asked for a game-server restart: `image` (a new image), `restartRequest`
+/// (`spec.gameServer.restartRequest` or the `mush.dev/restart-request` annotation), `annotation`
+/// (accepted in a stored status; this operator reports the annotation as `restartRequest`),
+/// `config` (any other change of the game-server's pod template). `unknown` stands for a reason
+/// this operator does not know (one another version of it wrote).
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RestartReason {
+    Image,
+    RestartRequest,
+    Annotation,
+    Config,
+    #[serde(other)]
+    Unknown,
+}
+
+impl std::fmt::Display for RestartReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl RestartReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartReason::Image => "image",
+            RestartReason::RestartRequest => "restartRequest",
+            RestartReason::Annotation => "annotation",
+            RestartReason::Config => "config",
+            RestartReason::Unknown => "unknown",
+        }
+    }
 }
 
 fn default_log_level() -> String {
@@ -1110,4 +1232,111 @@ pub fn crd() -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::
 pub fn crd_yaml() -> String {
     let yaml = serde_yaml::to_string(&crd()).expect("the CRD serializes");
     format!("# Generated by `mush-operator crd`; do not edit by hand.\n---\n{yaml}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each value serializes to its `as_str()` and reads back as itself.
+    fn round_trips<T>(values: &[T], as_str: fn(T) -> &'static str)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + Copy + PartialEq + std::fmt::Debug,
+    {
+        for &v in values {
+            let text = serde_json::to_value(v).unwrap();
+            assert_eq!(text, json!(as_str(v)), "{v:?}");
+            assert_eq!(serde_json::from_value::<T>(text).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn phases_states_and_reasons_are_the_strings_the_status_always_carried() {
+        use GameServerState as S;
+        use RestartPhase as P;
+        use RestartReason as R;
+        use RolloutPhase as G;
+        round_trips(&[G::InProgress, G::Complete, G::Unknown], G::as_str);
+        round_trips(
+            &[
+                S::Running,
+                S::Starting,
+                S::Restarting,
+                S::Failed,
+                S::Waiting,
+                S::Unknown,
+            ],
+            S::as_str,
+        );
+        round_trips(&[P::InProgress, P::Succeeded, P::Failed, P::Unknown], P::as_str);
+        round_trips(
+            &[R::Image, R::RestartRequest, R::Annotation, R::Config, R::Unknown],
+            R::as_str,
+        );
+        let strings: Vec<&str> = [G::InProgress, G::Complete].map(G::as_str).to_vec();
+        assert_eq!(strings, ["InProgress", "Complete"]);
+        let strings: Vec<&str> = [S::Running, S::Starting, S::Restarting, S::Failed, S::Waiting]
+            .map(S::as_str)
+            .to_vec();
+        assert_eq!(
+            strings,
+            ["Running", "Starting", "Restarting", "Failed", "Waiting"]
+        );
+        let strings: Vec<&str> = [P::InProgress, P::Succeeded, P::Failed].map(P::as_str).to_vec();
+        assert_eq!(strings, ["InProgress", "Succeeded", "Failed"]);
+        let strings: Vec<&str> = [R::Image, R::RestartRequest, R::Annotation, R::Config]
+            .map(R::as_str)
+            .to_vec();
+        assert_eq!(strings, ["image", "restartRequest", "annotation", "config"]);
+        assert_eq!(R::RestartRequest.to_string(), "restartRequest");
+    }
+
+    #[test]
+    fn a_status_written_before_reads_back_the_same_and_unknown_values_do_not_break_it() {
+        let written = json!({
+            "gateways": {
+                "summary": "2/2", "desired": 2, "ready": 2, "updated": 2, "draining": 0,
+                "revision": "b",
+                "rollout": {"phase": "Complete", "revision": "b", "startedAt": "2026-11-24T10:00:00Z",
+                            "endedAt": "2026-11-24T10:01:00Z", "progress": "2/2 new gateways ready"}
+            },
+            "gameServer": {
+                "state": "Running", "readyReplicas": 1, "revision": "r2",
+                "lastRestart": {"phase": "Succeeded", "reason": "restartRequest", "fromRevision": "r1",
+                                "toRevision": "r2", "startedAt": "2026-11-24T10:00:00Z",
+                                "endedAt": "2026-11-24T10:00:12Z", "durationSeconds": 12}
+            }
+        });
+        let status: MushGameStatus = serde_json::from_value(written.clone()).unwrap();
+        let game = status.game_server.as_ref().unwrap();
+        assert_eq!(game.state, GameServerState::Running);
+        let restart = game.last_restart.as_ref().unwrap();
+        assert_eq!(
+            (restart.phase, restart.reason),
+            (RestartPhase::Succeeded, RestartReason::RestartRequest)
+        );
+        let rollout = status.gateways.as_ref().unwrap().rollout.as_ref().unwrap();
+        assert_eq!(rollout.phase, RolloutPhase::Complete);
+        assert_eq!(serde_json::to_value(&status).unwrap(), written);
+
+        // Values another version of the operator may write read as `Unknown`.
+        let mut newer = written;
+        newer["gateways"]["rollout"]["phase"] = json!("Paused");
+        newer["gameServer"]["state"] = json!("Hibernating");
+        newer["gameServer"]["lastRestart"]["phase"] = json!("Cancelled");
+        newer["gameServer"]["lastRestart"]["reason"] = json!("schedule");
+        let status: MushGameStatus = serde_json::from_value(newer).unwrap();
+        let game = status.game_server.unwrap();
+        assert_eq!(game.state, GameServerState::Unknown);
+        let restart = game.last_restart.unwrap();
+        assert_eq!(
+            (restart.phase, restart.reason),
+            (RestartPhase::Unknown, RestartReason::Unknown)
+        );
+        assert_eq!(
+            status.gateways.unwrap().rollout.unwrap().phase,
+            RolloutPhase::Unknown
+        );
+    }
 }

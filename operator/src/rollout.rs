@@ -22,18 +22,16 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::crd::{GameServerStatus, GatewayRollout, GatewaysStatus, RestartRecord};
+use crate::crd::{
+    GameServerState, GameServerStatus, GatewayRollout, GatewaysStatus, RestartPhase, RestartReason,
+    RestartRecord, RolloutPhase,
+};
 use crate::render::RESTART_TOKEN_ANNOTATION;
 use crate::render::REVISION_ANNOTATION;
 use crate::status::{
     Cond, DEGRADED, DEPENDENCIES_NOT_READY, GAME_READY, GatewayPods, PROGRESSING, gateway_progress,
     pod_failure, pod_ready, pod_revision, pod_terminating,
 };
-
-pub const IN_PROGRESS: &str = "InProgress";
-pub const SUCCEEDED: &str = "Succeeded";
-pub const FAILED: &str = "Failed";
-pub const COMPLETE: &str = "Complete";
 
 /// An Event the controller publishes on the MushGame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,13 +129,13 @@ fn seconds_between(from: &Time, to: Timestamp) -> i64 {
 }
 
 /// Why the game-server is being restarted: `image`, `restartRequest` or `config`.
-fn restart_reason(live: &Deployment, desired_image: &str, desired_token: &str) -> &'static str {
+fn restart_reason(live: &Deployment, desired_image: &str, desired_token: &str) -> RestartReason {
     if live_image(live) != Some(desired_image) {
-        "image"
+        RestartReason::Image
     } else if template_annotation(live, RESTART_TOKEN_ANNOTATION).unwrap_or_default() != desired_token {
-        "restartRequest"
+        RestartReason::RestartRequest
     } else {
-        "config"
+        RestartReason::Config
     }
 }
 
@@ -209,8 +207,8 @@ pub fn game(i: &GameInputs) -> GameDecision {
                         ),
                     ));
                     record = Some(RestartRecord {
-                        phase: IN_PROGRESS.into(),
-                        reason: reason.into(),
+                        phase: RestartPhase::InProgress,
+                        reason,
                         from_revision: live_rev.to_owned(),
                         to_revision: i.desired_revision.to_owned(),
                         started_at: Time(i.now),
@@ -246,12 +244,12 @@ pub fn game(i: &GameInputs) -> GameDecision {
     let mut busy = false;
     if let Some(r) = record.as_mut()
         && r.to_revision == i.desired_revision
-        && (r.phase == IN_PROGRESS || r.phase == FAILED)
+        && (r.phase == RestartPhase::InProgress || r.phase == RestartPhase::Failed)
         && apply
     {
         if new_ready && !old_left {
             let paused = r.input_paused_at.clone().unwrap_or_else(|| r.started_at.clone());
-            r.phase = SUCCEEDED.into();
+            r.phase = RestartPhase::Succeeded;
             r.ended_at = Some(Time(i.now));
             r.duration_seconds = Some(seconds_between(&r.started_at, i.now));
             r.input_wait_seconds = Some(seconds_between(&paused, i.now));
@@ -278,14 +276,14 @@ pub fn game(i: &GameInputs) -> GameDecision {
                 })
             })
         {
-            if r.phase != FAILED {
+            if r.phase != RestartPhase::Failed {
                 notes.push(Note::warning(
                     "RestartFailed",
                     "RestartGameServer",
                     format!("game-server revision {} failed: {why}", r.to_revision),
                 ));
             }
-            r.phase = FAILED.into();
+            r.phase = RestartPhase::Failed;
             r.message = Some(why);
             busy = true;
         } else {
@@ -299,13 +297,13 @@ pub fn game(i: &GameInputs) -> GameDecision {
     let phase = record
         .as_ref()
         .filter(|r| r.to_revision == i.desired_revision || refused.is_some())
-        .map(|r| r.phase.as_str());
+        .map(|r| r.phase);
     let state = match phase {
-        Some(IN_PROGRESS) => "Restarting",
-        Some(FAILED) => "Failed",
-        _ if ready_pods >= 1 => "Running",
-        _ if i.live.is_none() || alive.is_empty() => "Waiting",
-        _ => "Starting",
+        Some(RestartPhase::InProgress) => GameServerState::Restarting,
+        Some(RestartPhase::Failed) => GameServerState::Failed,
+        _ if ready_pods >= 1 => GameServerState::Running,
+        _ if i.live.is_none() || alive.is_empty() => GameServerState::Waiting,
+        _ => GameServerState::Starting,
     };
 
     let ready = if ready_pods >= 1 {
@@ -339,7 +337,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
     };
 
     let progressing = refused.clone().or_else(|| match phase {
-        Some(IN_PROGRESS) => Some(Cond::new(
+        Some(RestartPhase::InProgress) => Some(Cond::new(
             PROGRESSING,
             true,
             "GameServerRestarting",
@@ -349,7 +347,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
                 "restarting the game-server: waiting for the new one to be ready"
             },
         )),
-        Some(FAILED) => Some(Cond::new(
+        Some(RestartPhase::Failed) => Some(Cond::new(
             PROGRESSING,
             false,
             "GameServerRestartFailed",
@@ -361,7 +359,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
         _ => None,
     });
     let degraded = match phase {
-        Some(FAILED) => Some(Cond::new(
+        Some(RestartPhase::Failed) => Some(Cond::new(
             DEGRADED,
             true,
             "GameServerRestartFailed",
@@ -384,7 +382,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
     GameDecision {
         apply,
         status: GameServerStatus {
-            state: state.into(),
+            state,
             ready_replicas: ready_pods,
             revision,
             restored_connections: i.previous.and_then(|p| p.restored_connections),
@@ -421,7 +419,7 @@ pub fn gateways(
             ),
         ));
         rollout = Some(GatewayRollout {
-            phase: IN_PROGRESS.into(),
+            phase: RolloutPhase::InProgress,
             revision: revision.to_owned(),
             started_at: Time(now),
             ended_at: None,
@@ -429,12 +427,12 @@ pub fn gateways(
         });
     }
     if let Some(r) = rollout.as_mut()
-        && r.phase == IN_PROGRESS
+        && r.phase == RolloutPhase::InProgress
         && r.revision == revision
     {
         r.progress = gateway_progress(pods);
         if pods.updated_ready >= pods.desired && pods.old == 0 && pods.draining.is_empty() {
-            r.phase = COMPLETE.into();
+            r.phase = RolloutPhase::Complete;
             r.ended_at = Some(Time(now));
             notes.push(Note::normal(
                 "GatewayRolloutComplete",
@@ -549,7 +547,10 @@ mod tests {
         let before = live("old", "game:1", json!([]));
         let started = game(&inputs(&before, None, Ok(())));
         assert!(started.apply);
-        assert_eq!(started.status.last_restart.as_ref().unwrap().phase, IN_PROGRESS);
+        assert_eq!(
+            started.status.last_restart.as_ref().unwrap().phase,
+            RestartPhase::InProgress
+        );
 
         let stuck = live(
             "new",
@@ -558,7 +559,7 @@ mod tests {
         );
         let failed = game(&inputs(&stuck, Some(&started.status), Ok(())));
         let record = failed.status.last_restart.unwrap();
-        assert_eq!(record.phase, FAILED);
+        assert_eq!(record.phase, RestartPhase::Failed);
         assert!(record.message.unwrap().contains("progress deadline"));
         assert_eq!(failed.degraded.unwrap().reason, "GameServerRestartFailed");
         assert_eq!(
@@ -591,7 +592,10 @@ mod tests {
         i.pods = &pods;
         let started = game(&i);
         assert!(started.apply);
-        assert_eq!(started.status.last_restart.as_ref().unwrap().phase, IN_PROGRESS);
+        assert_eq!(
+            started.status.last_restart.as_ref().unwrap().phase,
+            RestartPhase::InProgress
+        );
         assert!(
             !started.notes.iter().any(|n| n.reason == "RestartFailed"),
             "{:?}",
@@ -610,11 +614,14 @@ mod tests {
         applied.metadata.generation = Some(2);
         applied.status.as_mut().unwrap().observed_generation = Some(1);
         let next = game(&inputs(&applied, Some(&started.status), Ok(())));
-        assert_eq!(next.status.last_restart.as_ref().unwrap().phase, IN_PROGRESS);
+        assert_eq!(
+            next.status.last_restart.as_ref().unwrap().phase,
+            RestartPhase::InProgress
+        );
         // Once it has, the deadline is the new template's.
         applied.status.as_mut().unwrap().observed_generation = Some(2);
         let failed = game(&inputs(&applied, Some(&next.status), Ok(())));
-        assert_eq!(failed.status.last_restart.unwrap().phase, FAILED);
+        assert_eq!(failed.status.last_restart.unwrap().phase, RestartPhase::Failed);
     }
 
     #[test]
@@ -682,8 +689,8 @@ mod tests {
         let (r, notes) = gateways(Some(&previous), "b", &pods(0, 2, &[]), t(0));
         let r = r.unwrap();
         assert_eq!(
-            (r.phase.as_str(), notes[0].reason),
-            (IN_PROGRESS, "GatewayRolloutStarted")
+            (r.phase, notes[0].reason),
+            (RolloutPhase::InProgress, "GatewayRolloutStarted")
         );
         let started = GatewaysStatus {
             revision: "b".into(),
@@ -691,10 +698,10 @@ mod tests {
             ..Default::default()
         };
         let (r, _) = gateways(Some(&started), "b", &pods(2, 0, &["g-gateway-old"]), t(30));
-        assert_eq!(r.unwrap().phase, IN_PROGRESS, "still draining");
+        assert_eq!(r.unwrap().phase, RolloutPhase::InProgress, "still draining");
         let (r, notes) = gateways(Some(&started), "b", &pods(2, 0, &[]), t(60));
         let r = r.unwrap();
-        assert_eq!((r.phase.as_str(), r.ended_at), (COMPLETE, Some(Time(t(60)))));
+        assert_eq!((r.phase, r.ended_at), (RolloutPhase::Complete, Some(Time(t(60)))));
         assert_eq!(notes[0].reason, "GatewayRolloutComplete");
     }
 }

@@ -12,7 +12,10 @@ use kube::runtime::controller::Action;
 use serde_json::json;
 
 use crate::controller::{REQUEUE_BUSY, REQUEUE_IDLE, error_policy, reconcile};
-use crate::crd::{ExternalRedis, GatewayTls, MushGame, MushGameStatus, SecretKeyRef};
+use crate::crd::{
+    ExternalRedis, GameServerState, GatewayTls, MushGame, MushGameStatus, RestartPhase, RestartReason,
+    RolloutPhase, SecretKeyRef,
+};
 use crate::fixtures::{FakeApi, NS, path_of, tavern, test_context};
 use crate::render::{Child, Rendered, render};
 use crate::status::{DEPENDENCIES_NOT_READY, condition};
@@ -165,7 +168,7 @@ async fn create_applies_every_child_with_an_owner_reference_and_reports_what_it_
     assert!(message.contains("Gateways (0/2 gateways ready"), "{message}");
     assert_eq!(cond(&s, "Progressing").0, "True");
     assert_eq!(cond(&s, "Degraded").0, "False");
-    assert_eq!(s.game_server.as_ref().unwrap().state, "Waiting");
+    assert_eq!(s.game_server.as_ref().unwrap().state, GameServerState::Waiting);
     assert_eq!(s.gateways.as_ref().unwrap().summary, "0/2");
     assert_eq!(action, Action::requeue(REQUEUE_BUSY));
     let events = fake.events();
@@ -322,7 +325,7 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
     let gw = s.gateways.unwrap();
     assert_eq!((gw.summary.as_str(), gw.connections), ("2/2", Some(45)));
     let gs = s.game_server.unwrap();
-    assert_eq!(gs.state, "Running");
+    assert_eq!(gs.state, GameServerState::Running);
     assert_eq!(gs.restored_connections, Some(40));
     assert_eq!(gs.reconciliation_seconds, Some(0.25));
     assert_eq!(action, Action::requeue(REQUEUE_IDLE));
@@ -596,7 +599,7 @@ async fn an_invalid_spec_applies_nothing_and_says_what_to_fix() {
     let s = status_of(&fake);
     assert_eq!(cond(&s, "Ready").1, "InvalidSpec");
     assert_ne!(cond(&s, "Progressing").1, DEPENDENCIES_NOT_READY);
-    assert_eq!(s.game_server.unwrap().state, "Running");
+    assert_eq!(s.game_server.unwrap().state, GameServerState::Running);
     assert!(!fake.events().iter().any(|(_, r, _)| r.starts_with("Restart")));
 }
 
@@ -701,8 +704,8 @@ async fn restart_is_refused_while_redis_is_not_ready_and_starts_once_it_is() {
         .last_restart
         .expect("restart recorded");
     assert_eq!(
-        (restart.phase.as_str(), restart.reason.as_str()),
-        ("InProgress", "image")
+        (restart.phase, restart.reason),
+        (RestartPhase::InProgress, RestartReason::Image)
     );
     assert_eq!(cond(&s, "Progressing").1, "GameServerRestarting");
     assert!(fake.events().iter().any(|(_, r, _)| r == "RestartStarted"));
@@ -769,11 +772,11 @@ async fn restart_sequence_records_start_pause_end_and_restored_connections() {
     run(&ctx, &fake, game).await;
     let s = status_of(&fake);
     let rec = s.game_server.as_ref().unwrap().last_restart.clone().unwrap();
-    assert_eq!(rec.phase, "InProgress");
-    assert_eq!(rec.reason, "restartRequest");
+    assert_eq!(rec.phase, RestartPhase::InProgress);
+    assert_eq!(rec.reason, RestartReason::RestartRequest);
     assert_eq!(rec.from_revision, r_old.game_revision);
     assert_eq!(rec.to_revision, r_new.game_revision);
-    assert_eq!(s.game_server.as_ref().unwrap().state, "Restarting");
+    assert_eq!(s.game_server.as_ref().unwrap().state, GameServerState::Restarting);
     // The old game-server is still ready, but the spec asks for the new one.
     assert_eq!(cond(&s, "GameReady").0, "True");
     assert_eq!(cond(&s, "Ready").0, "False");
@@ -812,7 +815,7 @@ async fn restart_sequence_records_start_pause_end_and_restored_connections() {
     run(&ctx, &fake, fake.game("tavern")).await;
     let s = status_of(&fake);
     let rec = s.game_server.as_ref().unwrap().last_restart.clone().unwrap();
-    assert_eq!(rec.phase, "Succeeded");
+    assert_eq!(rec.phase, RestartPhase::Succeeded);
     assert_eq!(rec.duration_seconds, Some(12));
     assert_eq!(rec.input_wait_seconds, Some(7), "paused from t=5 to t=12");
     assert_eq!(rec.restored_connections, Some(7));
@@ -877,10 +880,10 @@ async fn a_new_game_server_that_crash_loops_is_reported_once_not_looped_on() {
     assert_eq!(failed_events, 1, "the failure is reported once");
     let s = status_of(&fake);
     let rec = s.game_server.as_ref().unwrap().last_restart.clone().unwrap();
-    assert_eq!(rec.phase, "Failed");
+    assert_eq!(rec.phase, RestartPhase::Failed);
     assert_eq!(rec.from_revision, r_old.game_revision);
     assert!(rec.message.as_deref().unwrap().contains("CrashLoopBackOff"));
-    assert_eq!(s.game_server.as_ref().unwrap().state, "Failed");
+    assert_eq!(s.game_server.as_ref().unwrap().state, GameServerState::Failed);
     assert_eq!(cond(&s, "Degraded").1, "GameServerRestartFailed");
     assert_eq!(cond(&s, "Degraded").0, "True");
     assert_eq!(cond(&s, "Progressing").1, "GameServerRestartFailed");
@@ -914,7 +917,7 @@ async fn gateway_rollout_progress_is_visible_in_status_until_complete() {
     run(&ctx, &fake, game).await;
     let s = status_of(&fake);
     let rollout = s.gateways.as_ref().unwrap().rollout.clone().unwrap();
-    assert_eq!(rollout.phase, "InProgress");
+    assert_eq!(rollout.phase, RolloutPhase::InProgress);
     assert_eq!(
         rollout.progress,
         "0/2 new gateways ready, 2 old serving, 0 draining"
@@ -957,7 +960,7 @@ async fn gateway_rollout_progress_is_visible_in_status_until_complete() {
     run(&ctx, &fake, fake.game("tavern")).await;
     let s = status_of(&fake);
     let rollout = s.gateways.as_ref().unwrap().rollout.clone().unwrap();
-    assert_eq!(rollout.phase, "Complete");
+    assert_eq!(rollout.phase, RolloutPhase::Complete);
     assert!(rollout.ended_at.is_some());
     assert_eq!(cond(&s, "Progressing").0, "False");
     assert!(

@@ -11,7 +11,9 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::crd::{GameServerStatus, GatewayRollout, GatewaysStatus, MushGameSpec, MushGameStatus};
+use crate::crd::{
+    GameServerStatus, GatewayRollout, GatewaysStatus, MushGameSpec, MushGameStatus, RolloutPhase,
+};
 use crate::render::{Names, REVISION_ANNOTATION};
 
 pub const READY: &str = "Ready";
@@ -498,7 +500,7 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
     let rollout_running = i
         .gateway_rollout
         .as_ref()
-        .is_some_and(|r| r.phase == "InProgress");
+        .is_some_and(|r| r.phase == RolloutPhase::InProgress);
     let progressing = if let Some(c) = &i.game.progressing {
         c.clone()
     } else if rollout_running {

@@ -30,7 +30,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{Discovery, Scope};
 use kube::{Client, Config, ResourceExt};
-use mush_operator::crd::MushGame;
+use mush_operator::crd::{MushGame, RestartPhase, RestartReason};
 use serde::Deserialize as _;
 use serde_json::json;
 
@@ -758,7 +758,8 @@ async fn the_operator_as_installed_runs_a_game_on_a_real_control_plane() {
     let record = eventually("the restart to complete", || async {
         let g = games.get_status(GAME).await.ok()?;
         let restart = g.status?.game_server?.last_restart?;
-        (restart.reason == "restartRequest" && restart.phase == "Succeeded").then_some(restart)
+        (restart.reason == RestartReason::RestartRequest && restart.phase == RestartPhase::Succeeded)
+            .then_some(restart)
     })
     .await;
     println!(
