@@ -499,28 +499,7 @@ async fn sweep_orphans_forever(gw: Arc<Gateway>, stop: Shutdown) {
 }
 
 async fn sweep_orphaned_slot(gw: &Arc<Gateway>, slot: mush_protocol::Slot) -> anyhow::Result<()> {
-    use fred::prelude::{KeysInterface, SetsInterface};
-    let client = gw.store.client();
-    let keys = gw.store.keys();
-    let members: u64 = client.scard(keys.gateway_connections(slot)).await?;
-    if members == 0 {
-        return Ok(());
-    }
-    // Read the lease counter before looking at the lease: a gateway that takes the slot after
-    // this read gets the next epoch, and its connections are left alone.
-    let counter: Option<u64> = client.get(keys.slot_epoch(slot)).await?;
-    let held: bool = client.exists(keys.slot_lease(slot)).await?;
-    if held {
-        return Ok(());
-    }
-    let next_epoch = mush_protocol::handle::epoch_from_lease_counter(counter.unwrap_or(0) + 1);
-    let stale: Vec<Handle> = gw
-        .store
-        .gateway_handles(slot)
-        .await?
-        .into_iter()
-        .filter(|h| h.epoch() != next_epoch)
-        .collect();
+    let stale = gw.store.orphans_of_slot(slot).await?;
     if stale.is_empty() {
         return Ok(());
     }
@@ -536,12 +515,7 @@ async fn sweep_orphaned_slot(gw: &Arc<Gateway>, slot: mush_protocol::Slot) -> an
 /// Keeps the game-wide player count for MSSP fresh without a Redis call per request.
 async fn refresh_figures(gw: Arc<Gateway>, stop: Shutdown) {
     loop {
-        if let Ok(n) = fred::prelude::SortedSetsInterface::zcard::<u64, _>(
-            gw.store.client(),
-            gw.store.keys().live_connections(),
-        )
-        .await
-        {
+        if let Ok(n) = gw.store.live_count().await {
             gw.players_online.store(n as usize, Ordering::Relaxed);
         }
         gw.ip_limiter.lock().expect("ip limiter").prune(Instant::now());
@@ -824,10 +798,8 @@ async fn write_refusal(mut stream: TcpStream, port: &PlayerPort, message: &str) 
 /// Follows the game-server's leadership lease, so browsers can show that the game is
 /// restarting (their input waits in Kafka meanwhile). Redis away: the status stays as it was.
 async fn watch_game(gw: Arc<Gateway>, stop: Shutdown) {
-    use fred::prelude::KeysInterface;
-    let key = gw.store.keys().lease(mush_protocol::keys::GAME_LEADER_LEASE);
     loop {
-        if let Ok(held) = gw.store.client().exists::<bool, _>(&key).await {
+        if let Ok(held) = gw.store.lease_held(mush_protocol::keys::GAME_LEADER_LEASE).await {
             let status = if held {
                 GameStatus::Running
             } else {

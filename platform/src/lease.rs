@@ -181,6 +181,25 @@ pub async fn acquire_slot(
     Ok(None)
 }
 
+/// Whether gateway `slot` is held by a live gateway, and if not, the epoch the next gateway to
+/// take it will get: `None` while it is held, else `Some(next epoch)`. The lease counter is
+/// read before the lease itself, so a gateway that takes the slot after this read gets a later
+/// epoch than the one returned (its connections are never mistaken for orphans).
+pub async fn slot_vacancy(
+    client: &Client,
+    keys: &RedisKeys,
+    slot: Slot,
+) -> Result<Option<u32>, fred::error::Error> {
+    let counter: Option<u64> = client.get(keys.slot_epoch(slot)).await?;
+    let held: bool = client.exists(keys.slot_lease(slot)).await?;
+    Ok((!held).then(|| epoch_from_lease_counter(counter.unwrap_or(0) + 1)))
+}
+
+/// Whether the lease `name` (e.g. the game-server's leadership) is held by anyone now.
+pub async fn is_held(client: &Client, keys: &RedisKeys, name: &str) -> Result<bool, fred::error::Error> {
+    client.exists(keys.lease(name)).await
+}
+
 /// A process-unique owner id: host name, pid and start time.
 pub fn owner_id(role: &str) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());

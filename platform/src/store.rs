@@ -464,6 +464,48 @@ impl ConnectionStore {
         parse_members(members)
     }
 
+    /// How many handles are recorded under one gateway slot.
+    pub async fn gateway_handle_count(&self, slot: Slot) -> Result<u64, StoreError> {
+        Ok(self
+            .inner
+            .client
+            .scard(self.inner.keys.gateway_connections(slot))
+            .await?)
+    }
+
+    /// How many connections are live in the whole game (all gateways).
+    pub async fn live_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .inner
+            .client
+            .zcard(self.inner.keys.live_connections())
+            .await?)
+    }
+
+    /// The records left under `slot` by a gateway that is gone: none while a gateway holds the
+    /// slot, and never those of the epoch the next holder will get (see
+    /// [`crate::lease::slot_vacancy`]).
+    pub async fn orphans_of_slot(&self, slot: Slot) -> Result<Vec<Handle>, StoreError> {
+        if self.gateway_handle_count(slot).await? == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(next_epoch) = crate::lease::slot_vacancy(&self.inner.client, &self.inner.keys, slot).await?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .gateway_handles(slot)
+            .await?
+            .into_iter()
+            .filter(|h| h.epoch() != next_epoch)
+            .collect())
+    }
+
+    /// Whether the lease `name` is held now (e.g. the game-server's leadership).
+    pub async fn lease_held(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(crate::lease::is_held(&self.inner.client, &self.inner.keys, name).await?)
+    }
+
     /// Reads every live connection with pipelined reads (one round trip per 1,000 records).
     pub async fn load_all(&self) -> Result<Loaded, StoreError> {
         let handles = self.live_handles().await?;

@@ -149,3 +149,56 @@ async fn a_lapsed_lease_nobody_took_is_taken_back_but_a_taken_one_is_not() {
     assert!(b.token() > a.token());
     assert!(!a.renew(&client).await.unwrap(), "a cannot take it back from b");
 }
+
+#[tokio::test]
+async fn a_slot_nobody_holds_has_orphans_except_those_of_its_next_epoch() {
+    use mush_platform::metrics::Metrics;
+    use mush_platform::store::{ConnectionStore, StoreMetrics};
+    use mush_protocol::{ConnectionRecord, Handle, Timestamp, Transport};
+    let redis = RedisServer::start();
+    let client = connect(&RedisArgs::for_url(&redis.url())).await.unwrap();
+    let keys = RedisKeys::new("t");
+    let metrics = StoreMetrics::new(&Metrics::new("mush_test", &prometheus::Registry::new()));
+    let store = ConnectionStore::new(client.clone(), keys.clone(), metrics);
+    let ttl = Duration::from_secs(5);
+    let held = acquire_slot(&client, &keys, "gw-0", 1, None, ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    let old = Handle::new(held.slot, held.epoch, 1).unwrap();
+    store
+        .register(&ConnectionRecord::new(
+            old,
+            "gw-0",
+            "127.0.0.1:1",
+            Transport::Telnet,
+            Timestamp::now(),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        store.orphans_of_slot(held.slot).await.unwrap().is_empty(),
+        "held: no orphans"
+    );
+    held.lease.release(&client).await.unwrap();
+    // The next life of the slot will get the next epoch: a record of that epoch is not an orphan.
+    let next = mush_platform::lease::slot_vacancy(&client, &keys, held.slot)
+        .await
+        .unwrap()
+        .expect("vacant");
+    assert!(next > held.epoch);
+    let future = Handle::new(held.slot, next, 1).unwrap();
+    store
+        .register(&ConnectionRecord::new(
+            future,
+            "gw-0b",
+            "127.0.0.1:2",
+            Transport::Telnet,
+            Timestamp::now(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.orphans_of_slot(held.slot).await.unwrap(), vec![old]);
+    assert_eq!(store.live_count().await.unwrap(), 2);
+    assert!(!store.lease_held("game-leader").await.unwrap());
+}
