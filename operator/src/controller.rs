@@ -44,8 +44,8 @@ use crate::render::{
 };
 use crate::rollout::{self, GameInputs, Note};
 use crate::status::{
-    self, DEPENDENCIES_NOT_READY, PROGRESSING, Problem, READY, StatusInputs, metric_sum, pod_name, pod_ready,
-    pod_revision, pod_terminating,
+    self, PROGRESSING, Problem, READY, Reason, StatusInputs, metric_sum, pod_name, pod_ready, pod_revision,
+    pod_terminating,
 };
 
 /// Where time comes from (tests drive it by hand).
@@ -688,7 +688,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
 
     let mut problems: Vec<Problem> = spec_errors(&game.spec)
         .into_iter()
-        .map(|m| Problem::new("InvalidSpec", m))
+        .map(|m| Problem::new(Reason::InvalidSpec, m))
         .collect();
     let rendered: Option<Rendered> = if problems.is_empty() {
         Some(render_with(&game, &ctx.render_options).expect("spec checked above"))
@@ -705,7 +705,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
     .await?;
     for missing in &observed.missing_secrets {
         problems.push(Problem::new(
-            "SecretMissing",
+            Reason::SecretMissing,
             format!("Secret {missing} named in the spec does not exist in namespace {ns}"),
         ));
     }
@@ -788,8 +788,8 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
         &observed.missing_secrets,
     );
 
-    let previously_refused =
-        status::condition(previous, PROGRESSING).is_some_and(|c| c.reason == DEPENDENCIES_NOT_READY);
+    let previously_refused = status::condition(previous, PROGRESSING)
+        .is_some_and(|c| c.reason == Reason::DependenciesNotReady.as_str());
     let token = crate::render::restart_token(&game);
     let mut decision = rollout::game(&GameInputs {
         desired_revision: &game_revision,
@@ -824,8 +824,8 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
     // it is reported in status and as an Event, and the reconciliation counts as failed.
     problems.extend(refused.iter().map(|e| {
         let reason = match e {
-            Error::Delete { .. } | Error::Read { .. } => "PruneFailed",
-            _ => "ApplyFailed",
+            Error::Delete { .. } | Error::Read { .. } => Reason::PruneFailed,
+            _ => Reason::ApplyFailed,
         };
         Problem::new(reason, e.to_string())
     }));
@@ -846,7 +846,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
                 ),
             ));
         }
-    } else if status::condition(previous, READY).is_none_or(|c| c.reason != "InvalidSpec") {
+    } else if status::condition(previous, READY).is_none_or(|c| c.reason != Reason::InvalidSpec.as_str()) {
         let message = problems
             .iter()
             .map(|p| p.message.as_str())
@@ -860,7 +860,7 @@ pub async fn reconcile(game: Arc<MushGame>, ctx: Arc<Context>) -> Result<Action,
     if decision
         .progressing
         .as_ref()
-        .is_some_and(|c| c.reason == DEPENDENCIES_NOT_READY)
+        .is_some_and(|c| c.reason == Reason::DependenciesNotReady)
     {
         ctx.metrics.restarts_refused.inc();
     }

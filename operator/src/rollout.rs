@@ -29,8 +29,8 @@ use crate::crd::{
 use crate::render::RESTART_TOKEN_ANNOTATION;
 use crate::render::REVISION_ANNOTATION;
 use crate::status::{
-    Cond, DEGRADED, DEPENDENCIES_NOT_READY, GAME_READY, GatewayPods, PROGRESSING, gateway_progress,
-    pod_failure, pod_ready, pod_revision, pod_terminating,
+    Cond, DEGRADED, GAME_READY, GatewayPods, PROGRESSING, Reason, gateway_progress, pod_failure, pod_ready,
+    pod_revision, pod_terminating,
 };
 
 /// An Event the controller publishes on the MushGame.
@@ -192,7 +192,12 @@ pub fn game(i: &GameInputs) -> GameDecision {
                             message.clone(),
                         ));
                     }
-                    refused = Some(Cond::new(PROGRESSING, false, DEPENDENCIES_NOT_READY, message));
+                    refused = Some(Cond::new(
+                        PROGRESSING,
+                        false,
+                        Reason::DependenciesNotReady,
+                        message,
+                    ));
                 }
                 Ok(()) => {
                     apply = true;
@@ -310,28 +315,28 @@ pub fn game(i: &GameInputs) -> GameDecision {
         Cond::new(
             GAME_READY,
             true,
-            "Running",
+            Reason::Running,
             format!("{ready_pods} game-server ready (holds the lease)"),
         )
     } else if i.live.is_none() {
         Cond::new(
             GAME_READY,
             false,
-            "WaitingForPods",
+            Reason::WaitingForPods,
             "the game-server Deployment does not exist yet",
         )
     } else if alive.is_empty() {
         Cond::new(
             GAME_READY,
             false,
-            "WaitingForPods",
+            Reason::WaitingForPods,
             "no game-server pod exists yet (can the cluster schedule pods?)",
         )
     } else {
         Cond::new(
             GAME_READY,
             false,
-            "WaitingForPods",
+            Reason::WaitingForPods,
             "waiting for the game-server to be ready (it takes the lease and rebuilds its view from Redis)",
         )
     };
@@ -340,7 +345,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
         Some(RestartPhase::InProgress) => Some(Cond::new(
             PROGRESSING,
             true,
-            "GameServerRestarting",
+            Reason::GameServerRestarting,
             if old_left {
                 "restarting the game-server: waiting for the old one to stop"
             } else {
@@ -350,7 +355,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
         Some(RestartPhase::Failed) => Some(Cond::new(
             PROGRESSING,
             false,
-            "GameServerRestartFailed",
+            Reason::GameServerRestartFailed,
             record
                 .as_ref()
                 .and_then(|r| r.message.clone())
@@ -362,7 +367,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
         Some(RestartPhase::Failed) => Some(Cond::new(
             DEGRADED,
             true,
-            "GameServerRestartFailed",
+            Reason::GameServerRestartFailed,
             format!(
                 "the new game-server does not start: {}; fix the spec (e.g. the image) to try again",
                 record
@@ -371,7 +376,7 @@ pub fn game(i: &GameInputs) -> GameDecision {
                     .unwrap_or_default()
             ),
         )),
-        _ => any_failure.map(|why| Cond::new(DEGRADED, true, "GameServerFailing", why)),
+        _ => any_failure.map(|why| Cond::new(DEGRADED, true, Reason::GameServerFailing, why)),
     };
 
     let revision = if apply {
@@ -532,7 +537,7 @@ mod tests {
         let decision = game(&inputs(&d, None, Err("Kafka is not ready (topics)".into())));
         assert!(!decision.apply);
         let p = decision.progressing.unwrap();
-        assert_eq!((p.status, p.reason.as_str()), (false, DEPENDENCIES_NOT_READY));
+        assert_eq!((p.status, p.reason), (false, Reason::DependenciesNotReady));
         assert!(p.message.contains("image") && p.message.contains("Kafka is not ready"));
         assert_eq!(decision.notes.len(), 1);
         assert_eq!(decision.status.revision, "old", "status names what still runs");
@@ -561,7 +566,7 @@ mod tests {
         let record = failed.status.last_restart.unwrap();
         assert_eq!(record.phase, RestartPhase::Failed);
         assert!(record.message.unwrap().contains("progress deadline"));
-        assert_eq!(failed.degraded.unwrap().reason, "GameServerRestartFailed");
+        assert_eq!(failed.degraded.unwrap().reason, Reason::GameServerRestartFailed);
         assert_eq!(
             failed
                 .notes
@@ -601,7 +606,7 @@ mod tests {
             "{:?}",
             started.notes
         );
-        assert_eq!(started.progressing.unwrap().reason, "GameServerRestarting");
+        assert_eq!(started.progressing.unwrap().reason, Reason::GameServerRestarting);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::crd::{
 };
 use crate::fixtures::{FakeApi, NS, path_of, tavern, test_context};
 use crate::render::{Child, Rendered, render};
-use crate::status::{DEPENDENCIES_NOT_READY, condition};
+use crate::status::{Reason, condition};
 
 fn child_path(c: &Child) -> String {
     use k8s_openapi::api::core::v1::ServiceAccount;
@@ -598,7 +598,7 @@ async fn an_invalid_spec_applies_nothing_and_says_what_to_fix() {
     assert!(fake.applied_paths().is_empty());
     let s = status_of(&fake);
     assert_eq!(cond(&s, "Ready").1, "InvalidSpec");
-    assert_ne!(cond(&s, "Progressing").1, DEPENDENCIES_NOT_READY);
+    assert_ne!(cond(&s, "Progressing").1, Reason::DependenciesNotReady.as_str());
     assert_eq!(s.game_server.unwrap().state, GameServerState::Running);
     assert!(!fake.events().iter().any(|(_, r, _)| r.starts_with("Restart")));
 }
@@ -666,7 +666,10 @@ async fn restart_is_refused_while_redis_is_not_ready_and_starts_once_it_is() {
     );
     let s = status_of(&fake);
     let (progressing, reason, message) = cond(&s, "Progressing");
-    assert_eq!((progressing, reason), ("False", DEPENDENCIES_NOT_READY));
+    assert_eq!(
+        (progressing, reason),
+        ("False", Reason::DependenciesNotReady.as_str())
+    );
     assert!(message.contains("Redis is not ready"), "{message}");
     assert!(message.contains("image"), "{message}");
     let refused = |f: &FakeApi| {
@@ -737,7 +740,10 @@ async fn a_restart_waits_for_a_dependency_the_same_change_rolls() {
     );
     let s = status_of(&fake);
     let (progressing, reason, message) = cond(&s, "Progressing");
-    assert_eq!((progressing, reason), ("False", DEPENDENCIES_NOT_READY));
+    assert_eq!(
+        (progressing, reason),
+        ("False", Reason::DependenciesNotReady.as_str())
+    );
     assert!(message.contains("Redis is not ready"), "{message}");
     assert_eq!(cond(&s, "RedisReady").1, "RollingOut");
 

@@ -24,28 +24,107 @@ pub const GAME_READY: &str = "GameReady";
 pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
 
-/// Reason of `Ready=False` when everything is up but the spec does not run yet (a restart refused
-/// or under way, a gateway rollout).
-pub const UPDATING: &str = "Updating";
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// The reasons of the conditions the operator reports, each written as its name (a
+        /// Condition's `reason` is CamelCase by the Kubernetes API conventions).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Reason {
+            $($(#[$doc])* $name,)*
+        }
 
-/// Reason of `Progressing=False` when a restart waits for Redis or Kafka.
-pub const DEPENDENCIES_NOT_READY: &str = "DependenciesNotReady";
+        impl Reason {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    // `Ready`
+    /// `Ready=True`: the spec is running.
+    Ready,
+    /// `Ready=False` when everything is up but the spec does not run yet (a restart refused or
+    /// under way, a gateway rollout).
+    Updating,
+    /// `Ready=False` while a dependency, the gateways or the game-server are not ready.
+    Waiting,
+    /// `Ready=False`: the spec breaks a rule only the operator checks.
+    InvalidSpec,
+    /// `Ready=False`, `RedisReady=False`, `KafkaReady=False`: a Secret the spec names is missing.
+    SecretMissing,
+    /// `Ready=False`: the API server refused a child.
+    ApplyFailed,
+    /// `Ready=False`: a child no longer wanted could not be read or deleted.
+    PruneFailed,
+    // `RedisReady`, `KafkaReady`
+    /// External Redis or Kafka: the servers check the connection themselves.
+    External,
+    /// The StatefulSet does not exist yet.
+    Creating,
+    /// Pods not ready yet (also `GatewaysReady=False` and `GameReady=False`).
+    WaitingForPods,
+    /// The Redpanda broker is not ready yet.
+    WaitingForBroker,
+    /// The StatefulSet has not finished rolling out its latest spec.
+    RollingOut,
+    /// The topic Job has not succeeded yet.
+    CreatingTopics,
+    /// The topic Job failed.
+    TopicsFailed,
+    // `GatewaysReady`, `GameReady`
+    /// Every gateway is ready.
+    AllReady,
+    /// A game-server is ready.
+    Running,
+    // `Progressing`
+    /// `Progressing=False` when a restart waits for Redis or Kafka.
+    DependenciesNotReady,
+    /// A game-server restart is under way.
+    GameServerRestarting,
+    /// A game-server restart failed (also `Degraded=True`).
+    GameServerRestartFailed,
+    /// A gateway rollout is under way.
+    GatewayRollout,
+    /// Not ready yet, with nothing for the user to fix.
+    WaitingForResources,
+    /// Nothing in progress.
+    Complete,
+    // `Degraded`
+    /// A game-server pod is stuck (crash loop, image pull).
+    GameServerFailing,
+    /// A gateway pod is stuck (crash loop, image pull).
+    GatewayFailing,
+    /// Something the user has to fix (the problems of `Ready=False`).
+    InvalidConfiguration,
+    /// No failures seen.
+    AsExpected,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A condition before timestamps are attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cond {
     pub type_: &'static str,
     pub status: bool,
-    pub reason: String,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl Cond {
-    pub fn new(type_: &'static str, status: bool, reason: &str, message: impl Into<String>) -> Self {
+    pub fn new(type_: &'static str, status: bool, reason: Reason, message: impl Into<String>) -> Self {
         Self {
             type_,
             status,
-            reason: reason.to_owned(),
+            reason,
             message: message.into(),
         }
     }
@@ -54,12 +133,12 @@ impl Cond {
 /// Something the user has to fix, with the condition reason that names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub reason: &'static str,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl Problem {
-    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             reason,
             message: message.into(),
@@ -79,15 +158,15 @@ fn joined(problems: &[Problem]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
     pub ready: bool,
-    pub reason: String,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl Dependency {
-    fn new(ready: bool, reason: &str, message: impl Into<String>) -> Self {
+    fn new(ready: bool, reason: Reason, message: impl Into<String>) -> Self {
         Self {
             ready,
-            reason: reason.to_owned(),
+            reason,
             message: message.into(),
         }
     }
@@ -186,7 +265,7 @@ fn stateful_dependency(
     sts: &StatefulSet,
     name: &str,
     what: &str,
-    waiting_reason: &str,
+    waiting_reason: Reason,
 ) -> Option<Dependency> {
     let (ready, want) = sts_ready(sts);
     if ready < want {
@@ -196,7 +275,7 @@ fn stateful_dependency(
             format!("{ready}/{want} {what} pods ready (StatefulSet {name})"),
         ));
     }
-    rollout_pending(sts).map(|why| Dependency::new(false, "RollingOut", why))
+    rollout_pending(sts).map(|why| Dependency::new(false, Reason::RollingOut, why))
 }
 
 /// The restart gate: `Err(what is not ready)` unless both Redis and Kafka are ready and settled.
@@ -227,12 +306,12 @@ pub fn redis_state(
         return match missing.iter().find(|m| **m == ext.url_secret.name) {
             Some(name) => Dependency::new(
                 false,
-                "SecretMissing",
+                Reason::SecretMissing,
                 format!("Secret {name} (redis.external.urlSecret) does not exist"),
             ),
             None => Dependency::new(
                 true,
-                "External",
+                Reason::External,
                 "external Redis: the servers check the connection in their readiness",
             ),
         };
@@ -240,15 +319,14 @@ pub fn redis_state(
     match sts {
         None => Dependency::new(
             false,
-            "Creating",
+            Reason::Creating,
             format!("StatefulSet {} does not exist yet", names.redis()),
         ),
-        Some(sts) => {
-            stateful_dependency(sts, &names.redis(), "Redis", "WaitingForPods").unwrap_or_else(|| {
+        Some(sts) => stateful_dependency(sts, &names.redis(), "Redis", Reason::WaitingForPods)
+            .unwrap_or_else(|| {
                 let (ready, want) = sts_ready(sts);
-                Dependency::new(true, "Ready", format!("{ready}/{want} Redis pods ready"))
-            })
-        }
+                Dependency::new(true, Reason::Ready, format!("{ready}/{want} Redis pods ready"))
+            }),
     }
 }
 
@@ -274,12 +352,12 @@ pub fn kafka_state(
         return match refs.iter().find(|r| missing.iter().any(|m| m == *r)) {
             Some(name) => Dependency::new(
                 false,
-                "SecretMissing",
+                Reason::SecretMissing,
                 format!("Secret {name} (kafka.external) does not exist"),
             ),
             None => Dependency::new(
                 true,
-                "External",
+                Reason::External,
                 format!(
                     "external Kafka at {}: the servers check the connection in their readiness",
                     ext.bootstrap_servers
@@ -290,24 +368,24 @@ pub fn kafka_state(
     let Some(sts) = sts else {
         return Dependency::new(
             false,
-            "Creating",
+            Reason::Creating,
             format!("StatefulSet {} does not exist yet", names.kafka()),
         );
     };
-    if let Some(waiting) = stateful_dependency(sts, &names.kafka(), "Redpanda", "WaitingForBroker") {
+    if let Some(waiting) = stateful_dependency(sts, &names.kafka(), "Redpanda", Reason::WaitingForBroker) {
         return waiting;
     }
     let Some(job) = topics_job else {
         return Dependency::new(
             false,
-            "CreatingTopics",
+            Reason::CreatingTopics,
             "the topic-creation Job does not exist yet",
         );
     };
     let job_name = job.metadata.name.clone().unwrap_or_default();
     let status = job.status.as_ref();
     if status.and_then(|s| s.succeeded).unwrap_or(0) >= 1 {
-        return Dependency::new(true, "Ready", "broker ready, topics created");
+        return Dependency::new(true, Reason::Ready, "broker ready, topics created");
     }
     let failed = status
         .and_then(|s| s.conditions.as_ref())
@@ -315,13 +393,13 @@ pub fn kafka_state(
     if failed {
         return Dependency::new(
             false,
-            "TopicsFailed",
+            Reason::TopicsFailed,
             format!("Job {job_name} failed to create the topics: see `kubectl logs job/{job_name}`"),
         );
     }
     Dependency::new(
         false,
-        "CreatingTopics",
+        Reason::CreatingTopics,
         format!("waiting for Job {job_name} to create the topics"),
     )
 }
@@ -427,7 +505,7 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         Cond::new(
             GATEWAYS_READY,
             true,
-            "AllReady",
+            Reason::AllReady,
             format!("{}/{} gateways ready", g.ready, g.desired),
         )
     } else if g.total == 0 {
@@ -441,14 +519,14 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         Cond::new(
             GATEWAYS_READY,
             false,
-            "WaitingForPods",
+            Reason::WaitingForPods,
             format!("0/{} gateways ready: {why}", g.desired),
         )
     } else {
         Cond::new(
             GATEWAYS_READY,
             false,
-            "WaitingForPods",
+            Reason::WaitingForPods,
             format!(
                 "{}/{} gateways ready ({})",
                 g.ready,
@@ -457,7 +535,7 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
             ),
         )
     };
-    let dep_cond = |t: &'static str, d: &Dependency| Cond::new(t, d.ready, &d.reason, d.message.clone());
+    let dep_cond = |t: &'static str, d: &Dependency| Cond::new(t, d.ready, d.reason, d.message.clone());
     let redis_cond = dep_cond(REDIS_READY, i.redis);
     let kafka_cond = dep_cond(KAFKA_READY, i.kafka);
     let game_cond = i.game.ready.clone();
@@ -470,7 +548,7 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         Cond::new(
             READY,
             true,
-            "Ready",
+            Reason::Ready,
             format!(
                 "{}/{} gateways ready, game-server running; the spec is running",
                 g.ready, g.desired
@@ -480,7 +558,7 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         Cond::new(
             READY,
             false,
-            UPDATING,
+            Reason::Updating,
             format!("the spec is not running yet: {}", not_running.join("; ")),
         )
     } else {
@@ -492,7 +570,7 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         Cond::new(
             READY,
             false,
-            "Waiting",
+            Reason::Waiting,
             format!("waiting for: {}", waiting.join("; ")),
         )
     };
@@ -512,28 +590,28 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         Cond::new(
             PROGRESSING,
             true,
-            "GatewayRollout",
+            Reason::GatewayRollout,
             format!("rolling out gateways: {progress}"),
         )
     } else if !ready_cond.status && i.problems.is_empty() {
         Cond::new(
             PROGRESSING,
             true,
-            "WaitingForResources",
+            Reason::WaitingForResources,
             ready_cond.message.clone(),
         )
     } else {
-        Cond::new(PROGRESSING, false, "Complete", "nothing in progress")
+        Cond::new(PROGRESSING, false, Reason::Complete, "nothing in progress")
     };
 
     let degraded = if let Some(c) = &i.game.degraded {
         c.clone()
     } else if !g.failures.is_empty() {
-        Cond::new(DEGRADED, true, "GatewayFailing", g.failures.join("; "))
+        Cond::new(DEGRADED, true, Reason::GatewayFailing, g.failures.join("; "))
     } else if !i.problems.is_empty() {
-        Cond::new(DEGRADED, true, "InvalidConfiguration", joined(i.problems))
+        Cond::new(DEGRADED, true, Reason::InvalidConfiguration, joined(i.problems))
     } else {
-        Cond::new(DEGRADED, false, "AsExpected", "no failures seen")
+        Cond::new(DEGRADED, false, Reason::AsExpected, "no failures seen")
     };
 
     let conditions = merge_conditions(
@@ -591,7 +669,7 @@ pub fn merge_conditions(
             Condition {
                 type_: c.type_.to_owned(),
                 status,
-                reason: c.reason,
+                reason: c.reason.as_str().to_owned(),
                 message: c.message,
                 observed_generation: generation,
                 last_transition_time: last,
@@ -651,10 +729,15 @@ mod tests {
 
     #[test]
     fn transition_time_moves_only_when_the_status_flips() {
-        let first = merge_conditions(&[], vec![Cond::new(READY, false, "Waiting", "a")], Some(1), t(0));
+        let first = merge_conditions(
+            &[],
+            vec![Cond::new(READY, false, Reason::Waiting, "a")],
+            Some(1),
+            t(0),
+        );
         let same = merge_conditions(
             &first,
-            vec![Cond::new(READY, false, "Waiting", "b")],
+            vec![Cond::new(READY, false, Reason::Waiting, "b")],
             Some(2),
             t(10),
         );
@@ -665,9 +748,15 @@ mod tests {
         );
         assert_eq!(same[0].message, "b");
         assert_eq!(same[0].observed_generation, Some(2));
-        let flipped = merge_conditions(&same, vec![Cond::new(READY, true, "Ready", "c")], Some(2), t(20));
+        let flipped = merge_conditions(
+            &same,
+            vec![Cond::new(READY, true, Reason::Ready, "c")],
+            Some(2),
+            t(20),
+        );
         assert_eq!(flipped[0].last_transition_time, Time(t(20)));
         assert_eq!(flipped[0].status, "True");
+        assert_eq!(flipped[0].reason, "Ready", "the reason is written as its name");
     }
 
     #[test]
@@ -700,7 +789,7 @@ mod tests {
 
         // It lands in the status as `inputLag`, and is left out when unknown.
         let names = Names::new("g");
-        let dep = Dependency::new(true, "Ready", "ready");
+        let dep = Dependency::new(true, Reason::Ready, "ready");
         let gateways = GatewayPods {
             desired: 1,
             ready: 1,
@@ -712,7 +801,7 @@ mod tests {
         let game = crate::rollout::GameDecision {
             apply: true,
             status: GameServerStatus::default(),
-            ready: Cond::new(GAME_READY, true, "Running", "game-server ready"),
+            ready: Cond::new(GAME_READY, true, Reason::Running, "game-server ready"),
             progressing: None,
             degraded: None,
             notes: Vec::new(),
@@ -751,7 +840,7 @@ mod tests {
     #[test]
     fn ready_means_the_spec_is_running_not_only_that_the_old_pods_are_up() {
         let names = Names::new("g");
-        let dep = Dependency::new(true, "Ready", "ready");
+        let dep = Dependency::new(true, Reason::Ready, "ready");
         let all_new = GatewayPods {
             desired: 2,
             ready: 2,
@@ -763,7 +852,7 @@ mod tests {
         let game = |spec_running: bool, progressing: Option<Cond>| crate::rollout::GameDecision {
             apply: true,
             status: GameServerStatus::default(),
-            ready: Cond::new(GAME_READY, true, "Running", "1 game-server ready"),
+            ready: Cond::new(GAME_READY, true, Reason::Running, "1 game-server ready"),
             progressing,
             degraded: None,
             notes: Vec::new(),
@@ -801,12 +890,15 @@ mod tests {
             Some(Cond::new(
                 PROGRESSING,
                 true,
-                "GameServerRestarting",
+                Reason::GameServerRestarting,
                 "restarting the game-server: waiting for the old one to stop",
             )),
         );
         let (status, reason, message) = ready(&restarting, &all_new);
-        assert_eq!((status.as_str(), reason.as_str()), ("False", UPDATING));
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", Reason::Updating.as_str())
+        );
         assert!(message.contains("waiting for the old one to stop"), "{message}");
 
         // A refused upgrade keeps the old revision running: not the spec.
@@ -815,7 +907,7 @@ mod tests {
             Some(Cond::new(
                 PROGRESSING,
                 false,
-                DEPENDENCIES_NOT_READY,
+                Reason::DependenciesNotReady,
                 "game-server restart (image) refused: Redis is not ready",
             )),
         );
@@ -831,7 +923,10 @@ mod tests {
             ..all_new.clone()
         };
         let (status, reason, message) = ready(&running, &rolling);
-        assert_eq!((status.as_str(), reason.as_str()), ("False", UPDATING));
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", Reason::Updating.as_str())
+        );
         assert!(
             message.contains("1/2 new gateways ready, 1 old serving"),
             "{message}"
@@ -853,16 +948,16 @@ mod tests {
             serde_json::from_value(json!({"metadata": {"name": "g-topics-1"}, "status": status})).unwrap()
         };
         let k = |s: Option<&StatefulSet>, j: Option<&Job>| kafka_state(&spec, &names, s, j, &[]);
-        assert_eq!(k(None, None).reason, "Creating");
-        assert_eq!(k(Some(&sts(0)), None).reason, "WaitingForBroker");
-        assert_eq!(k(Some(&sts(1)), None).reason, "CreatingTopics");
+        assert_eq!(k(None, None).reason, Reason::Creating);
+        assert_eq!(k(Some(&sts(0)), None).reason, Reason::WaitingForBroker);
+        assert_eq!(k(Some(&sts(1)), None).reason, Reason::CreatingTopics);
         assert_eq!(
             k(Some(&sts(1)), Some(&job(json!({"active": 1})))).reason,
-            "CreatingTopics"
+            Reason::CreatingTopics
         );
         let failed = job(json!({"conditions": [{"type": "Failed", "status": "True"}]}));
         let d = k(Some(&sts(1)), Some(&failed));
-        assert_eq!(d.reason, "TopicsFailed");
+        assert_eq!(d.reason, Reason::TopicsFailed);
         assert!(d.message.contains("kubectl logs job/g-topics-1"));
         let done = k(Some(&sts(1)), Some(&job(json!({"succeeded": 1}))));
         assert!(done.ready);
@@ -889,7 +984,7 @@ mod tests {
         // The API server's answer to this pass's apply: a new generation, not yet acted on.
         let applied = sts("g-redis", 2, "g-redis-1", "g-redis-1");
         let redis = redis_state(&spec, &names, Some(&applied), &[]);
-        assert_eq!((redis.ready, redis.reason.as_str()), (false, "RollingOut"));
+        assert_eq!((redis.ready, redis.reason), (false, Reason::RollingOut));
         assert!(
             redis.message.contains("generation 3, observed 2"),
             "{}",
@@ -898,7 +993,7 @@ mod tests {
         // Acted on, but the pod is still the old revision.
         let rolling = sts("g-kafka", 3, "g-kafka-1", "g-kafka-2");
         let kafka = kafka_state(&spec, &names, Some(&rolling), Some(&topics), &[]);
-        assert_eq!((kafka.ready, kafka.reason.as_str()), (false, "RollingOut"));
+        assert_eq!((kafka.ready, kafka.reason), (false, Reason::RollingOut));
         assert!(kafka.message.contains("g-kafka-2"), "{}", kafka.message);
 
         let gate = dependencies_gate(&redis, &kafka).unwrap_err();
