@@ -299,6 +299,11 @@ fn lnum(_: &mut Evaluator<'_>, args: &[String]) -> String {
     out
 }
 
+/// A list without the spaces around it when space is its delimiter.
+fn trimmed(list: &str, sep: char) -> &str {
+    if sep == ' ' { list.trim_matches(' ') } else { list }
+}
+
 /// `words(list[, delim])`: how many words (empty ones count unless the delimiter is a space).
 fn words(_: &mut Evaluator<'_>, args: &[String]) -> String {
     match sep_at(args, 1) {
@@ -327,11 +332,7 @@ fn rest(_: &mut Evaluator<'_>, args: &[String]) -> String {
         Ok(sep) => sep,
         Err(e) => return e,
     };
-    let list = if sep == ' ' {
-        args[0].trim_matches(' ')
-    } else {
-        &args[0]
-    };
+    let list = trimmed(&args[0], sep);
     match list.find(sep) {
         Some(at) => {
             let after = &list[at + sep.len_utf8()..];
@@ -355,11 +356,7 @@ fn last(_: &mut Evaluator<'_>, args: &[String]) -> String {
         Ok(sep) => sep,
         Err(e) => return e,
     };
-    let list = if sep == ' ' {
-        args[0].trim_matches(' ')
-    } else {
-        &args[0]
-    };
+    let list = trimmed(&args[0], sep);
     match list.rfind(sep) {
         Some(at) => list[at + sep.len_utf8()..].to_owned(),
         None => list.to_owned(),

@@ -302,22 +302,12 @@ fn compare<S: AsRef<str>>(args: &[S], ok: fn(f64, f64) -> bool) -> String {
 }
 
 fn op_neq<S: AsRef<str>>(args: &[S]) -> String {
-    if args.len() < 2 {
-        return COMPARISON.to_owned();
+    // Not equal when some neighbour differs: the negation of the `eq` chain (errors as they are).
+    match compare(args, close).as_str() {
+        "1" => "0".to_owned(),
+        "0" => "1".to_owned(),
+        error => error.to_owned(),
     }
-    let Some(mut prev) = number(args[0].as_ref()) else {
-        return NOT_NUMBERS.to_owned();
-    };
-    for a in &args[1..] {
-        let Some(next) = number(a.as_ref()) else {
-            return NOT_NUMBERS.to_owned();
-        };
-        if !close(prev, next) {
-            return "1".to_owned();
-        }
-        prev = next;
-    }
-    "0".to_owned()
 }
 
 fn less(a: f64, b: f64) -> bool {
