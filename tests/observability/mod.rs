@@ -85,7 +85,8 @@ pub fn known_metrics() -> BTreeMap<String, Process> {
     known
 }
 
-/// The process prefix: `const PREFIX: &str = "…"` or `Metrics::new("…", …)`.
+/// The process prefix: `const PREFIX: &str = "…"`, `Metrics::new("…", …)`, or a prefix of
+/// `protocol/src/figures.rs` (`PREFIX: &str = mush_protocol::figures::GAME_PREFIX`).
 fn prefix_of(text: &str) -> Option<String> {
     for marker in ["PREFIX: &str = \"", "Metrics::new(\""] {
         if let Some(i) = text.find(marker) {
@@ -93,7 +94,43 @@ fn prefix_of(text: &str) -> Option<String> {
             return rest.find('"').map(|end| rest[..end].to_owned());
         }
     }
-    None
+    let marker = "PREFIX: &str = mush_protocol::figures::";
+    let i = text.find(marker)?;
+    let rest = &text[i + marker.len()..];
+    let constant = &rest[..rest.find(';')?];
+    figure_strings().remove(constant)
+}
+
+/// The string constants of `protocol/src/figures.rs`: each prefix (`GAME_PREFIX` → `mush_game`)
+/// and each figure's full name (`GAME_INPUT_LAG` → `mush_game_input_lag`).
+fn figure_strings() -> BTreeMap<String, String> {
+    let text = read("protocol/src/figures.rs");
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("pub const ")
+            && let Some((name, value)) = rest.split_once(": &str = \"")
+        {
+            out.insert(name.to_owned(), value.trim_end_matches("\";").to_owned());
+        }
+    }
+    // `pub const NAME: Figure = Figure {` then `prefix: X_PREFIX,` and `name: "…",`.
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("pub const ")
+            && let Some((name, _)) = rest.split_once(": Figure = Figure {")
+        {
+            current = Some((name.to_owned(), String::new()));
+        } else if let Some(prefix) = line.strip_prefix("prefix: ").map(|p| p.trim_end_matches(','))
+            && let Some((_, p)) = current.as_mut()
+        {
+            *p = out.get(prefix).cloned().unwrap_or_default();
+        } else if let Some(name) = line.strip_prefix("name: \"").map(|n| n.trim_end_matches("\","))
+            && let Some((figure, prefix)) = current.take()
+        {
+            out.insert(figure, format!("{prefix}_{name}"));
+        }
+    }
+    out
 }
 
 /// Names registered in a source file: the first string argument of the `Metrics` helpers, and
@@ -118,6 +155,24 @@ fn defined_names(text: &str) -> Vec<(String, bool)> {
             {
                 names.push((lit[..end].to_owned(), method.starts_with(".histogram")));
             }
+        }
+    }
+    // Names defined once in `protocol/src/figures.rs` (`figures::GAME_INPUT_LAG.name` and
+    // `.full_name()`): their full names.
+    let figures = figure_strings();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("figures::") {
+        let start = from + i + "figures::".len();
+        from = start;
+        let constant: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+            .collect();
+        if !constant.ends_with("_PREFIX")
+            && let Some(full) = figures.get(&constant)
+        {
+            let statement = &text[text[..start].rfind(';').unwrap_or(0)..start];
+            names.push((full.clone(), statement.contains("Histogram")));
         }
     }
     let marker = "format!(\"{PREFIX}_";
