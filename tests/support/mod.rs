@@ -61,8 +61,8 @@ impl Stack {
     pub async fn start(opts: StackOptions) -> Stack {
         let kafka = KafkaMock::start("mush", 8, 16);
         let redis = RedisServer::start();
-        let telnet_port = free_port();
-        let web_port = free_port();
+        let mut telnet_port = free_port();
+        let mut web_port = free_port();
         let common = |health: u16| {
             vec![
                 format!("--health-addr=127.0.0.1:{health}"),
@@ -72,16 +72,20 @@ impl Stack {
                 "--create-topics=false".to_owned(),
             ]
         };
-        let mut gateway_args = vec!["connection-server".to_owned()];
-        gateway_args.extend(common(free_port()));
-        gateway_args.extend([
-            format!("--telnet-addr=127.0.0.1:{telnet_port}"),
-            format!("--web-addr=127.0.0.1:{web_port}"),
-            "--gateway-name=gateway-0".to_owned(),
-            "--drain-seconds=2".to_owned(),
-            "--slot-ttl-ms=2000".to_owned(),
-        ]);
-        gateway_args.extend(opts.gateway_flags.iter().cloned());
+        let gateway_args_for = |telnet_port: u16, web_port: u16| {
+            let mut a = vec!["connection-server".to_owned()];
+            a.extend(common(free_port()));
+            a.extend([
+                format!("--telnet-addr=127.0.0.1:{telnet_port}"),
+                format!("--web-addr=127.0.0.1:{web_port}"),
+                "--gateway-name=gateway-0".to_owned(),
+                "--drain-seconds=2".to_owned(),
+                "--slot-ttl-ms=2000".to_owned(),
+            ]);
+            a.extend(opts.gateway_flags.iter().cloned());
+            a
+        };
+        let mut gateway_args = gateway_args_for(telnet_port, web_port);
         let game_args = |name: &str| {
             let mut a = vec!["game-server".to_owned()];
             a.extend(common(free_port()));
@@ -90,14 +94,38 @@ impl Stack {
             a.extend(opts.game_flags.iter().cloned());
             a
         };
-        let game_args_a = game_args("game-a");
+        let mut game_args_a = game_args("game-a");
         let standby_args = game_args("game-b");
         let input_key = mush_platform::sealing::InputKey::generate_hex();
         let game_key = opts.game_input_key.clone().unwrap_or_else(|| input_key.clone());
-        let mut game = spawn("game-server", &game_args_a, &game_key, opts.echo);
-        game.wait_ready(Duration::from_secs(30)).await.unwrap();
-        let mut gateway = spawn("connection-server", &gateway_args, &input_key, opts.echo);
-        gateway.wait_ready(Duration::from_secs(30)).await.unwrap();
+        let mut attempts = 0;
+        let game = loop {
+            let mut game = spawn("game-server", &game_args_a, &game_key, opts.echo);
+            match game.wait_ready(Duration::from_secs(30)).await {
+                Ok(_) => break game,
+                Err(e) if e.contains("Address already in use") && attempts < 3 => {
+                    attempts += 1;
+                    game_args_a = game_args("game-a");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        // A port picked free may be taken before the gateway binds it (by another test's
+        // connection): then the gateway says so and starts again on new ports.
+        let mut attempts = 0;
+        let gateway = loop {
+            let mut gateway = spawn("connection-server", &gateway_args, &input_key, opts.echo);
+            match gateway.wait_ready(Duration::from_secs(30)).await {
+                Ok(_) => break gateway,
+                Err(e) if e.contains("Address already in use") && attempts < 3 => {
+                    attempts += 1;
+                    telnet_port = free_port();
+                    web_port = free_port();
+                    gateway_args = gateway_args_for(telnet_port, web_port);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
         let standby = if opts.standby {
             Some(spawn("game-standby", &standby_args, &game_key, opts.echo))
         } else {
