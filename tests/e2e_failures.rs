@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use mush_platform::local::{TelnetClient, metric};
+use mush_devstack::{TelnetClient, metric};
 use support::{Stack, StackOptions, T};
 use tokio::io::AsyncWriteExt;
 

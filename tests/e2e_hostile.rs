@@ -14,7 +14,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mush_platform::local::{TelnetClient, http_get};
+use mush_devstack::{TelnetClient, http_get};
 use support::{Stack, StackOptions, T};
 
 /// Memory the gateway may grow by during an attack.

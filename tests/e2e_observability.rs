@@ -12,7 +12,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use mush_platform::local::http_get;
+use mush_devstack::http_get;
 use support::{Stack, StackOptions, T};
 
 /// Labelled families that appear only after a fault this test cannot cause in a few seconds

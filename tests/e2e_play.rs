@@ -78,10 +78,7 @@ async fn mush_up_runs_several_gateways_and_a_room_spans_them() {
     // Two consecutive telnet ports, and four health ports from a base (gateway 0, game-server,
     // standby, gateway 1), all free now.
     let (telnet, health) = loop {
-        let (t, h) = (
-            mush_platform::local::free_port(),
-            mush_platform::local::free_port(),
-        );
+        let (t, h) = (mush_devstack::free_port(), mush_devstack::free_port());
         let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
         if free(t + 1) && (1..4).all(|i| free(h + i)) && t.abs_diff(h) > 4 {
             break (t, h);
@@ -103,7 +100,7 @@ async fn mush_up_runs_several_gateways_and_a_room_spans_them() {
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     for port in [health, health + 3] {
-        while mush_platform::local::http_get(port, "/readyz")
+        while mush_devstack::http_get(port, "/readyz")
             .await
             .ok()
             .map(|(s, _)| s)
@@ -220,6 +217,6 @@ async fn a_game_server_with_another_input_key_tells_the_player_instead_of_runnin
     c.send("create Dave secret-Dave").await.unwrap();
     c.expect("do not share an input key", T).await.unwrap();
     let unreadable =
-        mush_platform::local::metric(stack.game.health_port(), "mush_game_input_unreadable_total").await;
+        mush_devstack::metric(stack.game.health_port(), "mush_game_input_unreadable_total").await;
     assert!(unreadable >= Some(1.0), "counted: {unreadable:?}");
 }

@@ -11,7 +11,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use mush_platform::local::LineClient;
+use mush_devstack::LineClient;
 use support::{Stack, StackOptions};
 
 const PLAYERS: usize = 20;
@@ -214,7 +214,7 @@ async fn a_sigkill_restart_loses_nothing_and_drops_nobody() {
 
 /// Batches of more than 8 inputs the game-server has committed (from its batch-size histogram).
 async fn largest_batches(stack: &Stack) -> u64 {
-    let (_, text) = mush_platform::local::http_get(stack.game.health_port(), "/metrics")
+    let (_, text) = mush_devstack::http_get(stack.game.health_port(), "/metrics")
         .await
         .unwrap();
     let count = |prefix: &str| -> u64 {

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use mush_platform::local::TelnetClient;
+use mush_devstack::TelnetClient;
 use support::{Stack, StackOptions, T};
 
 /// Reads for `wait` and counts the lines containing `needle`.

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use mush_platform::local::{LineClient, TelnetClient, WebClient};
+use mush_devstack::{LineClient, TelnetClient, WebClient};
 use tokio::io::AsyncReadExt;
 
 #[derive(clap::Args, Clone)]

@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use mush_devstack::metric;
 use mush_platform::bus::{BusMetrics, KafkaArgs, Producer};
-use mush_platform::local::metric;
 use mush_platform::metrics::Metrics;
 use mush_protocol::{GatewayEvent, GatewayEventKind, Handle, Slot, Transport};
 

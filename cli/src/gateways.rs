@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use mush_platform::local::{TelnetClient, http_get};
+use mush_devstack::{TelnetClient, http_get};
 
 use crate::bench::{BenchArgs, percentiles};
 

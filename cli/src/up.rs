@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port};
+use mush_devstack::{KafkaMock, RedisServer, ServerProcess, free_port};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 

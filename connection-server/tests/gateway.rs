@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use mush_platform::local::{http_get, http_post, http_post_bearer};
+use mush_devstack::{http_get, http_post, http_post_bearer};
 use mush_protocol::{DisconnectReason, GameMessageKind, GatewayEvent, GatewayEventKind, Handle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use mush_platform::local::{free_port, http_get};
+use mush_devstack::{free_port, http_get};
 use mush_protocol::{DisconnectReason, GameMessageKind, GatewayEvent, GatewayEventKind, Handle, Transport};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -501,7 +501,7 @@ mod tls {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_tells_browsers_and_closes_them_with_going_away_so_they_reconnect_elsewhere() {
-    use mush_platform::local::http_post_bearer;
+    use mush_devstack::http_post_bearer;
     let (h, port) = web_harness(&["--drain-token=let-me-drain"]).await;
     let (mut ws, handle) = open(&h, port).await;
     assert_eq!(

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use mush_devstack::{KafkaMock, RedisServer, ServerProcess, free_port, metric};
 use mush_platform::bus::{BusMetrics, Consumer, Producer};
-use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port, metric};
 use mush_platform::metrics::Metrics;
 use mush_platform::store::{ConnectionStore, StoreMetrics};
 use mush_protocol::{
@@ -262,7 +262,7 @@ async fn two_instances_never_act_at_once_and_the_standby_takes_over() {
     assert!(!ready, "the second instance is a standby");
     assert!(body.contains("standby"), "{body}");
     assert_eq!(
-        mush_platform::local::http_get(b.health_port(), "/livez")
+        mush_devstack::http_get(b.health_port(), "/livez")
             .await
             .unwrap()
             .0,

@@ -9,15 +9,14 @@
 //! * [`shutdown`]: the shutdown signal every task watches.
 //! * [`retry`]: retrying with backoff until success, the last attempt, or a stop.
 //! * [`sealing`]: input lines encrypted between gateway and game-server.
-//! * `local` (feature `local`): a real redis-server and the embedded Kafka broker on loopback
-//!   ports, for `mush up` and the tests.
+//!
+//! The development stack (a real redis-server, the embedded Kafka broker, test clients) is the
+//! `mush-devstack` crate: nothing of it ships in the servers.
 
 pub mod bus;
 pub mod deps;
 pub mod health;
 pub mod lease;
-#[cfg(feature = "local")]
-pub mod local;
 pub mod metrics;
 pub mod redis;
 pub mod retry;

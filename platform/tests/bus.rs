@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::join_all;
+use mush_devstack::KafkaMock;
 use mush_platform::bus::{BusMetrics, Consumer, Producer, Record};
-use mush_platform::local::KafkaMock;
 use mush_platform::metrics::Metrics;
 use mush_protocol::{GameMessage, GameMessageKind, GatewayEvent, GatewayEventKind, Handle, Slot, topics};
 

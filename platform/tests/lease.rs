@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use mush_devstack::RedisServer;
 use mush_platform::lease::{Lease, LeaseState, acquire_slot};
-use mush_platform::local::RedisServer;
 use mush_platform::redis::{RedisArgs, connect};
 use mush_protocol::{HandleAllocator, RedisKeys};
 

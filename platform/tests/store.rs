@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use fred::prelude::*;
-use mush_platform::local::RedisServer;
+use mush_devstack::RedisServer;
 use mush_platform::metrics::Metrics;
 use mush_platform::redis::{RedisArgs, connect};
 use mush_platform::store::{ConnectionStore, StoreError, StoreMetrics};

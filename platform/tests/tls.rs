@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use fred::prelude::*;
+use mush_devstack::free_port;
 use mush_platform::bus::KafkaArgs;
-use mush_platform::local::free_port;
 use mush_platform::redis::{self as mredis, RedisArgs};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use tokio::io::AsyncReadExt as _;

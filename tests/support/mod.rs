@@ -6,9 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mush_platform::local::{
-    KafkaMock, LineClient, RedisServer, ServerProcess, TelnetClient, WebClient, free_port,
-};
+use mush_devstack::{KafkaMock, LineClient, RedisServer, ServerProcess, TelnetClient, WebClient, free_port};
 
 pub const T: Duration = Duration::from_secs(10);
 

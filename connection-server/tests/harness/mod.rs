@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use mush_devstack::{KafkaMock, RedisServer, ServerProcess, free_port, http_get, metric};
 use mush_platform::bus::{BusMetrics, Consumer, Producer};
-use mush_platform::local::{KafkaMock, RedisServer, ServerProcess, free_port, http_get, metric};
 use mush_platform::metrics::Metrics;
 use mush_protocol::{DisconnectReason, GameMessage, GameMessageKind, GatewayEvent, GatewayEventKind, Handle};
 use tokio::io::AsyncReadExt;

@@ -237,8 +237,8 @@ impl KafkaMock {
     }
 
     /// Kafka settings pointing at this broker.
-    pub fn args(&self, prefix: &str) -> crate::bus::KafkaArgs {
-        let mut args = crate::bus::KafkaArgs::for_brokers(&self.bootstrap_servers());
+    pub fn args(&self, prefix: &str) -> mush_platform::bus::KafkaArgs {
+        let mut args = mush_platform::bus::KafkaArgs::for_brokers(&self.bootstrap_servers());
         args.topic_prefix = prefix.to_owned();
         args
     }
