@@ -17,8 +17,6 @@ pub struct Flag {
     pub name: &'static str,
     pub letter: char,
     pub set_by: SetBy,
-    /// The kinds it applies to (empty: all).
-    pub kinds: &'static [ObjectKind],
     pub help: &'static str,
 }
 
@@ -27,7 +25,6 @@ const fn flag(name: &'static str, letter: char, set_by: SetBy, help: &'static st
         name,
         letter,
         set_by,
-        kinds: &[],
         help,
     }
 }

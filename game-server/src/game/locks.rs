@@ -11,6 +11,7 @@
 //! Why bounded: a key is at most [`MAX_KEY`] bytes, nests at most [`MAX_NESTING`] deep, and
 //! indirect locks (`@#5`) are followed at most [`MAX_INDIRECT`] deep.
 
+use super::wild;
 use super::world::{ObjectId, ObjectKind, World};
 
 pub const MAX_KEY: usize = 2_048;
@@ -297,7 +298,7 @@ fn eval(world: &World, lock: &Lock, lock_type: &str, victim: ObjectId, indirect:
         Lock::Type(k) => world.get(victim).is_some_and(|o| o.kind == *k),
         Lock::Attribute { name, pattern } => world
             .attribute(victim, name)
-            .is_some_and(|(value, _)| wildcard(pattern, value)),
+            .is_some_and(|(value, _)| wild::matches(pattern, value)),
         Lock::Not(l) => !eval(world, l, lock_type, victim, indirect),
         Lock::And(a, b) => {
             eval(world, a, lock_type, victim, indirect) && eval(world, b, lock_type, victim, indirect)
@@ -306,11 +307,6 @@ fn eval(world: &World, lock: &Lock, lock_type: &str, victim: ObjectId, indirect:
             eval(world, a, lock_type, victim, indirect) || eval(world, b, lock_type, victim, indirect)
         }
     }
-}
-
-/// Case-insensitive `*`/`?` match (see `game::wild`).
-pub fn wildcard(pattern: &str, text: &str) -> bool {
-    crate::game::wild::matches(pattern, text)
 }
 
 #[cfg(test)]
@@ -401,12 +397,12 @@ mod tests {
     }
 
     #[test]
-    fn wildcards_are_linear_and_case_insensitive() {
-        assert!(wildcard("a*c", "ABBBC"));
-        assert!(wildcard("*", ""));
-        assert!(wildcard("?b*", "abzzz"));
-        assert!(!wildcard("a?c", "ac"));
+    fn attribute_keys_match_wildcards_case_insensitively() {
+        assert!(wild::matches("a*c", "ABBBC"));
+        assert!(wild::matches("*", ""));
+        assert!(wild::matches("?b*", "abzzz"));
+        assert!(!wild::matches("a?c", "ac"));
         let long = "a".repeat(5_000);
-        assert!(!wildcard(&format!("{}b", "*a".repeat(50)), &long));
+        assert!(!wild::matches(&format!("{}b", "*a".repeat(50)), &long));
     }
 }

@@ -5,8 +5,8 @@
 
 use super::{Args, Cx};
 use crate::game::flags;
-use crate::game::locks::wildcard;
 use crate::game::perms;
+use crate::game::wild;
 use crate::game::world::{ObjectId, ObjectKind};
 
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
@@ -53,7 +53,7 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
         lines.push(format!("Owner: {}", shown(o.owner)));
     }
     for (name, value) in &o.attributes {
-        if !wildcard(pattern, name) || !perms::can_read_attribute(world, me, o, name) {
+        if !wild::matches(pattern, name) || !perms::can_read_attribute(world, me, o, name) {
             continue;
         }
         match o.attribute_flags.get(name) {

@@ -2,8 +2,8 @@
 //! pattern when given) that its controller may change.
 
 use super::{Args, Cx};
-use crate::game::locks::wildcard;
 use crate::game::perms;
+use crate::game::wild;
 use crate::game::world::ObjectId;
 
 pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
@@ -27,7 +27,7 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     let doomed: Vec<String> = object
         .attributes
         .keys()
-        .filter(|a| wildcard(pattern, a) && perms::can_write_attribute(world, me, target, a))
+        .filter(|a| wild::matches(pattern, a) && perms::can_write_attribute(world, me, target, a))
         .cloned()
         .collect();
     for a in &doomed {

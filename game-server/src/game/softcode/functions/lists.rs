@@ -41,6 +41,7 @@ use std::collections::HashMap;
 use super::objects::{call_ufun, object_attribute, read_attribute};
 use super::{Function, MANY, NOT_INTEGER, eager, int, lazy, truthy};
 use crate::game::softcode::{Evaluator, IterFrame, MAX_OUTPUT, OUT_OF_FUEL, push, truncate};
+use crate::game::wild;
 use crate::game::world::ObjectId;
 
 pub static FUNCTIONS: &[Function] = &[
@@ -684,29 +685,16 @@ fn elist(_: &mut Evaluator<'_>, args: &[String]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Wildcards.
 
-/// A wildcard pattern (see `game::wild`), matched against whole words.
-struct Pattern(String);
-
-impl Pattern {
-    fn new(pattern: &str) -> Self {
-        Self(pattern.to_owned())
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        crate::game::wild::matches(&self.0, text)
-    }
-}
-
 /// `grab(list, pattern[, delim])`: the first word matching the wildcard pattern.
 fn grab(_: &mut Evaluator<'_>, args: &[String]) -> String {
     let sep = match sep_at(args, 2) {
         Ok(sep) => sep,
         Err(e) => return e,
     };
-    let pattern = Pattern::new(&args[1]);
+    let pattern = args[1].as_str();
     tokens(&args[0], sep)
         .into_iter()
-        .find(|w| pattern.matches(w))
+        .find(|w| wild::matches(pattern, w))
         .unwrap_or("")
         .to_owned()
 }
@@ -718,10 +706,10 @@ fn graball(_: &mut Evaluator<'_>, args: &[String]) -> String {
         Err(e) => return e,
     };
     let osep = osep_at(args, 3, sep);
-    let pattern = Pattern::new(&args[1]);
+    let pattern = args[1].as_str();
     let mut out = String::new();
     for word in tokens(&args[0], sep) {
-        if pattern.matches(word) {
+        if wild::matches(pattern, word) {
             // As PennMUSH: no separator while nothing has been written.
             if !out.is_empty() {
                 push(&mut out, &osep);
@@ -742,10 +730,10 @@ fn match_first(_: &mut Evaluator<'_>, args: &[String]) -> String {
         Ok(sep) => sep,
         Err(e) => return e,
     };
-    let pattern = Pattern::new(&args[1]);
+    let pattern = args[1].as_str();
     tokens(&args[0], sep)
         .into_iter()
-        .position(|w| pattern.matches(w))
+        .position(|w| wild::matches(pattern, w))
         .map_or(0, |i| i + 1)
         .to_string()
 }
@@ -757,11 +745,11 @@ fn matchall(_: &mut Evaluator<'_>, args: &[String]) -> String {
         Err(e) => return e,
     };
     let osep = osep_at(args, 3, sep);
-    let pattern = Pattern::new(&args[1]);
+    let pattern = args[1].as_str();
     let found: Vec<String> = tokens(&args[0], sep)
         .into_iter()
         .enumerate()
-        .filter(|(_, w)| pattern.matches(w))
+        .filter(|(_, w)| wild::matches(pattern, w))
         .map(|(i, _)| (i + 1).to_string())
         .collect();
     join(found.iter().map(String::as_str), &osep)
@@ -1736,14 +1724,14 @@ mod tests {
 
     #[test]
     fn wildcards_match_in_either_case_without_backtracking_blowup() {
-        let p = Pattern::new("t*t");
-        assert!(p.matches("TesT") && p.matches("tt") && !p.matches("tes"));
-        assert!(Pattern::new("*").matches(""));
-        assert!(Pattern::new("a?c").matches("abc") && !Pattern::new("a?c").matches("ac"));
-        assert!(Pattern::new("a\\*").matches("a*") && !Pattern::new("a\\*").matches("ab"));
-        assert!(Pattern::new("*a*b*c*").matches("xxaxxbxxcxx"));
+        let p = "t*t";
+        assert!(wild::matches(p, "TesT") && wild::matches(p, "tt") && !wild::matches(p, "tes"));
+        assert!(wild::matches("*", ""));
+        assert!(wild::matches("a?c", "abc") && !wild::matches("a?c", "ac"));
+        assert!(wild::matches("a\\*", "a*") && !wild::matches("a\\*", "ab"));
+        assert!(wild::matches("*a*b*c*", "xxaxxbxxcxx"));
         let long = "a".repeat(5_000);
-        assert!(!Pattern::new(&format!("{}b", "*a".repeat(50))).matches(&long));
+        assert!(!wild::matches(&format!("{}b", "*a".repeat(50)), &long));
         assert_eq!(think("graball(This|is|testing|a|test,tes*,|)"), "testing|test");
         assert_eq!(
             think("graball(|a,*,|)"),

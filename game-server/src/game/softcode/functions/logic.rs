@@ -46,8 +46,7 @@ const ARG_RANGE: &str = "#-1 ARGUMENT OUT OF RANGE";
 // ---------------------------------------------------------------------------------------------
 // Wildcards.
 
-/// Whether `text` matches the wildcard `pattern`; what each wildcard met (see `game::wild`).
-pub use crate::game::wild::{captures as wild_captures, matches as wild_match};
+use crate::game::wild;
 
 /// A `switch()` pattern against the value: `>x`, `>=x`, `<x`, `<=x` compare (as numbers when both
 /// are, else as text, as PennMUSH does, where `>=x` on numbers means more than x - 1); anything
@@ -73,7 +72,7 @@ fn switch_match(pattern: &str, value: &str) -> Option<Vec<String>> {
     if let Some(rest) = pattern.strip_prefix('<') {
         return compare(rest, false);
     }
-    wild_captures(pattern, value)
+    wild::captures(pattern, value)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,7 +435,7 @@ mod tests {
             ("**a**", "xay"),
             ("é*", "Été"),
         ] {
-            assert!(wild_match(p, s), "{p:?} {s:?}");
+            assert!(wild::matches(p, s), "{p:?} {s:?}");
         }
         for (p, s) in [
             ("*Foo", "Foo bar baz"),
@@ -446,11 +445,11 @@ mod tests {
             ("?", ""),
             ("abc", "abcd"),
         ] {
-            assert!(!wild_match(p, s), "{p:?} {s:?}");
+            assert!(!wild::matches(p, s), "{p:?} {s:?}");
         }
-        assert_eq!(wild_captures("f?o b*r", "foo bazaar").unwrap(), ["o", "azaa"]);
-        assert_eq!(wild_captures("*:*", "foo:bar:baz").unwrap(), ["foo", "bar:baz"]);
-        assert_eq!(wild_captures("a*", "a").unwrap(), [""]);
+        assert_eq!(wild::captures("f?o b*r", "foo bazaar").unwrap(), ["o", "azaa"]);
+        assert_eq!(wild::captures("*:*", "foo:bar:baz").unwrap(), ["foo", "bar:baz"]);
+        assert_eq!(wild::captures("a*", "a").unwrap(), [""]);
     }
 
     #[test]
@@ -458,7 +457,7 @@ mod tests {
         let text = "a".repeat(8_000);
         let pattern = format!("{}b", "*a".repeat(50));
         let start = std::time::Instant::now();
-        assert!(!wild_match(&pattern, &text));
+        assert!(!wild::matches(&pattern, &text));
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
 
@@ -595,17 +594,17 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(300))]
         #[test]
         fn a_literal_pattern_matches_itself_and_star_matches_all(s in "[a-zA-Z0-9 .]{0,30}") {
-            prop_assert!(wild_match(&s, &s));
-            prop_assert!(wild_match(&s.to_uppercase(), &s));
-            prop_assert!(wild_match("*", &s));
+            prop_assert!(wild::matches(&s, &s));
+            prop_assert!(wild::matches(&s.to_uppercase(), &s));
+            prop_assert!(wild::matches("*", &s));
             let with_star = format!("{}*", s.chars().take(3).collect::<String>());
-            prop_assert!(wild_match(&with_star, &s));
+            prop_assert!(wild::matches(&with_star, &s));
         }
 
         #[test]
         fn captures_rebuild_the_text(a in "[a-z]{0,8}", b in "[a-z]{0,8}") {
             let text = format!("{a}:{b}");
-            let caps = wild_captures("*:*", &text).unwrap();
+            let caps = wild::captures("*:*", &text).unwrap();
             prop_assert_eq!(format!("{}:{}", caps[0], caps[1]), text);
         }
     }

@@ -958,7 +958,7 @@ fn attribute_names(ev: &Evaluator<'_>, spec: &str, parents: bool) -> Result<Vec<
     for _ in 0..=MAX_PARENT_DEPTH {
         let Some(h) = holder else { break };
         for name in h.attributes.keys() {
-            if locks::wildcard(pattern, name)
+            if crate::game::wild::matches(pattern, name)
                 && !names.contains(name)
                 && can_read(world, ev.executor, o.id, h, name)
                 && (h.id == o.id || !o.attributes.contains_key(name))
@@ -1687,7 +1687,7 @@ fn visible_result(ev: &Evaluator<'_>, found: &Object) -> String {
 /// wildcard pattern when it has `*` or `?`.
 fn name_matches(full: &str, name: &str) -> bool {
     if name.contains(['*', '?']) {
-        return locks::wildcard(name, full);
+        return crate::game::wild::matches(name, full);
     }
     if name.is_empty() {
         return true;

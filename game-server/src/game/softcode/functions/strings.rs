@@ -755,15 +755,10 @@ fn lpos(_: &mut Evaluator<'_>, args: &[String]) -> String {
     out
 }
 
-/// What each wildcard of `pattern` matched in the whole of `text` (see `game::wild`).
-fn wild_match(pattern: &str, text: &str) -> Option<Vec<String>> {
-    crate::game::wild::captures(pattern, text)
-}
-
 /// `strmatch(string, pattern[, registers])`: 1 if the whole string matches; with registers,
 /// what the wildcards matched goes into them, in order (`-` skips one).
 fn strmatch(ev: &mut Evaluator<'_>, args: &[String]) -> String {
-    let Some(captures) = wild_match(&strip(&args[1]), &strip(&args[0])) else {
+    let Some(captures) = crate::game::wild::captures(&strip(&args[1]), &strip(&args[0])) else {
         return "0".to_owned();
     };
     let mut out = "1".to_owned();
@@ -1483,9 +1478,12 @@ mod tests {
         assert_eq!(think("strmatch(x,)"), "0");
         assert_eq!(think("strmatch(ab,*,!!)"), "1#-1 REGISTER NAME INVALID");
         assert_eq!(think("strmatch(ab,?*,- 0)%q0"), "1b");
-        assert_eq!(wild_match("**", "ab"), Some(vec![String::new(), "ab".into()]));
+        assert_eq!(
+            crate::game::wild::captures("**", "ab"),
+            Some(vec![String::new(), "ab".into()])
+        );
         let long = "a".repeat(4000);
-        assert_eq!(wild_match(&format!("*{long}b"), &long), None);
+        assert_eq!(crate::game::wild::captures(&format!("*{long}b"), &long), None);
     }
 
     #[test]
