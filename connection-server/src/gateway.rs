@@ -20,13 +20,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use axum::routing::post;
-use mush_platform::bus::{Consumer, KafkaArgs, Producer, TopicsOutcome, ensure_topics};
-use mush_platform::health::{Flag, Health};
-use mush_platform::lease::{LeaseState, acquire_slot, owner_id};
-use mush_platform::retry::{RetryError, RetryPolicy, retry, retry_notify};
+use mush_platform::Shutdown;
+use mush_platform::bus::{Consumer, KafkaArgs, Producer};
+use mush_platform::health::Flag;
+use mush_platform::lease::{LeaseState, SlotLease, acquire_slot, owner_id};
+use mush_platform::retry::{RetryError, RetryPolicy, retry};
+use mush_platform::runtime::{Phases, Server};
 use mush_platform::sealing::InputKeys;
 use mush_platform::store::ConnectionStore;
-use mush_platform::{Shutdown, redis as mredis};
 use mush_protocol::Transport;
 use mush_protocol::{
     DisconnectReason, GatewayEvent, GatewayEventKind, Handle, HandleAllocator, RedisKeys, Timestamp, topics,
@@ -81,12 +82,8 @@ pub struct Gateway {
     /// Every byte held for a connection, against `--memory-budget-bytes`.
     pub memory: Arc<MemoryBudget>,
     pub ip_limiter: Mutex<IpLimiter>,
-    /// Cancelled when draining starts.
-    pub drain: CancellationToken,
-    /// Cancelled when the remaining sessions must close (end of the drain time).
-    pub close_all: CancellationToken,
-    /// Tracks session tasks.
-    pub session_tasks: Shutdown,
+    /// Draining (no new players), closing (the sessions, tracked there) and stopping.
+    pub phases: Phases,
     pub started_at: Timestamp,
     /// Players connected to the whole game (all gateways), refreshed in the background; for MSSP.
     pub players_online: AtomicUsize,
@@ -143,9 +140,9 @@ impl Gateway {
     /// so a new life (a new epoch) takes over.
     pub fn allocate_handle(&self) -> Option<Handle> {
         let handle = self.allocator.allocate();
-        if handle.is_none() && !self.drain.is_cancelled() {
+        if handle.is_none() && !self.phases.drain.is_triggered() {
             tracing::error!("this gateway life has used every handle: draining so a new life takes over");
-            self.drain.cancel();
+            self.phases.drain.trigger();
         }
         handle
     }
@@ -197,165 +194,40 @@ impl Gateway {
 
 /// Runs the gateway until it has drained and stopped.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    config
-        .validate()
-        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-    tracing::info!(config = %config.summary(), "connection-server starting");
-    let input_keys = config
-        .input_key
-        .keys()
-        .map_err(|e| anyhow::anyhow!("invalid configuration: --input-key: {e}"))?;
-    match &input_keys.current {
-        Some(key) => tracing::info!(
-            key_id = format!("{:08x}", key.id()),
-            "input lines are sealed for the game-server"
-        ),
-        None => tracing::warn!(
-            "no --input-key (MUSH_INPUT_KEY): input lines, passwords included, are written in clear to the input topic"
-        ),
-    }
-
-    let registry = prometheus::Registry::new();
-    let metrics = GatewayMetrics::new(&registry);
+    let server = Server::boot("connection-server", config.validate(), config.summary())?;
+    let input_keys = server.input_keys(&config.input_key)?;
+    let metrics = GatewayMetrics::new(&server.registry);
     let accepting = Flag::new("starting");
-    let drain = CancellationToken::new();
-    let background = Shutdown::new();
-
-    // SIGTERM / SIGINT start draining.
-    let signals = Shutdown::new();
-    signals.listen_for_signals()?;
-    {
-        let drain = drain.clone();
-        let signals = signals.clone();
-        tokio::spawn(async move {
-            signals.triggered().await;
-            drain.cancel();
-        });
-    }
-
-    // Health first: Redis and Kafka report "not connected yet" until they are.
-    let deps = mush_platform::deps::Dependencies::default();
-    // Draining turns readiness false the moment it is asked for (SIGTERM, POST /drain, lost
-    // lease), before the accept loop has even noticed.
-    let draining = drain.clone();
-    let health = deps.add_checks(
-        Health::new(registry.clone())
-            .readiness_flag("accepting", &accepting)
-            .readiness_check("not-draining", Duration::from_secs(1), move || {
-                let draining = draining.is_cancelled();
+    let health = server
+        .health()
+        .readiness_flag("accepting", &accepting)
+        .readiness_check("not-draining", Duration::from_secs(1), {
+            // Readiness turns false the moment draining is asked for (SIGTERM, POST /drain, a
+            // lost lease), before the accept loop has even noticed.
+            let drain = server.phases.drain.clone();
+            move || {
+                let draining = drain.is_triggered();
                 async move { if draining { Err("draining".into()) } else { Ok(()) } }
-            }),
-    );
-    let router_with_drain = {
-        let drain = drain.clone();
-        let token = config.drain_token.clone();
-        health.router().route(
-            "/drain",
-            post(move |headers: axum::http::HeaderMap| {
-                let drain = drain.clone();
-                let token = token.clone();
-                async move {
-                    let given = headers
-                        .get(axum::http::header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok());
-                    match drain_allowed(token.as_deref(), given) {
-                        Ok(()) => {
-                            tracing::info!("draining: asked by POST /drain");
-                            drain.cancel();
-                            (axum::http::StatusCode::OK, "draining\n")
-                        }
-                        Err(refusal) => refusal,
-                    }
-                }
-            }),
-        )
-    };
-    let health_listener = TcpListener::bind(config.health_addr)
-        .await
-        .with_context(|| format!("binding the health address {}", config.health_addr))?;
-    background.spawn(Health::serve(
-        router_with_drain,
-        health_listener,
-        background.clone(),
-    ));
-
-    // Redis, retried until it answers or we are told to stop.
-    let Some(client) = mredis::connect_with_retry(&config.redis, &drain).await else {
-        tracing::info!("stopped before Redis answered");
-        background.trigger();
-        background.wait(Duration::from_secs(5)).await;
-        return Ok(());
-    };
-    deps.set_redis(client.clone());
-    let keys = RedisKeys::new(&config.redis.namespace);
-
-    // The slot lease: where our handles come from.
-    let owner = owner_id(&config.gateway_name);
-    let ttl = Duration::from_millis(config.slot_ttl_ms);
-    let preferred = config
-        .gateway_name
-        .rsplit('-')
-        .next()
-        .and_then(|n| n.parse::<u16>().ok())
-        .filter(|n| *n < config.slots);
-    let Ok(slot_lease) = retry_notify(
-        &WAIT_RETRY,
-        &drain,
-        |_| async {
-            match acquire_slot(&client, &keys, &owner, config.slots, preferred, ttl).await {
-                Ok(Some(lease)) => Ok(lease),
-                Ok(None) => Err(None),
-                Err(e) => Err(Some(e)),
-            }
-        },
-        |_, e, _| match e {
-            None => tracing::warn!(slots = config.slots, "every gateway slot is taken; waiting"),
-            Some(e) => tracing::warn!(error = %e, "could not take a gateway slot; retrying"),
-        },
-    )
-    .await
-    else {
-        return Ok(());
-    };
-    let (slot, epoch) = (slot_lease.slot, slot_lease.epoch);
-    tracing::info!(%slot, epoch, "holding gateway slot");
-    let mut lease_state = slot_lease.lease.spawn_keeper(client.clone(), &background);
-    {
-        let drain = drain.clone();
-        tokio::spawn(async move {
-            while lease_state.changed().await.is_ok() {
-                if *lease_state.borrow() == LeaseState::Lost {
-                    tracing::error!("slot lease lost: draining");
-                    drain.cancel();
-                    return;
-                }
             }
         });
-    }
+    let drain_route = drain_route(server.phases.drain.clone(), config.drain_token.clone());
+    server
+        .serve_health(config.health_addr, health, Some(drain_route))
+        .await?;
 
-    // Kafka.
-    let producer = Producer::new(&config.kafka, &config.gateway_name, metrics.bus.clone())?;
-    deps.set_kafka(producer.clone());
-    if config.kafka.create_topics {
-        match ensure_topics(&config.kafka, 1, Duration::from_secs(5)).await {
-            Ok(TopicsOutcome::Ready { created }) if !created.is_empty() => {
-                tracing::info!(?created, "created topics")
-            }
-            Ok(TopicsOutcome::Skipped(why)) => tracing::info!(%why, "topics not created here"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not check topics"),
-        }
-    }
+    let Some(client) = server.connect_redis(&config.redis).await else {
+        return server.stopped_while_booting("Redis").await;
+    };
+    let keys = RedisKeys::new(&config.redis.namespace);
+    let Some((slot, epoch)) = hold_slot(&server, &config, &client, &keys).await else {
+        return server.stopped_while_booting("a gateway slot").await;
+    };
+    let producer = server
+        .connect_kafka(&config.kafka, &config.gateway_name, metrics.bus.clone())
+        .await?;
     let topics = config.kafka.topics();
-    let Ok(output_partitions) = retry_notify(
-        &WAIT_RETRY,
-        &drain,
-        |_| producer.partition_count(&topics.output, Duration::from_secs(5)),
-        |_, e, _| tracing::warn!(error = %e, topic = %topics.output, "waiting for the output topic"),
-    )
-    .await
-    else {
-        return Ok(());
+    let Some(output_partitions) = server.partition_count(&producer, &topics.output).await else {
+        return server.stopped_while_booting("the output topic").await;
     };
     let partition = topics::output_partition(slot, output_partitions);
     if i32::from(config.slots) > output_partitions {
@@ -382,39 +254,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.max_connections_per_ip,
             config.connections_per_ip_per_minute,
         )),
-        drain: drain.clone(),
-        close_all: CancellationToken::new(),
-        session_tasks: Shutdown::new(),
+        phases: server.phases.clone(),
         started_at: Timestamp::now(),
         players_online: AtomicUsize::new(0),
         open_sockets: AtomicUsize::new(0),
         game_status: watch::Sender::new(GameStatus::Running),
         config,
     });
-
     sweep(&gw).await;
-    background.spawn(sweep_orphans_forever(gw.clone(), background.clone()));
+    start_background(&gw, partition).await?;
 
-    // Output: our own partition, from its current end (everything for our new handles comes later).
-    let (_, high) = producer
-        .watermarks(&topics.output, partition, Duration::from_secs(10))
-        .await
-        .context("reading the output partition's end")?;
-    let consumer = Consumer::assign(
-        &output_consumer_args(&gw.config),
-        &gw.config.gateway_name,
-        &format!("gateway-{slot}"),
-        &topics.output,
-        partition,
-        rdkafka::Offset::Offset(high),
-    )?;
-    background.spawn(router::run(gw.clone(), consumer, background.clone()));
-    background.spawn(refresh_figures(gw.clone(), background.clone()));
-    background.spawn(watch_game(gw.clone(), background.clone()));
-
-    let ports = player_ports(&gw.config, &background)?;
+    let ports = player_ports(&gw.config, &gw.phases.stop)?;
     tracing::info!(
-        addr = %gw.config.telnet_addr,
         ports = %ports.iter().map(|(p, l)| format!("{}={}", p.name(), l.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()))).collect::<Vec<_>>().join(" "),
         %slot, epoch, partition, "accepting players"
     );
@@ -426,8 +277,109 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )
     .await;
 
-    // Draining.
     accepting.set_not_ready("draining");
+    drain_players(&gw).await;
+    if let Err(e) = producer.flush(Duration::from_secs(10)).await {
+        tracing::warn!(error = %e, "not every event reached Kafka before exit");
+    }
+    server.phases.stop(Duration::from_secs(5)).await;
+    tracing::info!("connection-server stopped");
+    Ok(())
+}
+
+/// `POST /drain`: starts draining, when the caller shows the configured token (if any).
+fn drain_route(drain: Shutdown, token: Option<String>) -> axum::Router {
+    axum::Router::new().route(
+        "/drain",
+        post(move |headers: axum::http::HeaderMap| {
+            let drain = drain.clone();
+            let token = token.clone();
+            async move {
+                let given = headers
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                match drain_allowed(token.as_deref(), given) {
+                    Ok(()) => {
+                        tracing::info!("draining: asked by POST /drain");
+                        drain.trigger();
+                        (axum::http::StatusCode::OK, "draining\n")
+                    }
+                    Err(refusal) => refusal,
+                }
+            }
+        }),
+    )
+}
+
+/// Takes a gateway slot (where our handles come from: slot and epoch) and keeps it; losing it
+/// drains the gateway. The slot named by the pod's ordinal (`...-3`) is tried first.
+async fn hold_slot(
+    server: &Server,
+    config: &Config,
+    client: &fred::prelude::Client,
+    keys: &RedisKeys,
+) -> Option<(mush_protocol::Slot, u32)> {
+    let owner = owner_id(&config.gateway_name);
+    let ttl = Duration::from_millis(config.slot_ttl_ms);
+    let preferred = config
+        .gateway_name
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<u16>().ok())
+        .filter(|n| *n < config.slots);
+    let SlotLease { slot, epoch, lease } = server
+        .acquire(
+            &WAIT_RETRY,
+            || acquire_slot(client, keys, &owner, config.slots, preferred, ttl),
+            |why| match why {
+                None => tracing::warn!(slots = config.slots, "every gateway slot is taken; waiting"),
+                Some(e) => tracing::warn!(error = %e, "could not take a gateway slot; retrying"),
+            },
+        )
+        .await?;
+    tracing::info!(%slot, epoch, "holding gateway slot");
+    let mut lease_state = lease.spawn_keeper(client.clone(), &server.phases.stop);
+    let drain = server.phases.drain.clone();
+    tokio::spawn(async move {
+        while lease_state.changed().await.is_ok() {
+            if *lease_state.borrow() == LeaseState::Lost {
+                tracing::error!("slot lease lost: draining");
+                drain.trigger();
+                return;
+            }
+        }
+    });
+    Some((slot, epoch))
+}
+
+/// The background tasks: the output router (our own partition, from its current end: everything
+/// for our new handles comes later), the orphan sweep, the figures, the game's status.
+async fn start_background(gw: &Arc<Gateway>, partition: i32) -> anyhow::Result<()> {
+    let background = &gw.phases.stop;
+    background.spawn(sweep_orphans_forever(gw.clone(), background.clone()));
+    let output = gw.config.kafka.topics().output;
+    let (_, high) = gw
+        .producer
+        .watermarks(&output, partition, Duration::from_secs(10))
+        .await
+        .context("reading the output partition's end")?;
+    let consumer = Consumer::assign(
+        &output_consumer_args(&gw.config),
+        &gw.config.gateway_name,
+        &format!("gateway-{}", gw.allocator.slot()),
+        &output,
+        partition,
+        rdkafka::Offset::Offset(high),
+    )?;
+    background.spawn(router::run(gw.clone(), consumer, background.clone()));
+    background.spawn(refresh_figures(gw.clone(), background.clone()));
+    background.spawn(watch_game(gw.clone(), background.clone()));
+    Ok(())
+}
+
+/// Draining: every player has been told; waits up to the drain time for them to leave, then
+/// closes the rest (the close phase) and waits for their sessions to end.
+async fn drain_players(gw: &Arc<Gateway>) {
     gw.metrics.draining.set(1);
     let deadline = Instant::now() + gw.config.drain_time();
     tracing::info!(players = gw.session_count(), drain = ?gw.config.drain_time(), "draining");
@@ -438,15 +390,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if remaining > 0 {
         tracing::info!(remaining, "drain time over: closing the remaining connections");
     }
-    gw.close_all.cancel();
-    gw.session_tasks.wait(Duration::from_secs(10)).await;
-    if let Err(e) = producer.flush(Duration::from_secs(10)).await {
-        tracing::warn!(error = %e, "not every event reached Kafka before exit");
-    }
-    background.trigger();
-    background.wait(Duration::from_secs(5)).await;
-    tracing::info!("connection-server stopped");
-    Ok(())
+    gw.phases.close(Duration::from_secs(10)).await;
 }
 
 /// Removes the records an earlier life of our slot left (a crash), telling the game each one
@@ -635,7 +579,7 @@ fn player_ports(config: &Config, background: &Shutdown) -> anyhow::Result<Vec<(P
 async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener, port: PlayerPort) {
     loop {
         let accepted = tokio::select! {
-            _ = gw.drain.cancelled() => return,
+            _ = gw.phases.drain.triggered() => return,
             a = listener.accept() => a,
         };
         let (stream, peer) = match accepted {
@@ -650,7 +594,8 @@ async fn accept_loop(gw: &Arc<Gateway>, listener: TcpListener, port: PlayerPort)
         // No Nagle and TCP keepalive come from the listener (see `player_listener`).
         match gw.admit(peer) {
             Ok(admitted) => {
-                gw.session_tasks
+                gw.phases
+                    .close
                     .spawn(connect(gw.clone(), stream, peer, admitted, port.clone()));
             }
             Err((reason, message)) => refuse(gw, stream, &port, reason, message),

@@ -23,15 +23,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures::stream::FuturesOrdered;
 use futures::{Future, FutureExt, StreamExt};
-use mush_platform::bus::{Consumer, Producer, TopicsOutcome, ensure_topics};
-use mush_platform::health::{Flag, Health};
+use mush_platform::Shutdown;
+use mush_platform::bus::{Consumer, Producer};
+use mush_platform::health::Flag;
 use mush_platform::lease::{Lease, LeaseState, owner_id};
 use mush_platform::retry::{RetryPolicy, retry_notify};
+use mush_platform::runtime::Server;
 use mush_platform::store::ConnectionStore;
-use mush_platform::{Shutdown, redis as mredis};
 use mush_protocol::{GameMessage, GatewayEvent, GatewayEventKind, Handle, RedisKeys, Timestamp, topics};
 use rdkafka::Offset;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{Instrument as _, Span};
 
@@ -65,114 +65,53 @@ enum Stop {
 
 /// Password work waiting at most, before logins are refused with "busy".
 const HASH_QUEUE: usize = 1024;
-/// Waiting at start-up for a topic: every second until shutdown.
-const TOPIC_RETRY: RetryPolicy = RetryPolicy::constant(Duration::from_secs(1));
 /// Writing a batch while Redis fails: 50 ms doubling to 2 s, until it works or shutdown.
 const PERSIST_RETRY: RetryPolicy = RetryPolicy::backoff(Duration::from_millis(50), Duration::from_secs(2));
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    config
-        .validate()
-        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let server = Server::boot("game-server", config.validate(), config.summary())?;
     let welcome = config.welcome().context("reading the welcome file")?;
-    tracing::info!(config = %config.summary(), "game-server starting");
-    let input_keys = config
-        .input_key
-        .keys()
-        .map_err(|e| anyhow::anyhow!("invalid configuration: --input-key: {e}"))?;
-    if let Some(key) = &input_keys.current {
-        tracing::info!(
-            key_id = format!("{:08x}", key.id()),
-            "sealed input lines are opened with this key"
-        );
-    }
-
-    let registry = prometheus::Registry::new();
-    let metrics = GameMetrics::new(&registry);
-    let shutdown = Shutdown::new();
-    shutdown.listen_for_signals()?;
-    let background = Shutdown::new();
-
+    let input_keys = server.input_keys(&config.input_key)?;
+    let metrics = GameMetrics::new(&server.registry);
     let leader = Flag::new("waiting for the leadership lease");
     let reconciled = Flag::new("not reconciled yet");
-    let deps = mush_platform::deps::Dependencies::default();
     let in_flight = Arc::new(InFlight::default());
     let stuck = Duration::from_secs(config.budgets.stuck_seconds);
-    let health = deps.add_checks(
-        Health::new(registry.clone())
-            .readiness_flag("leader", &leader)
-            .readiness_flag("reconciled", &reconciled)
-            .liveness_check("input-loop", Duration::from_secs(1), {
-                let in_flight = in_flight.clone();
-                move || {
-                    let verdict = in_flight.liveness(stuck);
-                    async move { verdict }
-                }
-            }),
-    );
-    let listener = TcpListener::bind(config.health_addr)
-        .await
-        .with_context(|| format!("binding the health address {}", config.health_addr))?;
-    background.spawn(Health::serve(health.router(), listener, background.clone()));
-
-    let Some(client) = mredis::connect_with_retry(&config.redis, shutdown.token()).await else {
-        return stop_background(background).await;
-    };
-    deps.set_redis(client.clone());
-    let keys = RedisKeys::new(&config.redis.namespace);
-    let producer = Producer::new(&config.kafka, &config.instance_name, metrics.bus.clone())?;
-    deps.set_kafka(producer.clone());
-    if config.kafka.create_topics {
-        match ensure_topics(&config.kafka, 1, Duration::from_secs(5)).await {
-            Ok(TopicsOutcome::Ready { created }) if !created.is_empty() => {
-                tracing::info!(?created, "created topics")
+    let health = server
+        .health()
+        .readiness_flag("leader", &leader)
+        .readiness_flag("reconciled", &reconciled)
+        .liveness_check("input-loop", Duration::from_secs(1), {
+            let in_flight = in_flight.clone();
+            move || {
+                let verdict = in_flight.liveness(stuck);
+                async move { verdict }
             }
-            Ok(TopicsOutcome::Skipped(why)) => tracing::info!(%why, "topics not created here"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not check topics"),
-        }
-    }
+        });
+    server.serve_health(config.health_addr, health, None).await?;
+
+    let Some(client) = server.connect_redis(&config.redis).await else {
+        return server.stopped_while_booting("Redis").await;
+    };
+    let keys = RedisKeys::new(&config.redis.namespace);
+    let producer = server
+        .connect_kafka(&config.kafka, &config.instance_name, metrics.bus.clone())
+        .await?;
 
     // 1. Leadership.
-    let owner = owner_id(&config.instance_name);
-    // A standby tries every quarter of the lease's TTL.
-    let Ok(lease) = retry_notify(
-        &RetryPolicy::constant(config.lease_ttl() / 4),
-        shutdown.token(),
-        |_| async {
-            match Lease::try_acquire(
-                &client,
-                keys.lease(LEADER_LEASE),
-                keys.lease_fence(LEADER_LEASE),
-                &owner,
-                config.lease_ttl(),
-            )
-            .await
-            {
-                Ok(Some(l)) => Ok(l),
-                Ok(None) => Err(None),
-                Err(e) => Err(Some(e)),
-            }
-        },
-        |_, e, _| match e {
-            None => leader.set_not_ready("standby: another game-server holds the leadership lease"),
-            Some(e) => leader.set_not_ready(format!("cannot reach Redis for the lease: {e}")),
-        },
-    )
-    .await
-    else {
-        return stop_background(background).await;
+    let Some(lease) = take_leadership(&server, &config, &client, &keys, &leader).await else {
+        return server.stopped_while_booting("the leadership lease").await;
     };
     let token = lease.token();
     tracing::info!(token, "leader");
     leader.set_ready();
     metrics.leader.set(1);
-    let lease_state = lease.spawn_keeper(client.clone(), &background);
+    let lease_state = lease.spawn_keeper(client.clone(), &server.phases.stop);
 
     // 2. Reconciliation.
     let started = Instant::now();
     let store = ConnectionStore::new(client.clone(), keys.clone(), metrics.store.clone());
-    store.spawn_flusher(Duration::from_millis(50), &background);
+    store.spawn_flusher(Duration::from_millis(50), &server.phases.stop);
     let world_store = WorldStore::new(client.clone(), keys.clone(), keys.lease_fence(LEADER_LEASE));
     let mut game = reconcile(&config, welcome, &store, &world_store, &metrics).await?;
     let mut applied = world_store.load_applied().await?;
@@ -183,54 +122,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "inputs whose application never finished before: they will be retried or skipped"
         );
     }
-    {
-        let world_store = world_store.clone();
-        let metrics = metrics.clone();
-        let runtime = tokio::runtime::Handle::current();
-        watchdog::spawn(
-            in_flight.clone(),
-            Duration::from_millis(config.budgets.slow_event_ms),
-            Box::new(move |p, o| {
-                metrics.slow_events.inc();
-                tracing::warn!(
-                    partition = p,
-                    offset = o,
-                    "an input is taking long: recorded as an attempt"
-                );
-                let world_store = world_store.clone();
-                runtime.spawn(async move {
-                    if let Err(e) = world_store.record_attempt(p, o).await {
-                        tracing::warn!(error = %e, "could not record an attempt");
-                    }
-                });
-            }),
-            shutdown.clone(),
-            Duration::from_secs(config.stop_grace_seconds),
-        );
-    }
+    spawn_watchdog(&server, &config, &world_store, &metrics, &in_flight);
     let input_topic = producer.topics().input.clone();
-    let partitions = wait_for_partitions(&producer, &input_topic, &shutdown).await;
-    let Some(partitions) = partitions else {
-        return stop_background(background).await;
+    let Some(partitions) = server.partition_count(&producer, &input_topic).await else {
+        return server.stopped_while_booting("the input topic").await;
     };
-    let mut ends = HashMap::new();
-    for p in 0..partitions {
-        let (_, high) = producer
-            .watermarks(&input_topic, p, Duration::from_secs(10))
-            .await?;
-        ends.insert(p, high);
-    }
-    for p in applied_past_end(&applied, &ends) {
-        tracing::warn!(
-            partition = p,
-            applied = applied[&p],
-            end = ends[&p],
-            "the input topic holds less than was applied (recreated?): starting this partition afresh"
-        );
-        world_store.reset_applied(p).await?;
-        applied.remove(&p);
-    }
-    let output_partitions = wait_for_partitions(&producer, &producer.topics().output.clone(), &shutdown)
+    forget_applied_past_end(&producer, &world_store, &input_topic, partitions, &mut applied).await?;
+    let output_partitions = server
+        .partition_count(&producer, &producer.topics().output.clone())
         .await
         .unwrap_or(topics::DEFAULT_OUTPUT_PARTITIONS);
     resend_outboxes(
@@ -253,21 +152,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
 
     // 3. Input.
-    let starts: Vec<(i32, Offset)> = (0..partitions)
-        .map(|p| {
-            let from = applied
-                .get(&p)
-                .map_or(Offset::Beginning, |o| Offset::Offset(o + 1));
-            (p, from)
-        })
-        .collect();
-    let consumer = Consumer::assign_partitions(
-        &config.kafka,
-        &config.instance_name,
-        &config.consumer_group,
-        &input_topic,
-        &starts,
-    )?;
+    let consumer = input_consumer(&config, &input_topic, partitions, &applied)?;
     let mut progress = HashMap::new();
     for p in 0..partitions {
         let low = applied.get(&p).copied().unwrap_or(-1);
@@ -298,23 +183,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         timers_sent: HashMap::new(),
     };
     let stop = loop_state
-        .run(&consumer, &input_topic, &shutdown, lease_state)
+        .run(&consumer, &input_topic, &server.phases.drain, lease_state)
         .await;
 
     // 4. Stop.
     reconciled.set_not_ready("stopping");
     metrics.leader.set(0);
-    if stop == Stop::Requested {
-        let grace = Duration::from_secs(config.stop_grace_seconds);
-        let _ = tokio::time::timeout(grace / 2, loop_state.drain_acks()).await;
-        loop_state.clear_acked().await;
-        loop_state.commit_offsets(&consumer, &input_topic, true);
-        let _ = producer.flush(Duration::from_secs(2)).await;
-        tracing::info!("stopped gracefully; releasing the lease");
-    } else if stop == Stop::LeaseLost {
-        tracing::error!("leadership lost: stopped processing input");
+    match stop {
+        Stop::Requested => {
+            // The batch in hand is done; its output acknowledged (or half the grace spent).
+            let grace = Duration::from_secs(config.stop_grace_seconds);
+            let _ = tokio::time::timeout(grace / 2, loop_state.drain_acks()).await;
+            loop_state.clear_acked().await;
+            loop_state.commit_offsets(&consumer, &input_topic, true);
+            let _ = producer.flush(Duration::from_secs(2)).await;
+            tracing::info!("stopped gracefully; releasing the lease");
+        }
+        Stop::LeaseLost => tracing::error!("leadership lost: stopped processing input"),
+        Stop::Crashed(..) => {}
     }
-    stop_background(background).await?;
+    server.phases.stop(Duration::from_secs(5)).await;
     match stop {
         Stop::LeaseLost => anyhow::bail!("leadership lost"),
         Stop::Crashed(..) => anyhow::bail!("the game failed on an input: restarting to replay from Redis"),
@@ -322,22 +210,121 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn stop_background(background: Shutdown) -> anyhow::Result<()> {
-    background.trigger();
-    background.wait(Duration::from_secs(5)).await;
+/// Takes the game's leadership lease. A second game-server waits here as a standby (live, not
+/// ready), trying every quarter of the lease's TTL.
+async fn take_leadership(
+    server: &Server,
+    config: &Config,
+    client: &fred::prelude::Client,
+    keys: &RedisKeys,
+    leader: &Flag,
+) -> Option<Lease> {
+    let owner = owner_id(&config.instance_name);
+    server
+        .acquire(
+            &RetryPolicy::constant(config.lease_ttl() / 4),
+            || {
+                Lease::try_acquire(
+                    client,
+                    keys.lease(LEADER_LEASE),
+                    keys.lease_fence(LEADER_LEASE),
+                    &owner,
+                    config.lease_ttl(),
+                )
+            },
+            |why| match why {
+                None => leader.set_not_ready("standby: another game-server holds the leadership lease"),
+                Some(e) => leader.set_not_ready(format!("cannot reach Redis for the lease: {e}")),
+            },
+        )
+        .await
+}
+
+/// The watchdog: an input that runs long is recorded as an attempt (so a poison input is
+/// skipped after `--poison-attempts` lives), and a stop that never ends ends the process.
+fn spawn_watchdog(
+    server: &Server,
+    config: &Config,
+    world_store: &WorldStore,
+    metrics: &GameMetrics,
+    in_flight: &Arc<InFlight>,
+) {
+    let world_store = world_store.clone();
+    let metrics = metrics.clone();
+    let runtime = tokio::runtime::Handle::current();
+    watchdog::spawn(
+        in_flight.clone(),
+        Duration::from_millis(config.budgets.slow_event_ms),
+        Box::new(move |p, o| {
+            metrics.slow_events.inc();
+            tracing::warn!(
+                partition = p,
+                offset = o,
+                "an input is taking long: recorded as an attempt"
+            );
+            let world_store = world_store.clone();
+            runtime.spawn(async move {
+                if let Err(e) = world_store.record_attempt(p, o).await {
+                    tracing::warn!(error = %e, "could not record an attempt");
+                }
+            });
+        }),
+        server.phases.drain.clone(),
+        Duration::from_secs(config.stop_grace_seconds),
+    );
+}
+
+/// Forgets the applied offsets of partitions the input topic no longer holds (see
+/// [`applied_past_end`]).
+async fn forget_applied_past_end(
+    producer: &Producer,
+    world_store: &WorldStore,
+    input_topic: &str,
+    partitions: i32,
+    applied: &mut HashMap<i32, i64>,
+) -> anyhow::Result<()> {
+    let mut ends = HashMap::new();
+    for p in 0..partitions {
+        let (_, high) = producer
+            .watermarks(input_topic, p, Duration::from_secs(10))
+            .await?;
+        ends.insert(p, high);
+    }
+    for p in applied_past_end(applied, &ends) {
+        tracing::warn!(
+            partition = p,
+            applied = applied[&p],
+            end = ends[&p],
+            "the input topic holds less than was applied (recreated?): starting this partition afresh"
+        );
+        world_store.reset_applied(p).await?;
+        applied.remove(&p);
+    }
     Ok(())
 }
 
-/// The topic's partition count, once it can be read; `None` when shut down first.
-async fn wait_for_partitions(producer: &Producer, topic: &str, shutdown: &Shutdown) -> Option<i32> {
-    retry_notify(
-        &TOPIC_RETRY,
-        shutdown.token(),
-        |_| producer.partition_count(topic, Duration::from_secs(5)),
-        |_, e, _| tracing::warn!(%topic, error = %e, "waiting for the topic"),
-    )
-    .await
-    .ok()
+/// The input consumer, each partition from just after its applied offset.
+fn input_consumer(
+    config: &Config,
+    input_topic: &str,
+    partitions: i32,
+    applied: &HashMap<i32, i64>,
+) -> anyhow::Result<Consumer> {
+    let starts: Vec<(i32, Offset)> = (0..partitions)
+        .map(|p| {
+            let from = applied
+                .get(&p)
+                .map_or(Offset::Beginning, |o| Offset::Offset(o + 1));
+            (p, from)
+        })
+        .collect();
+    Ok(Consumer::assign_partitions(
+        &config.kafka,
+        &config.instance_name,
+        &config.consumer_group,
+        input_topic,
+        &starts,
+    )?)
 }
 
 /// Rebuilds the game from Redis: the world, then every live connection and its binding.

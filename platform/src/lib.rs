@@ -6,6 +6,7 @@
 //! * [`deps`]: the Redis and Kafka readiness checks every server has.
 //! * [`health`]: `/livez`, `/readyz`, `/metrics` (axum, prometheus).
 //! * [`telemetry`]: logs and OTLP traces.
+//! * [`runtime`]: the boot sequence and phased stop every server shares.
 //! * [`shutdown`]: the shutdown signal every task watches.
 //! * [`retry`]: retrying with backoff until success, the last attempt, or a stop.
 //! * [`sealing`]: input lines encrypted between gateway and game-server.
@@ -20,6 +21,7 @@ pub mod lease;
 pub mod metrics;
 pub mod redis;
 pub mod retry;
+pub mod runtime;
 pub mod sealing;
 pub mod shutdown;
 pub mod store;

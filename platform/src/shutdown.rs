@@ -49,6 +49,14 @@ impl Shutdown {
         self.token.child_token()
     }
 
+    /// A shutdown of its own (its own tasks to wait for) that also starts when this one does.
+    pub fn child(&self) -> Self {
+        Self {
+            token: self.token.child_token(),
+            tracker: TaskTracker::new(),
+        }
+    }
+
     /// The token itself, for code that takes a `CancellationToken`.
     pub fn token(&self) -> &CancellationToken {
         &self.token

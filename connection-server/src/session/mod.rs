@@ -272,12 +272,12 @@ impl Session {
                 _ = overflow.cancelled() => {
                     return End::Closed(DisconnectReason::OutputOverflow, Some("output queue full".into()));
                 }
-                _ = gw.close_all.cancelled() => {
+                _ = gw.phases.close.triggered() => {
                     self.codec.encode_text(CLOSE_NOTICE, &mut self.out);
                     let _ = Box::pin(self.flush()).await;
                     return End::Closed(DisconnectReason::GatewayShutdown, None);
                 }
-                _ = gw.drain.cancelled(), if !drain_told => {
+                _ = gw.phases.drain.triggered(), if !drain_told => {
                     drain_told = true;
                     self.codec.encode_text(DRAIN_NOTICE, &mut self.out);
                     if Box::pin(self.flush()).await.is_err() {

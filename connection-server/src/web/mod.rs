@@ -124,7 +124,7 @@ async fn websocket(
     Extension(conn): Extension<WebConn>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if gw.drain.is_cancelled() {
+    if gw.phases.drain.is_triggered() {
         gw.metrics.refused.inc("draining");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -160,7 +160,7 @@ async fn websocket(
                 codec: ClientCodec::Web(WebCodec::new(gw.config.max_line_bytes, conn.tls)),
                 transport: Transport::WebSocket,
             };
-            let tasks = gw.session_tasks.clone();
+            let tasks = gw.phases.close.clone();
             tasks.spawn(gateway::serve_session(gw, link, conn.peer, handle, admitted));
         })
 }
