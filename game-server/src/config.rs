@@ -179,6 +179,11 @@ impl Config {
         Ok(())
     }
 
+    /// How long one input may run before the process counts as not live.
+    pub fn stuck_time(&self) -> Duration {
+        Duration::from_secs(self.budgets.stuck_seconds)
+    }
+
     pub fn lease_ttl(&self) -> Duration {
         Duration::from_millis(self.lease_ttl_ms)
     }

@@ -76,13 +76,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let leader = Flag::new("waiting for the leadership lease");
     let reconciled = Flag::new("not reconciled yet");
     let in_flight = Arc::new(InFlight::default());
-    let stuck = Duration::from_secs(config.budgets.stuck_seconds);
     let health = server
         .health()
         .readiness_flag("leader", &leader)
         .readiness_flag("reconciled", &reconciled)
         .liveness_check("input-loop", Duration::from_secs(1), {
-            let in_flight = in_flight.clone();
+            // Live while no input has run longer than --stuck-seconds.
+            let (in_flight, stuck) = (in_flight.clone(), config.stuck_time());
             move || {
                 let verdict = in_flight.liveness(stuck);
                 async move { verdict }
@@ -109,55 +109,34 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let lease_state = lease.spawn_keeper(client.clone(), &server.phases.stop);
 
     // 2. Reconciliation.
-    let started = Instant::now();
     let store = ConnectionStore::new(client.clone(), keys.clone(), metrics.store.clone());
     store.spawn_flusher(Duration::from_millis(50), &server.phases.stop);
     let world_store = WorldStore::new(client.clone(), keys.clone(), keys.lease_fence(LEADER_LEASE));
-    let mut game = reconcile(&config, welcome, &store, &world_store, &metrics).await?;
-    let mut applied = world_store.load_applied().await?;
-    let attempts = world_store.load_attempts().await?;
-    if !attempts.is_empty() {
-        tracing::warn!(
-            events = attempts.len(),
-            "inputs whose application never finished before: they will be retried or skipped"
-        );
-    }
     spawn_watchdog(&server, &config, &world_store, &metrics, &in_flight);
-    let input_topic = producer.topics().input.clone();
-    let Some(partitions) = server.partition_count(&producer, &input_topic).await else {
-        return server.stopped_while_booting("the input topic").await;
-    };
-    forget_applied_past_end(&producer, &world_store, &input_topic, partitions, &mut applied).await?;
-    let output_partitions = server
-        .partition_count(&producer, &producer.topics().output.clone())
-        .await
-        .unwrap_or(topics::DEFAULT_OUTPUT_PARTITIONS);
-    resend_outboxes(
-        &world_store,
-        &producer,
+    let Some(Recovered {
+        mut game,
+        applied,
+        attempts,
         partitions,
         output_partitions,
-        config.budgets.max_message_bytes,
+    }) = recover(
+        &server,
+        &config,
+        welcome,
+        &store,
+        &world_store,
+        &producer,
         &metrics,
     )
-    .await?;
-    let elapsed = started.elapsed();
-    metrics.reconciliation_seconds.set(elapsed.as_secs_f64());
-    tracing::info!(
-        connections = game.connections().count(),
-        logged_in = game.logged_in_count(),
-        objects = game.world().len(),
-        millis = elapsed.as_millis() as u64,
-        "reconciled"
-    );
+    .await?
+    else {
+        return server.stopped_while_booting("the input topic").await;
+    };
+    let input_topic = producer.topics().input.clone();
 
     // 3. Input.
     let consumer = input_consumer(&config, &input_topic, partitions, &applied)?;
-    let mut progress = HashMap::new();
-    for p in 0..partitions {
-        let low = applied.get(&p).copied().unwrap_or(-1);
-        progress.insert(p, Progress::new(low, world_store.load_ahead(p).await?));
-    }
+    let progress = load_progress(&world_store, partitions, &applied).await?;
     reconciled.set_ready();
     let mut loop_state = InputLoop {
         game: &mut game,
@@ -191,12 +170,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     metrics.leader.set(0);
     match stop {
         Stop::Requested => {
-            // The batch in hand is done; its output acknowledged (or half the grace spent).
             let grace = Duration::from_secs(config.stop_grace_seconds);
-            let _ = tokio::time::timeout(grace / 2, loop_state.drain_acks()).await;
-            loop_state.clear_acked().await;
-            loop_state.commit_offsets(&consumer, &input_topic, true);
-            let _ = producer.flush(Duration::from_secs(2)).await;
+            loop_state.finish(&consumer, &input_topic, grace).await;
             tracing::info!("stopped gracefully; releasing the lease");
         }
         Stop::LeaseLost => tracing::error!("leadership lost: stopped processing input"),
@@ -208,6 +183,89 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Stop::Crashed(..) => anyhow::bail!("the game failed on an input: restarting to replay from Redis"),
         Stop::Requested => Ok(()),
     }
+}
+
+/// What reconciliation hands the input loop.
+struct Recovered {
+    game: Game,
+    /// Per input partition, the last offset applied.
+    applied: HashMap<i32, i64>,
+    /// Inputs whose application was started and never finished, with how often.
+    attempts: HashMap<(i32, i64), u32>,
+    partitions: i32,
+    output_partitions: i32,
+}
+
+/// Reconciliation: the game rebuilt from Redis, the applied offsets checked against the topic,
+/// unconfirmed output sent again. `None` when told to stop before the input topic was there.
+async fn recover(
+    server: &Server,
+    config: &Config,
+    welcome: String,
+    store: &ConnectionStore,
+    world_store: &WorldStore,
+    producer: &Producer,
+    metrics: &GameMetrics,
+) -> anyhow::Result<Option<Recovered>> {
+    let started = Instant::now();
+    let game = reconcile(config, welcome, store, world_store, metrics).await?;
+    let mut applied = world_store.load_applied().await?;
+    let attempts = world_store.load_attempts().await?;
+    if !attempts.is_empty() {
+        tracing::warn!(
+            events = attempts.len(),
+            "inputs whose application never finished before: they will be retried or skipped"
+        );
+    }
+    let input_topic = producer.topics().input.clone();
+    let Some(partitions) = server.partition_count(producer, &input_topic).await else {
+        return Ok(None);
+    };
+    forget_applied_past_end(producer, world_store, &input_topic, partitions, &mut applied).await?;
+    let output_partitions = server
+        .partition_count(producer, &producer.topics().output.clone())
+        .await
+        .unwrap_or(topics::DEFAULT_OUTPUT_PARTITIONS);
+    resend_outboxes(
+        world_store,
+        producer,
+        partitions,
+        output_partitions,
+        config.budgets.max_message_bytes,
+        metrics,
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    metrics.reconciliation_seconds.set(elapsed.as_secs_f64());
+    tracing::info!(
+        connections = game.connections().count(),
+        logged_in = game.logged_in_count(),
+        objects = game.world().len(),
+        millis = elapsed.as_millis() as u64,
+        "reconciled"
+    );
+    Ok(Some(Recovered {
+        game,
+        applied,
+        attempts,
+        partitions,
+        output_partitions,
+    }))
+}
+
+/// Per input partition, where the input loop starts: what is applied, and the inputs applied
+/// ahead of it (out of order, by logins that finished hashing first).
+async fn load_progress(
+    world_store: &WorldStore,
+    partitions: i32,
+    applied: &HashMap<i32, i64>,
+) -> anyhow::Result<HashMap<i32, Progress>> {
+    let mut progress = HashMap::new();
+    for p in 0..partitions {
+        let low = applied.get(&p).copied().unwrap_or(-1);
+        progress.insert(p, Progress::new(low, world_store.load_ahead(p).await?));
+    }
+    Ok(progress)
 }
 
 /// Takes the game's leadership lease. A second game-server waits here as a standby (live, not
@@ -983,6 +1041,15 @@ impl InputLoop<'_> {
             }
             (partition, offset, messages, delivered)
         }));
+    }
+
+    /// A requested stop, once the batch in hand is done: waits for its output to be
+    /// acknowledged (at most half the grace), then commits the offsets and flushes.
+    async fn finish(&mut self, consumer: &Consumer, topic: &str, grace: Duration) {
+        let _ = tokio::time::timeout(grace / 2, self.drain_acks()).await;
+        self.clear_acked().await;
+        self.commit_offsets(consumer, topic, true);
+        let _ = self.producer.flush(Duration::from_secs(2)).await;
     }
 
     async fn drain_acks(&mut self) {
