@@ -163,190 +163,210 @@ fn progress_deadline_exceeded(d: &Deployment, desired_revision: &str) -> bool {
         })
 }
 
-pub fn game(i: &GameInputs) -> GameDecision {
-    let mut notes = Vec::new();
-    let mut record: Option<RestartRecord> = i.previous.and_then(|p| p.last_restart.clone());
-    let mut refused: Option<Cond> = None;
-    // A restart this pass starts has not run yet: nothing observed can say it failed.
-    let mut started_now = false;
-    let apply;
+/// What this pass does about the game-server's pod template.
+enum TemplateStep {
+    /// Creation, or the template is already the wanted one (re-applied to undo drift).
+    Apply,
+    /// The template changes: a restart begins now.
+    Restart { record: RestartRecord, note: Note },
+    /// The template would change, but Redis or Kafka is not ready: the running game-server is
+    /// left as it is (`Progressing=False/DependenciesNotReady`, announced once).
+    Refuse { progressing: Cond, note: Option<Note> },
+}
 
-    let live_revision = i
-        .live
-        .map(|d| template_annotation(d, REVISION_ANNOTATION).unwrap_or_default());
-    match (i.live, live_revision) {
-        (Some(live), Some(live_rev)) if live_rev != i.desired_revision => {
-            let reason = restart_reason(live, i.desired_image, i.desired_token);
-            match &i.dependencies {
-                Err(what) => {
-                    apply = false;
-                    let message = format!(
-                        "game-server restart ({reason}, revision {live_rev} -> {}) refused: {what}; \
-                         the running game-server was not touched and the restart starts once they are ready",
-                        i.desired_revision
-                    );
-                    if !i.previously_refused {
-                        notes.push(Note::warning(
-                            "RestartRefused",
-                            "RestartGameServer",
-                            message.clone(),
-                        ));
-                    }
-                    refused = Some(Cond::new(
-                        PROGRESSING,
-                        false,
-                        Reason::DependenciesNotReady,
-                        message,
-                    ));
-                }
-                Ok(()) => {
-                    apply = true;
-                    started_now = true;
-                    notes.push(Note::normal(
-                        "RestartStarted",
-                        "RestartGameServer",
-                        format!(
-                            "restarting the game-server ({reason}): revision {live_rev} -> {}; Redis and Kafka \
-                             are ready, the old game-server stops before the new one starts",
-                            i.desired_revision
-                        ),
-                    ));
-                    record = Some(RestartRecord {
-                        phase: RestartPhase::InProgress,
-                        reason,
-                        from_revision: live_rev.to_owned(),
-                        to_revision: i.desired_revision.to_owned(),
-                        started_at: Time(i.now),
-                        ended_at: None,
-                        duration_seconds: None,
-                        input_wait_seconds: None,
-                        input_paused_at: None,
-                        restored_connections: None,
-                        message: None,
-                    });
-                }
+fn template_step(i: &GameInputs) -> TemplateStep {
+    let Some(live) = i.live else {
+        return TemplateStep::Apply;
+    };
+    let live_rev = template_annotation(live, REVISION_ANNOTATION).unwrap_or_default();
+    if live_rev == i.desired_revision {
+        return TemplateStep::Apply;
+    }
+    let reason = restart_reason(live, i.desired_image, i.desired_token);
+    match &i.dependencies {
+        Err(what) => {
+            let message = format!(
+                "game-server restart ({reason}, revision {live_rev} -> {}) refused: {what}; \
+                 the running game-server was not touched and the restart starts once they are ready",
+                i.desired_revision
+            );
+            let note = (!i.previously_refused)
+                .then(|| Note::warning("RestartRefused", "RestartGameServer", message.clone()));
+            TemplateStep::Refuse {
+                progressing: Cond::new(PROGRESSING, false, Reason::DependenciesNotReady, message),
+                note,
             }
         }
-        // Creation, or the template is already the wanted one (re-applied to undo drift).
-        _ => apply = true,
-    }
-
-    let alive: Vec<&&Pod> = i.pods.iter().filter(|p| !pod_terminating(p)).collect();
-    let ready_pods = alive.iter().filter(|p| pod_ready(p)).count() as i32;
-    let new_ready = alive
-        .iter()
-        .any(|p| pod_ready(p) && pod_revision(p) == Some(i.desired_revision));
-    let old_left = i.pods.iter().any(|p| pod_revision(p) != Some(i.desired_revision));
-    let new_failure = alive
-        .iter()
-        .filter(|p| pod_revision(p) == Some(i.desired_revision))
-        .find_map(|p| pod_failure(p));
-    let any_failure = alive.iter().find_map(|p| pod_failure(p));
-    let deadline = i
-        .live
-        .is_some_and(|d| progress_deadline_exceeded(d, i.desired_revision));
-
-    let mut busy = false;
-    if let Some(r) = record.as_mut()
-        && r.to_revision == i.desired_revision
-        && (r.phase == RestartPhase::InProgress || r.phase == RestartPhase::Failed)
-        && apply
-    {
-        if new_ready && !old_left {
-            let paused = r.input_paused_at.clone().unwrap_or_else(|| r.started_at.clone());
-            r.phase = RestartPhase::Succeeded;
-            r.ended_at = Some(Time(i.now));
-            r.duration_seconds = Some(seconds_between(&r.started_at, i.now));
-            r.input_wait_seconds = Some(seconds_between(&paused, i.now));
-            r.restored_connections = i.restored_connections;
-            r.message = None;
-            notes.push(Note::normal(
-                "RestartCompleted",
+        Ok(()) => TemplateStep::Restart {
+            note: Note::normal(
+                "RestartStarted",
                 "RestartGameServer",
                 format!(
-                    "game-server revision {} ready after {}s; input waited about {}s{}",
-                    r.to_revision,
-                    r.duration_seconds.unwrap_or_default(),
-                    r.input_wait_seconds.unwrap_or_default(),
-                    match i.restored_connections {
-                        Some(n) => format!("; {n} connections restored"),
-                        None => String::new(),
-                    }
+                    "restarting the game-server ({reason}): revision {live_rev} -> {}; Redis and Kafka \
+                     are ready, the old game-server stops before the new one starts",
+                    i.desired_revision
                 ),
-            ));
-        } else if !started_now
-            && let Some(why) = new_failure.or_else(|| {
-                deadline.then(|| {
-                    "the new game-server was not ready within the progress deadline (300s)".to_owned()
-                })
-            })
-        {
-            if r.phase != RestartPhase::Failed {
-                notes.push(Note::warning(
-                    "RestartFailed",
-                    "RestartGameServer",
-                    format!("game-server revision {} failed: {why}", r.to_revision),
-                ));
-            }
-            r.phase = RestartPhase::Failed;
-            r.message = Some(why);
-            busy = true;
-        } else {
-            if ready_pods == 0 && r.input_paused_at.is_none() {
-                r.input_paused_at = Some(Time(i.now));
-            }
-            busy = true;
+            ),
+            record: RestartRecord {
+                phase: RestartPhase::InProgress,
+                reason,
+                from_revision: live_rev.to_owned(),
+                to_revision: i.desired_revision.to_owned(),
+                started_at: Time(i.now),
+                ended_at: None,
+                duration_seconds: None,
+                input_wait_seconds: None,
+                input_paused_at: None,
+                restored_connections: None,
+                message: None,
+            },
+        },
+    }
+}
+
+/// The game-server pods, as the decisions read them.
+struct GamePods<'a> {
+    /// Not terminating.
+    alive: Vec<&'a Pod>,
+    /// Ready and not terminating.
+    ready: i32,
+    /// A pod of the wanted revision is ready.
+    new_ready: bool,
+    /// A pod of another revision is left (terminating or not).
+    old_left: bool,
+    /// Why a pod of the wanted revision cannot run, if one cannot.
+    new_failure: Option<String>,
+    /// Why any pod cannot run, if one cannot.
+    any_failure: Option<String>,
+}
+
+impl<'a> GamePods<'a> {
+    fn of(pods: &[&'a Pod], desired_revision: &str) -> Self {
+        let alive: Vec<&Pod> = pods.iter().copied().filter(|p| !pod_terminating(p)).collect();
+        let wanted = |p: &&Pod| pod_revision(p) == Some(desired_revision);
+        Self {
+            ready: alive.iter().filter(|p| pod_ready(p)).count() as i32,
+            new_ready: alive.iter().any(|p| pod_ready(p) && wanted(p)),
+            old_left: pods.iter().any(|p| !wanted(p)),
+            new_failure: alive.iter().filter(|p| wanted(p)).find_map(|p| pod_failure(p)),
+            any_failure: alive.iter().find_map(|p| pod_failure(p)),
+            alive,
         }
     }
 
-    let phase = record
-        .as_ref()
-        .filter(|r| r.to_revision == i.desired_revision || refused.is_some())
-        .map(|r| r.phase);
-    let state = match phase {
+    /// The wanted revision runs and nothing older is left.
+    fn spec_running(&self) -> bool {
+        self.new_ready && !self.old_left
+    }
+}
+
+/// Moves a restart of the wanted revision on from what the pods show: `Succeeded` once the new
+/// game-server is ready and no old one is left; `Failed` when `failure` names why it cannot be
+/// (announced once); otherwise still in progress, noting when input started to wait (no
+/// game-server ready). Returns whether it is still moving.
+fn follow_restart(
+    r: &mut RestartRecord,
+    pods: &GamePods,
+    failure: Option<String>,
+    i: &GameInputs,
+    notes: &mut Vec<Note>,
+) -> bool {
+    if pods.spec_running() {
+        let paused = r.input_paused_at.clone().unwrap_or_else(|| r.started_at.clone());
+        r.phase = RestartPhase::Succeeded;
+        r.ended_at = Some(Time(i.now));
+        r.duration_seconds = Some(seconds_between(&r.started_at, i.now));
+        r.input_wait_seconds = Some(seconds_between(&paused, i.now));
+        r.restored_connections = i.restored_connections;
+        r.message = None;
+        notes.push(Note::normal(
+            "RestartCompleted",
+            "RestartGameServer",
+            format!(
+                "game-server revision {} ready after {}s; input waited about {}s{}",
+                r.to_revision,
+                r.duration_seconds.unwrap_or_default(),
+                r.input_wait_seconds.unwrap_or_default(),
+                match i.restored_connections {
+                    Some(n) => format!("; {n} connections restored"),
+                    None => String::new(),
+                }
+            ),
+        ));
+        return false;
+    }
+    if let Some(why) = failure {
+        if r.phase != RestartPhase::Failed {
+            notes.push(Note::warning(
+                "RestartFailed",
+                "RestartGameServer",
+                format!("game-server revision {} failed: {why}", r.to_revision),
+            ));
+        }
+        r.phase = RestartPhase::Failed;
+        r.message = Some(why);
+    } else if pods.ready == 0 && r.input_paused_at.is_none() {
+        r.input_paused_at = Some(Time(i.now));
+    }
+    true
+}
+
+/// Why the new game-server cannot start, as far as this pass can tell. A restart this pass
+/// starts has not run yet: nothing observed can say it failed.
+fn restart_failure(i: &GameInputs, pods: &GamePods, started_now: bool) -> Option<String> {
+    if started_now {
+        return None;
+    }
+    pods.new_failure.clone().or_else(|| {
+        i.live
+            .is_some_and(|d| progress_deadline_exceeded(d, i.desired_revision))
+            .then(|| "the new game-server was not ready within the progress deadline (300s)".to_owned())
+    })
+}
+
+fn game_state(phase: Option<RestartPhase>, live: bool, pods: &GamePods) -> GameServerState {
+    match phase {
         Some(RestartPhase::InProgress) => GameServerState::Restarting,
         Some(RestartPhase::Failed) => GameServerState::Failed,
-        _ if ready_pods >= 1 => GameServerState::Running,
-        _ if i.live.is_none() || alive.is_empty() => GameServerState::Waiting,
+        _ if pods.ready >= 1 => GameServerState::Running,
+        _ if !live || pods.alive.is_empty() => GameServerState::Waiting,
         _ => GameServerState::Starting,
-    };
+    }
+}
 
-    let ready = if ready_pods >= 1 {
+fn game_ready_condition(live: bool, pods: &GamePods) -> Cond {
+    let waiting = |message: &str| Cond::new(GAME_READY, false, Reason::WaitingForPods, message);
+    if pods.ready >= 1 {
         Cond::new(
             GAME_READY,
             true,
             Reason::Running,
-            format!("{ready_pods} game-server ready (holds the lease)"),
+            format!("{} game-server ready (holds the lease)", pods.ready),
         )
-    } else if i.live.is_none() {
-        Cond::new(
-            GAME_READY,
-            false,
-            Reason::WaitingForPods,
-            "the game-server Deployment does not exist yet",
-        )
-    } else if alive.is_empty() {
-        Cond::new(
-            GAME_READY,
-            false,
-            Reason::WaitingForPods,
-            "no game-server pod exists yet (can the cluster schedule pods?)",
-        )
+    } else if !live {
+        waiting("the game-server Deployment does not exist yet")
+    } else if pods.alive.is_empty() {
+        waiting("no game-server pod exists yet (can the cluster schedule pods?)")
     } else {
-        Cond::new(
-            GAME_READY,
-            false,
-            Reason::WaitingForPods,
+        waiting(
             "waiting for the game-server to be ready (it takes the lease and rebuilds its view from Redis)",
         )
-    };
+    }
+}
 
-    let progressing = refused.clone().or_else(|| match phase {
+/// The game-server's say on `Progressing`: a refused restart, or one under way or failed.
+fn game_progressing_condition(
+    refused: Option<Cond>,
+    phase: Option<RestartPhase>,
+    record: Option<&RestartRecord>,
+    pods: &GamePods,
+) -> Option<Cond> {
+    refused.or_else(|| match phase {
         Some(RestartPhase::InProgress) => Some(Cond::new(
             PROGRESSING,
             true,
             Reason::GameServerRestarting,
-            if old_left {
+            if pods.old_left {
                 "restarting the game-server: waiting for the old one to stop"
             } else {
                 "restarting the game-server: waiting for the new one to be ready"
@@ -356,50 +376,94 @@ pub fn game(i: &GameInputs) -> GameDecision {
             PROGRESSING,
             false,
             Reason::GameServerRestartFailed,
-            record
-                .as_ref()
-                .and_then(|r| r.message.clone())
-                .unwrap_or_default(),
+            record.and_then(|r| r.message.clone()).unwrap_or_default(),
         )),
         _ => None,
-    });
-    let degraded = match phase {
+    })
+}
+
+/// The game-server's say on `Degraded`: a failed restart, or a pod that cannot run.
+fn game_degraded_condition(
+    phase: Option<RestartPhase>,
+    record: Option<&RestartRecord>,
+    pods: &GamePods,
+) -> Option<Cond> {
+    match phase {
         Some(RestartPhase::Failed) => Some(Cond::new(
             DEGRADED,
             true,
             Reason::GameServerRestartFailed,
             format!(
                 "the new game-server does not start: {}; fix the spec (e.g. the image) to try again",
-                record
-                    .as_ref()
-                    .and_then(|r| r.message.clone())
-                    .unwrap_or_default()
+                record.and_then(|r| r.message.clone()).unwrap_or_default()
             ),
         )),
-        _ => any_failure.map(|why| Cond::new(DEGRADED, true, Reason::GameServerFailing, why)),
-    };
+        _ => pods
+            .any_failure
+            .clone()
+            .map(|why| Cond::new(DEGRADED, true, Reason::GameServerFailing, why)),
+    }
+}
 
+pub fn game(i: &GameInputs) -> GameDecision {
+    let mut notes = Vec::new();
+    let mut record: Option<RestartRecord> = i.previous.and_then(|p| p.last_restart.clone());
+    let mut refused: Option<Cond> = None;
+    let step = template_step(i);
+    let apply = !matches!(step, TemplateStep::Refuse { .. });
+    let started_now = matches!(step, TemplateStep::Restart { .. });
+    match step {
+        TemplateStep::Apply => {}
+        TemplateStep::Restart { record: r, note } => {
+            notes.push(note);
+            record = Some(r);
+        }
+        TemplateStep::Refuse { progressing, note } => {
+            notes.extend(note);
+            refused = Some(progressing);
+        }
+    }
+
+    let pods = GamePods::of(i.pods, i.desired_revision);
+    let mut busy = false;
+    if let Some(r) = record.as_mut()
+        && r.to_revision == i.desired_revision
+        && (r.phase == RestartPhase::InProgress || r.phase == RestartPhase::Failed)
+        && apply
+    {
+        let failure = restart_failure(i, &pods, started_now);
+        busy = follow_restart(r, &pods, failure, i, &mut notes);
+    }
+
+    let phase = record
+        .as_ref()
+        .filter(|r| r.to_revision == i.desired_revision || refused.is_some())
+        .map(|r| r.phase);
+    let live = i.live.is_some();
     let revision = if apply {
         i.desired_revision.to_owned()
     } else {
-        live_revision.unwrap_or_default().to_owned()
+        i.live
+            .and_then(|d| template_annotation(d, REVISION_ANNOTATION))
+            .unwrap_or_default()
+            .to_owned()
     };
     GameDecision {
         apply,
         status: GameServerStatus {
-            state,
-            ready_replicas: ready_pods,
+            state: game_state(phase, live, &pods),
+            ready_replicas: pods.ready,
             revision,
             restored_connections: i.previous.and_then(|p| p.restored_connections),
             reconciliation_seconds: i.previous.and_then(|p| p.reconciliation_seconds),
-            last_restart: record,
+            last_restart: record.clone(),
         },
-        ready,
-        progressing,
-        degraded,
+        ready: game_ready_condition(live, &pods),
+        progressing: game_progressing_condition(refused.clone(), phase, record.as_ref(), &pods),
+        degraded: game_degraded_condition(phase, record.as_ref(), &pods),
         notes,
         busy: busy || refused.is_some(),
-        spec_running: new_ready && !old_left,
+        spec_running: pods.spec_running(),
     }
 }
 

@@ -11,9 +11,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::crd::{
-    GameServerStatus, GatewayRollout, GatewaysStatus, MushGameSpec, MushGameStatus, RolloutPhase,
-};
+use crate::crd::{GatewayRollout, GatewaysStatus, MushGameSpec, MushGameStatus, RolloutPhase};
 use crate::render::{Names, REVISION_ANNOTATION};
 
 pub const READY: &str = "Ready";
@@ -499,52 +497,55 @@ pub struct StatusInputs<'a> {
     pub input_lag: Option<i64>,
 }
 
-pub fn compute(i: &StatusInputs) -> MushGameStatus {
-    let g = i.gateways;
-    let gateways_cond = if g.ready >= g.desired && g.desired > 0 {
-        Cond::new(
+fn gateways_condition(g: &GatewayPods, deployment: Option<&Deployment>, names: &Names) -> Cond {
+    if g.ready >= g.desired && g.desired > 0 {
+        return Cond::new(
             GATEWAYS_READY,
             true,
             Reason::AllReady,
             format!("{}/{} gateways ready", g.ready, g.desired),
-        )
-    } else if g.total == 0 {
-        let why = match i.gateway_deployment {
-            None => format!("Deployment {} does not exist yet", i.names.gateway()),
+        );
+    }
+    let message = if g.total == 0 {
+        let why = match deployment {
+            None => format!("Deployment {} does not exist yet", names.gateway()),
             Some(_) => format!(
                 "no gateway pods exist yet: waiting for Deployment {} to create them (can the cluster schedule pods?)",
-                i.names.gateway()
+                names.gateway()
             ),
         };
-        Cond::new(
-            GATEWAYS_READY,
-            false,
-            Reason::WaitingForPods,
-            format!("0/{} gateways ready: {why}", g.desired),
-        )
+        format!("0/{} gateways ready: {why}", g.desired)
     } else {
-        Cond::new(
-            GATEWAYS_READY,
-            false,
-            Reason::WaitingForPods,
-            format!(
-                "{}/{} gateways ready ({})",
-                g.ready,
-                g.desired,
-                gateway_progress(g)
-            ),
+        format!(
+            "{}/{} gateways ready ({})",
+            g.ready,
+            g.desired,
+            gateway_progress(g)
         )
     };
-    let dep_cond = |t: &'static str, d: &Dependency| Cond::new(t, d.ready, d.reason, d.message.clone());
-    let redis_cond = dep_cond(REDIS_READY, i.redis);
-    let kafka_cond = dep_cond(KAFKA_READY, i.kafka);
-    let game_cond = i.game.ready.clone();
+    Cond::new(GATEWAYS_READY, false, Reason::WaitingForPods, message)
+}
 
-    let parts = [&redis_cond, &kafka_cond, &gateways_cond, &game_cond];
-    let not_running = spec_not_running(i.game, g);
-    let ready_cond = if let Some(first) = i.problems.first() {
-        Cond::new(READY, false, first.reason, joined(i.problems))
-    } else if parts.iter().all(|c| c.status) && not_running.is_empty() {
+/// `Ready`: the first problem's reason with every problem; else "the spec is running" once every
+/// part is ready and runs what the spec asks; else what does not run yet, or what is waited for.
+fn ready_condition(problems: &[Problem], parts: &[&Cond], not_running: &[String], g: &GatewayPods) -> Cond {
+    if let Some(first) = problems.first() {
+        return Cond::new(READY, false, first.reason, joined(problems));
+    }
+    if !parts.iter().all(|c| c.status) {
+        let waiting: Vec<String> = parts
+            .iter()
+            .filter(|c| !c.status)
+            .map(|c| format!("{} ({})", c.type_.trim_end_matches("Ready"), c.message))
+            .collect();
+        return Cond::new(
+            READY,
+            false,
+            Reason::Waiting,
+            format!("waiting for: {}", waiting.join("; ")),
+        );
+    }
+    if not_running.is_empty() {
         Cond::new(
             READY,
             true,
@@ -554,66 +555,87 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
                 g.ready, g.desired
             ),
         )
-    } else if parts.iter().all(|c| c.status) {
+    } else {
         Cond::new(
             READY,
             false,
             Reason::Updating,
             format!("the spec is not running yet: {}", not_running.join("; ")),
         )
-    } else {
-        let waiting: Vec<String> = parts
-            .iter()
-            .filter(|c| !c.status)
-            .map(|c| format!("{} ({})", c.type_.trim_end_matches("Ready"), c.message))
-            .collect();
-        Cond::new(
-            READY,
-            false,
-            Reason::Waiting,
-            format!("waiting for: {}", waiting.join("; ")),
-        )
-    };
+    }
+}
 
-    let rollout_running = i
-        .gateway_rollout
-        .as_ref()
-        .is_some_and(|r| r.phase == RolloutPhase::InProgress);
-    let progressing = if let Some(c) = &i.game.progressing {
-        c.clone()
-    } else if rollout_running {
-        let progress = i
-            .gateway_rollout
-            .as_ref()
-            .map(|r| r.progress.clone())
-            .unwrap_or_default();
-        Cond::new(
+/// `Progressing`: the game-server's say first, then a gateway rollout, then waiting for resources
+/// (not ready with nothing for the user to fix).
+fn progressing_condition(
+    game: &crate::rollout::GameDecision,
+    rollout: Option<&GatewayRollout>,
+    ready: &Cond,
+    problems: &[Problem],
+) -> Cond {
+    if let Some(c) = &game.progressing {
+        return c.clone();
+    }
+    match rollout {
+        Some(r) if r.phase == RolloutPhase::InProgress => Cond::new(
             PROGRESSING,
             true,
             Reason::GatewayRollout,
-            format!("rolling out gateways: {progress}"),
-        )
-    } else if !ready_cond.status && i.problems.is_empty() {
-        Cond::new(
+            format!("rolling out gateways: {}", r.progress),
+        ),
+        _ if !ready.status && problems.is_empty() => Cond::new(
             PROGRESSING,
             true,
             Reason::WaitingForResources,
-            ready_cond.message.clone(),
-        )
-    } else {
-        Cond::new(PROGRESSING, false, Reason::Complete, "nothing in progress")
-    };
+            ready.message.clone(),
+        ),
+        _ => Cond::new(PROGRESSING, false, Reason::Complete, "nothing in progress"),
+    }
+}
 
-    let degraded = if let Some(c) = &i.game.degraded {
+/// `Degraded`: the game-server's say first, then gateways that cannot run, then the problems.
+fn degraded_condition(game: &crate::rollout::GameDecision, g: &GatewayPods, problems: &[Problem]) -> Cond {
+    if let Some(c) = &game.degraded {
         c.clone()
     } else if !g.failures.is_empty() {
         Cond::new(DEGRADED, true, Reason::GatewayFailing, g.failures.join("; "))
-    } else if !i.problems.is_empty() {
-        Cond::new(DEGRADED, true, Reason::InvalidConfiguration, joined(i.problems))
+    } else if !problems.is_empty() {
+        Cond::new(DEGRADED, true, Reason::InvalidConfiguration, joined(problems))
     } else {
         Cond::new(DEGRADED, false, Reason::AsExpected, "no failures seen")
-    };
+    }
+}
 
+fn gateways_status(i: &StatusInputs) -> GatewaysStatus {
+    let g = i.gateways;
+    GatewaysStatus {
+        summary: format!("{}/{}", g.ready, g.desired),
+        desired: g.desired,
+        ready: g.ready,
+        updated: g.updated,
+        draining: g.draining.len() as i32,
+        draining_pods: g.draining.clone(),
+        connections: i.gateway_connections,
+        revision: i.gateway_revision.to_owned(),
+        rollout: i.gateway_rollout.clone(),
+    }
+}
+
+pub fn compute(i: &StatusInputs) -> MushGameStatus {
+    let g = i.gateways;
+    let gateways_cond = gateways_condition(g, i.gateway_deployment, i.names);
+    let dep_cond = |t: &'static str, d: &Dependency| Cond::new(t, d.ready, d.reason, d.message.clone());
+    let redis_cond = dep_cond(REDIS_READY, i.redis);
+    let kafka_cond = dep_cond(KAFKA_READY, i.kafka);
+    let game_cond = i.game.ready.clone();
+    let ready_cond = ready_condition(
+        i.problems,
+        &[&redis_cond, &kafka_cond, &gateways_cond, &game_cond],
+        &spec_not_running(i.game, g),
+        g,
+    );
+    let progressing = progressing_condition(i.game, i.gateway_rollout.as_ref(), &ready_cond, i.problems);
+    let degraded = degraded_condition(i.game, g, i.problems);
     let conditions = merge_conditions(
         i.previous.map(|s| s.conditions.as_slice()).unwrap_or_default(),
         vec![
@@ -628,26 +650,13 @@ pub fn compute(i: &StatusInputs) -> MushGameStatus {
         i.generation,
         i.now,
     );
-
     MushGameStatus {
         observed_generation: i.generation,
         conditions,
         players: i.players,
         input_lag: i.input_lag,
-        gateways: Some(GatewaysStatus {
-            summary: format!("{}/{}", g.ready, g.desired),
-            desired: g.desired,
-            ready: g.ready,
-            updated: g.updated,
-            draining: g.draining.len() as i32,
-            draining_pods: g.draining.clone(),
-            connections: i.gateway_connections,
-            revision: i.gateway_revision.to_owned(),
-            rollout: i.gateway_rollout.clone(),
-        }),
-        game_server: Some(GameServerStatus {
-            ..i.game.status.clone()
-        }),
+        gateways: Some(gateways_status(i)),
+        game_server: Some(i.game.status.clone()),
     }
 }
 
@@ -721,6 +730,7 @@ pub fn input_lag(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::GameServerStatus;
     use serde_json::json;
 
     fn t(s: i64) -> Timestamp {
