@@ -59,7 +59,7 @@ async fn a_browser_player_talks_with_a_telnet_player_and_plays_on_through_restar
         .unwrap();
 
     // A SIGKILL: the page says the game is restarting; what is typed meanwhile is queued.
-    stack.game.kill().await;
+    stack.game_mut().kill().await;
     page.wait_for(
         "window.mush.gameStatus === 'restarting'",
         "the page shows the game restarting",

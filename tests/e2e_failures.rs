@@ -53,7 +53,7 @@ async fn a_connection_storm_leaves_no_record_and_no_ghost() {
         }
     }
     drop(opened);
-    let game_port = stack.game.health_port();
+    let game_port = stack.game().health_port();
     wait_for(
         "the game forgets the storm",
         Duration::from_secs(30),
@@ -78,9 +78,9 @@ async fn after_a_gateway_crash_its_players_are_swept_from_game_and_redis() {
     for i in 0..10 {
         players.push(stack.player(&format!("Crash{i}")).await);
     }
-    let game_port = stack.game.health_port();
+    let game_port = stack.game().health_port();
     assert_eq!(metric(game_port, "mush_game_logged_in_players").await, Some(10.0));
-    stack.gateway.kill().await;
+    stack.gateway_mut().kill().await;
     let crashed = Instant::now();
     stack.start_gateway_again().await;
     wait_for(
@@ -109,10 +109,10 @@ async fn redis_restarting_mid_session_loses_nothing_and_drops_nobody() {
     let mut b = stack.player("Ravi").await;
     a.expect("Ravi has connected", T).await.unwrap();
 
-    stack.redis.stop();
+    stack.redis_mut().stop();
     a.send("say while redis is down").await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    stack.redis.start_again().unwrap();
+    stack.redis_mut().start_again().unwrap();
 
     b.expect("Rosa says, \"while redis is down\"", Duration::from_secs(20))
         .await
@@ -132,12 +132,12 @@ async fn redis_restarting_mid_session_loses_nothing_and_drops_nobody() {
 async fn a_broker_outage_delays_input_but_loses_and_reorders_nothing() {
     let stack = Stack::start(StackOptions::default()).await;
     let mut p = stack.player("Kai").await;
-    stack.kafka.broker_down();
+    stack.kafka().broker_down();
     for n in 0..5 {
         p.send(&format!("think outage-{n}")).await.unwrap();
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    stack.kafka.broker_up();
+    stack.kafka().broker_up();
     let mut got = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while got.len() < 5 && Instant::now() < deadline {

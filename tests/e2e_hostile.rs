@@ -37,9 +37,9 @@ fn attack(stack: &Stack, attack: &str, extra: &[&str]) -> serde_json::Value {
             "--addr",
             &format!("127.0.0.1:{}", stack.telnet_port),
             "--pid",
-            &stack.gateway.pid().unwrap().to_string(),
+            &stack.gateway().pid().unwrap().to_string(),
             "--game-pid",
-            &stack.game.pid().unwrap().to_string(),
+            &stack.game().pid().unwrap().to_string(),
             "--attack-seconds",
             "4",
             "--json",
@@ -92,7 +92,7 @@ fn assert_held(name: &str, report: &serde_json::Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_attack_stalls_the_game_or_grows_it_past_its_bounds() {
     let mut stack = Stack::start(StackOptions::default()).await;
-    let (gateway_pid, game_pid) = (stack.gateway.pid(), stack.game.pid());
+    let (gateway_pid, game_pid) = (stack.gateway().pid(), stack.game().pid());
     let attacks: &[(&str, &[&str])] = &[
         ("subneg-flood", &[]),
         ("negotiation-flood", &[]),
@@ -109,11 +109,17 @@ async fn no_attack_stalls_the_game_or_grows_it_past_its_bounds() {
         if let Err(e) = std::panic::catch_unwind(|| assert_held(name, &report)) {
             failures.push(format!("{name}: {:?}", e.downcast_ref::<String>()));
         }
-        assert!(stack.gateway.try_wait().is_none(), "{name}: the gateway exited");
-        assert!(stack.game.try_wait().is_none(), "{name}: the game-server exited");
+        assert!(
+            stack.gateway_mut().try_wait().is_none(),
+            "{name}: the gateway exited"
+        );
+        assert!(
+            stack.game_mut().try_wait().is_none(),
+            "{name}: the game-server exited"
+        );
     }
     assert_eq!(
-        (stack.gateway.pid(), stack.game.pid()),
+        (stack.gateway().pid(), stack.game().pid()),
         (gateway_pid, game_pid),
         "nothing restarted"
     );
@@ -138,7 +144,7 @@ async fn a_poison_input_is_skipped_and_a_stuck_loop_fails_livez_and_stops_on_sig
     // A line that crashes the game: it exits, and its next life skips the line with a message.
     p.send("@fault panic").await.unwrap();
     let deadline = Instant::now() + T;
-    while stack.game.try_wait().is_none() {
+    while stack.game_mut().try_wait().is_none() {
         assert!(
             Instant::now() < deadline,
             "the game-server did not stop on the panic"
@@ -153,7 +159,7 @@ async fn a_poison_input_is_skipped_and_a_stuck_loop_fails_livez_and_stops_on_sig
 
     // A line that hangs the loop: /livez fails, and SIGTERM ends the process within its grace.
     p.send("@fault hang 30000").await.unwrap();
-    let health = stack.game.health_port();
+    let health = stack.game().health_port();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (status, body) = http_get(health, "/livez").await.unwrap();
@@ -165,8 +171,8 @@ async fn a_poison_input_is_skipped_and_a_stuck_loop_fails_livez_and_stops_on_sig
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let asked = Instant::now();
-    stack.game.signal(15);
-    while stack.game.try_wait().is_none() {
+    stack.game().signal(15);
+    while stack.game_mut().try_wait().is_none() {
         assert!(
             asked.elapsed() < Duration::from_secs(8),
             "SIGTERM did not end a hung game-server within its grace"
@@ -256,7 +262,7 @@ async fn typing(c: &mut TelnetClient, tag: &str, length: Duration) -> (u32, Vec<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_redis_under_load_loses_and_doubles_nothing() {
     let stack = Stack::start(StackOptions::default()).await;
-    let redis = stack.redis.pid().unwrap().to_string();
+    let redis = stack.redis().pid().unwrap().to_string();
     ten_players_under(&stack, "Redis", async || {
         Command::new("kill").args(["-STOP", &redis]).status().unwrap();
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -269,9 +275,9 @@ async fn pausing_redis_under_load_loses_and_doubles_nothing() {
 async fn pausing_the_broker_under_load_loses_and_doubles_nothing() {
     let stack = Stack::start(StackOptions::default()).await;
     ten_players_under(&stack, "Broker", async || {
-        stack.kafka.broker_down();
+        stack.kafka().broker_down();
         tokio::time::sleep(Duration::from_secs(5)).await;
-        stack.kafka.broker_up();
+        stack.kafka().broker_up();
     })
     .await;
 }

@@ -84,18 +84,18 @@ async fn every_metric_in_dashboards_and_alert_rules_is_exported_by_the_servers()
     bob.expect_closed(T).await.unwrap();
 
     // A short Redis outage while a player types: failed writes are counted, then retried.
-    stack.redis.stop();
+    stack.redis_mut().stop();
     alice.send("say while redis is down").await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    stack.redis.start_again().unwrap();
+    stack.redis_mut().start_again().unwrap();
     alice
         .expect("You say, \"while redis is down\"", Duration::from_secs(20))
         .await
         .unwrap();
 
     // Some figures (per-partition lag, background batches) are published on a timer: poll.
-    let gateway_port = stack.gateway.health_port();
-    let game_port = stack.game.health_port();
+    let gateway_port = stack.gateway().health_port();
+    let game_port = stack.game().health_port();
     let tolerated: BTreeSet<&str> = NEED_A_FAULT.iter().map(|(n, _)| *n).collect();
     let deadline = Instant::now() + Duration::from_secs(20);
     let (exported, missing) = loop {

@@ -153,7 +153,7 @@ async fn mush_up_runs_several_gateways_and_a_room_spans_them() {
 /// Everything written to the input topic so far (a fresh consumer group, from the start, until
 /// the topic has been quiet for a second).
 async fn input_topic(stack: &Stack) -> Vec<Vec<u8>> {
-    let args = stack.kafka.args("mush");
+    let args = stack.kafka().args("mush");
     let partitions: Vec<_> = (0..8)
         .map(|p| (p, mush_platform::bus::Offset::Beginning))
         .collect();
@@ -217,6 +217,6 @@ async fn a_game_server_with_another_input_key_tells_the_player_instead_of_runnin
     c.send("create Dave secret-Dave").await.unwrap();
     c.expect("do not share an input key", T).await.unwrap();
     let unreadable =
-        mush_devstack::metric(stack.game.health_port(), "mush_game_input_unreadable_total").await;
+        mush_devstack::metric(stack.game().health_port(), "mush_game_input_unreadable_total").await;
     assert!(unreadable >= Some(1.0), "counted: {unreadable:?}");
 }

@@ -170,8 +170,8 @@ async fn restart_under_load(disruption: Disruption) {
             stack.restart_game(true).await;
         }
         Disruption::StandbyTakeover => {
-            stack.game.kill().await;
-            let standby = stack.standby.as_mut().expect("a standby");
+            stack.game_mut().kill().await;
+            let standby = stack.standby_mut().expect("a standby");
             standby.wait_ready(Duration::from_secs(15)).await.unwrap();
         }
     }
@@ -214,7 +214,7 @@ async fn a_sigkill_restart_loses_nothing_and_drops_nobody() {
 
 /// Batches of more than 8 inputs the game-server has committed (from its batch-size histogram).
 async fn largest_batches(stack: &Stack) -> u64 {
-    let (_, text) = mush_devstack::http_get(stack.game.health_port(), "/metrics")
+    let (_, text) = mush_devstack::http_get(stack.game().health_port(), "/metrics")
         .await
         .unwrap();
     let count = |prefix: &str| -> u64 {

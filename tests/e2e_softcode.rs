@@ -67,7 +67,7 @@ async fn dollar_commands_locks_and_a_wait_that_survives_restarts() {
     alice.send("@wait 1=say The bell rings again.").await.unwrap();
     alice.send("think queued again").await.unwrap();
     alice.expect("queued again", T).await.unwrap();
-    stack.game.kill().await;
+    stack.game_mut().kill().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.start_game_again().await;
     bob.expect("Alice says, \"The bell rings again.\"", Duration::from_secs(15))

@@ -1,18 +1,29 @@
 //! Real servers on loopback ports, for the local stack (`mush up`) and for tests.
 //!
+//! * [`StackBuilder`] / [`Stack`]: the whole stack (broker, Redis, gateways, game-server and
+//!   standby) wired one way for `mush up` and the end-to-end tests; [`Binaries`] says whether the
+//!   servers run from the shipped binaries or the `mush` command's subcommands.
 //! * [`RedisServer`]: a real `redis-server` (Debian's package) on a free port with its own data
 //!   directory, never the machine's 6379. It can be stopped and started again on the same port
 //!   with the same data, to test what happens while Redis is away.
 //! * [`KafkaMock`]: librdkafka's mock cluster, a Kafka-protocol broker reached over TCP by the real
 //!   rdkafka clients. A development broker: it keeps everything in memory.
 
+mod binaries;
 mod client;
 mod process;
+mod server;
+mod stack;
 mod web_client;
+mod wiring;
 
+pub use binaries::{Binaries, ServerKind};
 pub use client::{LineClient, TelnetClient};
 pub use process::{ServerProcess, http_get, http_post, http_post_bearer, metric};
+pub use server::{Change, Report, Server, StartError};
+pub use stack::{Stack, StackBuilder};
 pub use web_client::WebClient;
+pub use wiring::{Ports, Role};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -66,14 +77,19 @@ impl RedisServer {
     /// Starts redis-server on a free loopback port with append-only persistence in a temporary
     /// directory. Panics with a clear message if it cannot (tests).
     pub fn start() -> Self {
-        let dir = DataDir::Temp(tempfile::tempdir().expect("temp dir for redis"));
+        Self::try_start_on(free_port()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts redis-server on `port` with its data in a temporary directory (removed when it is
+    /// dropped).
+    pub fn try_start_on(port: u16) -> std::io::Result<Self> {
         let mut server = Self {
             child: None,
-            port: free_port(),
-            dir,
+            port,
+            dir: DataDir::Temp(tempfile::tempdir()?),
         };
-        server.spawn().unwrap_or_else(|e| panic!("{e}"));
-        server
+        server.spawn()?;
+        Ok(server)
     }
 
     /// Starts redis-server on `port` keeping its data in `dir` (created if missing).
@@ -151,6 +167,11 @@ impl RedisServer {
 
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Where it keeps its data.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Stops the server (SIGTERM, so it finishes writing its data) and waits for it to exit.

@@ -1,12 +1,25 @@
-//! The whole stack for end-to-end tests: the embedded Kafka-protocol broker (hosted by the test
-//! process), a real redis-server, and the real `connection-server` and `game-server` processes
-//! (run as `mush connection-server …` / `mush game-server …`), all on loopback ports.
+//! The whole stack for end-to-end tests: `mush_devstack::StackBuilder`'s, the one `mush up`
+//! runs (the embedded Kafka-protocol broker hosted by the test process, a real redis-server,
+//! a game-server and a gateway, all on free loopback ports), with the binaries that ship:
+//! `connection-server` and `game-server`, found next to the `mush` binary under test.
+//!
+//! Cargo builds only the test's own package's binaries (`mush`) before running a test, so
+//! running one e2e test alone needs the servers built first:
+//!
+//! ```text
+//! cargo build --bins
+//! cargo test -p mush-cli --test e2e_play
+//! ```
+//!
+//! (`cargo test --workspace` builds them itself.) A server binary older than the code is run as
+//! it is: build again after changing a server.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mush_devstack::{KafkaMock, LineClient, RedisServer, ServerProcess, TelnetClient, WebClient, free_port};
+use mush_devstack::{Binaries, KafkaMock, LineClient, RedisServer, StackBuilder, TelnetClient, WebClient};
 
 pub const T: Duration = Duration::from_secs(10);
 
@@ -34,114 +47,82 @@ impl Default for StackOptions {
     }
 }
 
+/// Flags the tests give every gateway beyond `mush up`'s: the topics exist already (the
+/// embedded broker made them), and a killed gateway's slot frees up within 2 s.
+const TEST_GATEWAY_FLAGS: [&str; 2] = ["--create-topics=false", "--slot-ttl-ms=2000"];
+/// Flags the tests give every game-server beyond `mush up`'s.
+const TEST_GAME_FLAGS: [&str; 1] = ["--create-topics=false"];
+/// How long a test waits for a server to become ready.
+const READY_LIMIT: Duration = Duration::from_secs(30);
+
+/// A running stack (`mush_devstack::Stack`, which it derefs to) and what the tests do with it.
 pub struct Stack {
-    pub kafka: KafkaMock,
-    pub redis: RedisServer,
-    pub gateway: ServerProcess,
-    pub game: ServerProcess,
-    pub standby: Option<ServerProcess>,
+    inner: mush_devstack::Stack,
+    /// Gateway 0's telnet port.
     pub telnet_port: u16,
-    /// The gateway's web port (the browser client and its WebSocket).
+    /// Gateway 0's web port (the browser client and its WebSocket).
     pub web_port: u16,
-    /// The gateway's input key (the game-server's too, unless `game_input_key`).
-    pub input_key: String,
-    gateway_args: Vec<String>,
-    game_args: Vec<String>,
-    standby_args: Vec<String>,
-    opts: StackOptions,
 }
 
-fn mush() -> PathBuf {
+impl Deref for Stack {
+    type Target = mush_devstack::Stack;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+/// The `mush` binary the tests run.
+pub fn mush_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mush"))
+}
+
+/// The shipped `connection-server` and `game-server`, in the target folder of the `mush` binary
+/// under test; a clear failure when they are not built.
+pub fn shipped_binaries() -> Binaries {
+    let mush = mush_binary();
+    let dir = mush.parent().unwrap_or(Path::new("."));
+    Binaries::shipped_in(dir).unwrap_or_else(|| {
+        panic!(
+            "the e2e tests run the shipped servers, {0}/connection-server and {0}/game-server, \
+             and they are not built: run `cargo build --bins` first \
+             (`cargo test --workspace` builds them)",
+            dir.display()
+        )
+    })
 }
 
 impl Stack {
     pub async fn start(opts: StackOptions) -> Stack {
-        let kafka = KafkaMock::start("mush", 8, 16);
-        let redis = RedisServer::start();
-        let mut telnet_port = free_port();
-        let mut web_port = free_port();
-        let common = |health: u16| {
-            vec![
-                format!("--health-addr=127.0.0.1:{health}"),
-                format!("--redis-url={}", redis.url()),
-                format!("--kafka-brokers={}", kafka.bootstrap_servers()),
-                "--kafka-fetch-wait-ms=1".into(),
-                "--create-topics=false".to_owned(),
-            ]
-        };
-        let gateway_args_for = |telnet_port: u16, web_port: u16| {
-            let mut a = vec!["connection-server".to_owned()];
-            a.extend(common(free_port()));
-            a.extend([
-                format!("--telnet-addr=127.0.0.1:{telnet_port}"),
-                format!("--web-addr=127.0.0.1:{web_port}"),
-                "--gateway-name=gateway-0".to_owned(),
-                "--drain-seconds=2".to_owned(),
-                "--slot-ttl-ms=2000".to_owned(),
-            ]);
-            a.extend(opts.gateway_flags.iter().cloned());
-            a
-        };
-        let mut gateway_args = gateway_args_for(telnet_port, web_port);
-        let game_args = |name: &str| {
-            let mut a = vec!["game-server".to_owned()];
-            a.extend(common(free_port()));
-            a.push(format!("--instance-name={name}"));
-            a.push(format!("--lease-ttl-ms={}", opts.lease_ttl_ms));
-            a.extend(opts.game_flags.iter().cloned());
-            a
-        };
-        let mut game_args_a = game_args("game-a");
-        let standby_args = game_args("game-b");
-        let input_key = mush_platform::sealing::InputKey::generate_hex();
-        let game_key = opts.game_input_key.clone().unwrap_or_else(|| input_key.clone());
-        let mut attempts = 0;
-        let game = loop {
-            let mut game = spawn("game-server", &game_args_a, &game_key, opts.echo);
-            match game.wait_ready(Duration::from_secs(30)).await {
-                Ok(_) => break game,
-                Err(e) if e.contains("Address already in use") && attempts < 3 => {
-                    attempts += 1;
-                    game_args_a = game_args("game-a");
+        let echo = opts.echo;
+        let gateway_flags = TEST_GATEWAY_FLAGS.iter().map(|f| f.to_string());
+        let game_flags = TEST_GAME_FLAGS.iter().map(|f| f.to_string());
+        let inner = StackBuilder::new(shipped_binaries())
+            .standby(opts.standby)
+            .lease_ttl_ms(opts.lease_ttl_ms)
+            .gateway_args(gateway_flags.chain(opts.gateway_flags))
+            .game_args(game_flags.chain(opts.game_flags))
+            .game_input_key(opts.game_input_key)
+            .echo(echo)
+            .report(move |line| {
+                if echo {
+                    println!("stack: {line}");
                 }
-                Err(e) => panic!("{e}"),
-            }
-        };
-        // A port picked free may be taken before the gateway binds it (by another test's
-        // connection): then the gateway says so and starts again on new ports.
-        let mut attempts = 0;
-        let gateway = loop {
-            let mut gateway = spawn("connection-server", &gateway_args, &input_key, opts.echo);
-            match gateway.wait_ready(Duration::from_secs(30)).await {
-                Ok(_) => break gateway,
-                Err(e) if e.contains("Address already in use") && attempts < 3 => {
-                    attempts += 1;
-                    telnet_port = free_port();
-                    web_port = free_port();
-                    gateway_args = gateway_args_for(telnet_port, web_port);
-                }
-                Err(e) => panic!("{e}"),
-            }
-        };
-        let standby = if opts.standby {
-            Some(spawn("game-standby", &standby_args, &game_key, opts.echo))
-        } else {
-            None
-        };
+            })
+            .ready_limit(READY_LIMIT)
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         Stack {
-            kafka,
-            redis,
-            gateway,
-            game,
-            standby,
-            telnet_port,
-            web_port,
-            input_key,
-            gateway_args,
-            game_args: game_args_a,
-            standby_args,
-            opts,
+            telnet_port: inner.telnet_port(),
+            web_port: inner.web_port().expect("the test stack serves the web client"),
+            inner,
         }
     }
 
@@ -175,51 +156,50 @@ impl Stack {
 
     /// Restarts the game-server (SIGTERM, or SIGKILL when `kill`) and waits until it is ready.
     pub async fn restart_game(&mut self, kill: bool) -> Duration {
-        let started = std::time::Instant::now();
-        if kill {
-            self.game.kill().await;
-        } else {
-            self.game.stop(Duration::from_secs(20)).await;
-        }
-        self.game = spawn("game-server", &self.game_args, &self.game_key(), self.opts.echo);
-        self.game.wait_ready(Duration::from_secs(30)).await.unwrap();
-        started.elapsed()
+        let (_, took) = self
+            .game_mut()
+            .restart(kill, READY_LIMIT)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        took
     }
 
     /// Starts the game-server again (after a kill or stop) and waits until it is ready.
     pub async fn start_game_again(&mut self) {
-        self.game = spawn("game-server", &self.game_args, &self.game_key(), self.opts.echo);
-        self.game.wait_ready(Duration::from_secs(30)).await.unwrap();
+        let game = self.game_mut();
+        game.start().unwrap();
+        game.wait_ready(READY_LIMIT).await.unwrap();
     }
 
-    /// Starts the gateway again (after a kill or stop).
+    /// Starts the gateway again (after a kill or stop), on the same ports.
     pub async fn start_gateway_again(&mut self) {
-        self.gateway = spawn(
-            "connection-server",
-            &self.gateway_args,
-            &self.input_key,
-            self.opts.echo,
-        );
-        self.gateway.wait_ready(Duration::from_secs(30)).await.unwrap();
+        let gateway = self.gateway_mut();
+        gateway.start().unwrap();
+        gateway.wait_ready(READY_LIMIT).await.unwrap();
     }
 
-    /// The game-server's input key.
-    pub fn game_key(&self) -> String {
-        self.opts
-            .game_input_key
-            .clone()
-            .unwrap_or_else(|| self.input_key.clone())
+    /// The embedded broker.
+    pub fn kafka(&self) -> &KafkaMock {
+        self.embedded_kafka()
+            .expect("the test stack's broker is embedded")
     }
 
-    pub fn standby_args(&self) -> &[String] {
-        &self.standby_args
+    /// The test stack's redis-server.
+    pub fn redis(&self) -> &RedisServer {
+        self.redis_server()
+            .expect("the test stack starts its redis-server")
+    }
+
+    pub fn redis_mut(&mut self) -> &mut RedisServer {
+        self.redis_server_mut()
+            .expect("the test stack starts its redis-server")
     }
 
     /// Counts of connection records in Redis (live index and hashes).
     pub async fn redis_connection_count(&self) -> (usize, usize) {
         use fred::prelude::*;
         let client =
-            mush_platform::redis::connect(&mush_platform::redis::RedisArgs::for_url(&self.redis.url()))
+            mush_platform::redis::connect(&mush_platform::redis::RedisArgs::for_url(&self.redis_url()))
                 .await
                 .unwrap();
         let live: usize = client.zcard("mush:conns").await.unwrap();
@@ -247,20 +227,4 @@ impl Stack {
         }
         (live, hashes)
     }
-}
-
-/// The `mush` binary the tests run.
-pub fn mush_binary() -> PathBuf {
-    mush()
-}
-
-/// A server process with its input key in the environment (`MUSH_INPUT_KEY`).
-pub fn spawn(name: &str, args: &[String], input_key: &str, echo: bool) -> ServerProcess {
-    let health = args
-        .iter()
-        .find_map(|a| a.strip_prefix("--health-addr=127.0.0.1:"))
-        .and_then(|p| p.parse().ok())
-        .expect("a health port");
-    let env = [("MUSH_INPUT_KEY".to_owned(), input_key.to_owned())];
-    ServerProcess::spawn_with_env(name, &mush(), args, &env, health, echo).expect("starting a server process")
 }
