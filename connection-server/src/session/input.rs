@@ -4,6 +4,9 @@
 //! applies these decisions; the budgets themselves are `crate::limits` (also pure, with the
 //! clock passed in).
 
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
 use mush_protocol::GatewayEventKind;
 
 use crate::codec::Inbound;
@@ -98,6 +101,95 @@ pub fn event_size(kind: &GatewayEventKind) -> usize {
 /// The first 40 characters of a line, to name it in a notice.
 pub fn shown(line: &[u8]) -> String {
     String::from_utf8_lossy(line).chars().take(40).collect()
+}
+
+/// Input unacknowledged this long means Kafka is unreachable: the player is told.
+pub const UNREACHABLE_AFTER: Duration = Duration::from_secs(2);
+pub const UNREACHABLE_NOTICE: &str =
+    "*** The game is not reachable right now. What you type is held and delivered when it is back. ***";
+pub const REACHABLE_NOTICE: &str = "*** The game is reachable again. ***";
+
+/// How much unacknowledged input one connection may hold: events, and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldLimits {
+    pub events: usize,
+    pub bytes: usize,
+}
+
+/// Events handed to Kafka and not yet acknowledged, oldest first: when each was handed over
+/// and what it holds (`H`: its share of the memory budget), and whether the player has been
+/// told that the game is unreachable. Acknowledgements come in the order events were handed
+/// over (one partition per handle).
+#[derive(Debug)]
+pub struct Unacknowledged<H> {
+    events: VecDeque<(Instant, H)>,
+    /// Their bytes, as charged when handed over.
+    bytes: usize,
+    sizes: VecDeque<usize>,
+    told_unreachable: bool,
+}
+
+impl<H> Default for Unacknowledged<H> {
+    fn default() -> Self {
+        Self {
+            events: VecDeque::new(),
+            bytes: 0,
+            sizes: VecDeque::new(),
+            told_unreachable: false,
+        }
+    }
+}
+
+impl<H> Unacknowledged<H> {
+    /// Whether one more event of `size` bytes may be held, or the limit label that says why
+    /// not. One event alone always fits, however large (the line length bounds it).
+    pub fn room(&self, size: usize, limits: HeldLimits) -> Result<(), &'static str> {
+        if self.events.len() >= limits.events {
+            return Err("held_input_full");
+        }
+        if !self.events.is_empty() && self.bytes + size > limits.bytes {
+            return Err("held_input_bytes");
+        }
+        Ok(())
+    }
+
+    /// An event of `size` bytes was handed over at `now`.
+    pub fn handed(&mut self, now: Instant, size: usize, held: H) {
+        self.events.push_back((now, held));
+        self.sizes.push_back(size);
+        self.bytes += size;
+    }
+
+    /// The oldest event was acknowledged (delivered or failed); the notice to give when that
+    /// makes the game reachable again for a player who was told it was not.
+    pub fn acknowledged(&mut self) -> Option<&'static str> {
+        self.events.pop_front();
+        self.bytes -= self.sizes.pop_front().unwrap_or(0);
+        if self.events.is_empty() && self.told_unreachable {
+            self.told_unreachable = false;
+            return Some(REACHABLE_NOTICE);
+        }
+        None
+    }
+
+    /// Whether the session should look again in [`UNREACHABLE_AFTER`]: input waits, and the
+    /// player has not been told yet.
+    pub fn may_become_unreachable(&self) -> bool {
+        !self.told_unreachable && !self.events.is_empty()
+    }
+
+    /// The notice to give now, once, if the oldest event has waited [`UNREACHABLE_AFTER`].
+    pub fn unreachable_notice(&mut self, now: Instant) -> Option<&'static str> {
+        let waited = self
+            .events
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= UNREACHABLE_AFTER);
+        if waited && !self.told_unreachable {
+            self.told_unreachable = true;
+            return Some(UNREACHABLE_NOTICE);
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -295,5 +387,71 @@ mod tests {
         assert_eq!(abuse, Some(Abuse::Strikes));
         assert!(published <= 10, "{published} events reached Kafka");
         assert!(read <= 8192, "read {read} bytes");
+    }
+
+    const LIMITS: HeldLimits = HeldLimits {
+        events: 3,
+        bytes: 1000,
+    };
+
+    #[test]
+    fn held_input_is_bounded_in_events_and_bytes_but_one_event_always_fits() {
+        let now = Instant::now();
+        let mut held: Unacknowledged<()> = Unacknowledged::default();
+        assert_eq!(
+            held.room(5000, LIMITS),
+            Ok(()),
+            "one event alone fits, whatever its size"
+        );
+        held.handed(now, 600, ());
+        assert_eq!(held.room(500, LIMITS), Err("held_input_bytes"));
+        assert_eq!(held.room(400, LIMITS), Ok(()));
+        held.handed(now, 100, ());
+        held.handed(now, 100, ());
+        assert_eq!(held.room(1, LIMITS), Err("held_input_full"));
+        held.acknowledged();
+        assert_eq!(
+            held.room(1, LIMITS),
+            Ok(()),
+            "an acknowledgement frees its event and bytes"
+        );
+        assert_eq!(held.room(801, LIMITS), Err("held_input_bytes"));
+        assert_eq!(held.room(800, LIMITS), Ok(()));
+    }
+
+    #[test]
+    fn the_player_is_told_once_when_input_waits_too_long_and_once_when_it_flows_again() {
+        let start = Instant::now();
+        let mut held: Unacknowledged<()> = Unacknowledged::default();
+        assert!(!held.may_become_unreachable(), "nothing waits");
+        held.handed(start, 10, ());
+        held.handed(start + Duration::from_secs(1), 10, ());
+        assert!(held.may_become_unreachable());
+        assert_eq!(held.unreachable_notice(start + Duration::from_millis(1999)), None);
+        assert_eq!(
+            held.unreachable_notice(start + UNREACHABLE_AFTER),
+            Some(UNREACHABLE_NOTICE)
+        );
+        assert_eq!(
+            held.unreachable_notice(start + Duration::from_secs(9)),
+            None,
+            "told once"
+        );
+        assert!(!held.may_become_unreachable());
+        assert_eq!(held.acknowledged(), None, "one event still waits");
+        assert_eq!(held.acknowledged(), Some(REACHABLE_NOTICE));
+        assert_eq!(held.acknowledged(), None, "told once");
+    }
+
+    #[test]
+    fn a_game_that_answers_in_time_is_never_called_unreachable() {
+        let start = Instant::now();
+        let mut held: Unacknowledged<()> = Unacknowledged::default();
+        for i in 0..100 {
+            let now = start + Duration::from_millis(500 * i);
+            held.handed(now, 10, ());
+            assert_eq!(held.unreachable_notice(now + Duration::from_millis(400)), None);
+            assert_eq!(held.acknowledged(), None);
+        }
     }
 }

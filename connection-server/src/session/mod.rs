@@ -48,7 +48,11 @@ use crate::limits::{Abuse, Admission, ByteShare, HeldBytes, InputBudget};
 use crate::link::{Inlet, Outlet, Received};
 use crate::router::Queued;
 use crate::telnet::Compressor;
-use input::{EVENT_OVERHEAD, Latest, LatestValues, class_of, event_size, shown};
+use input::{
+    EVENT_OVERHEAD, HeldLimits, Latest, LatestValues, UNREACHABLE_AFTER, Unacknowledged, class_of,
+    event_size, shown,
+};
+pub use input::{REACHABLE_NOTICE, UNREACHABLE_NOTICE};
 use output::{Encoded, OriginFilter};
 
 mod input;
@@ -56,8 +60,6 @@ mod output;
 
 /// A write that takes longer than this means the client is not reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Input unacknowledged this long means Kafka is unreachable: the player is told.
-const UNREACHABLE_AFTER: Duration = Duration::from_secs(2);
 /// Queued messages written in one batch (one socket write).
 const BATCH: usize = 64;
 /// A player whose reading the gateway's memory budget has paused this long is told why.
@@ -69,9 +71,6 @@ const DEADLINE_RECHECK: Duration = Duration::from_secs(30);
 pub const DRAIN_NOTICE: &str =
     "*** This gateway is shutting down for maintenance. Please reconnect: you will reach another one. ***";
 pub const CLOSE_NOTICE: &str = "*** Gateway closing now. Please reconnect. ***";
-pub const UNREACHABLE_NOTICE: &str =
-    "*** The game is not reachable right now. What you type is held and delivered when it is back. ***";
-pub const REACHABLE_NOTICE: &str = "*** The game is reachable again. ***";
 pub const UNAVAILABLE_NOTICE: &str = "The game is temporarily unavailable. Please try again in a moment.";
 pub const EVENTS_DROPPED_NOTICE: &str =
     "*** Your client sends protocol messages faster than allowed: some were ignored. ***";
@@ -110,15 +109,15 @@ struct Session {
     latest: LatestValues,
     /// Events handed to Kafka and not yet acknowledged, oldest first.
     in_flight: FuturesOrdered<PendingDelivery>,
-    /// For each event in flight, when it was handed over and the bytes it holds.
-    in_flight_held: VecDeque<(Instant, HeldBytes)>,
+    /// For each event in flight, when it was handed over and the bytes it holds; whether the
+    /// player was told the game is unreachable.
+    unacked: Unacknowledged<HeldBytes>,
     /// This connection's bytes in flight to Kafka.
     input_share: ByteShare,
     /// This connection's queued and in-flight output (shared with the router).
     output_share: ByteShare,
     /// The partial line and subnegotiation the codec holds.
     parse_held: Option<HeldBytes>,
-    told_unreachable: bool,
     told_events_dropped: bool,
     /// The reading is paused by the bytes budget (counted once per pause).
     read_paused: bool,
@@ -184,11 +183,10 @@ async fn run_connection(
         delayed: VecDeque::new(),
         latest: LatestValues::default(),
         in_flight: FuturesOrdered::new(),
-        in_flight_held: VecDeque::new(),
+        unacked: Unacknowledged::default(),
         input_share: ByteShare::default(),
         output_share: output,
         parse_held: None,
-        told_unreachable: false,
         told_events_dropped: false,
         read_paused: false,
         memory_paused_since: None,
@@ -293,36 +291,8 @@ impl Session {
                     }
                 }
                 received = inlet.read(allowance), if allowance > 0 => {
-                    let at = Timestamp::now();
-                    events.clear();
-                    let n = match received {
-                        Ok(Received::Data(data)) => {
-                            self.codec.receive(&data, &mut events);
-                            data.len()
-                        }
-                        Ok(Received::Binary(n)) => {
-                            self.codec.receive_binary(&mut events);
-                            n
-                        }
-                        Ok(Received::Control(n)) => n,
-                        Ok(Received::TooBig) => {
-                            self.too_big = true;
-                            gw.metrics.limit("message_size");
-                            return End::Closed(DisconnectReason::ProtocolError, Some("message too big".into()));
-                        }
-                        Ok(Received::End) | Err(_) => return End::Closed(DisconnectReason::ClientClosed, None),
-                    };
-                    self.budget.charge_read(n, Instant::now());
-                    gw.metrics.bytes_in.inc_by(n as u64);
-                    self.hold_parse_buffers();
-                    for ev in events.drain(..) {
-                        Box::pin(self.on_inbound(ev, at)).await;
-                        if let Some(abuse) = self.budget.abuse(Instant::now()) {
-                            return self.end_for_abuse(abuse);
-                        }
-                    }
-                    if Box::pin(self.flush()).await.is_err() {
-                        return End::Closed(DisconnectReason::ClientClosed, None);
+                    if let Some(end) = Box::pin(self.on_read(received, &mut events)).await {
+                        return end;
                     }
                 }
                 _ = tokio::time::sleep(read_wait), if allowance == 0 && !memory_over && !lines_block => {
@@ -349,16 +319,7 @@ impl Session {
                     }
                 }
                 Some(result) = self.in_flight.next(), if !self.in_flight.is_empty() => {
-                    self.in_flight_held.pop_front();
-                    gw.metrics.held_input.dec();
-                    if let Err(e) = result {
-                        tracing::warn!(handle = %self.handle, error = %e, "an input event never reached Kafka");
-                        self.codec.encode_text("*** Some of your input could not be delivered to the game. ***", &mut self.out);
-                    }
-                    if self.in_flight.is_empty() && self.told_unreachable {
-                        self.told_unreachable = false;
-                        self.codec.encode_text(REACHABLE_NOTICE, &mut self.out);
-                    }
+                    self.on_acknowledged(result);
                     if Box::pin(self.flush()).await.is_err() {
                         return End::Closed(DisconnectReason::ClientClosed, None);
                     }
@@ -372,10 +333,9 @@ impl Session {
                         return End::Closed(DisconnectReason::ClientClosed, None);
                     }
                 }
-                _ = tokio::time::sleep(UNREACHABLE_AFTER), if !self.told_unreachable && !self.in_flight.is_empty() => {
-                    if self.in_flight_held.front().is_some_and(|(t, _)| t.elapsed() >= UNREACHABLE_AFTER) {
-                        self.told_unreachable = true;
-                        self.codec.encode_text(UNREACHABLE_NOTICE, &mut self.out);
+                _ = tokio::time::sleep(UNREACHABLE_AFTER), if self.unacked.may_become_unreachable() => {
+                    if let Some(notice) = self.unacked.unreachable_notice(Instant::now()) {
+                        self.codec.encode_text(notice, &mut self.out);
                         if Box::pin(self.flush()).await.is_err() {
                             return End::Closed(DisconnectReason::ClientClosed, None);
                         }
@@ -393,6 +353,65 @@ impl Session {
                     }
                 }
             }
+        }
+    }
+
+    /// Bytes read (or the end of the stream): through the codec, each event it yields charged
+    /// to the budget and acted on, then what that staged for the client written.
+    async fn on_read(
+        &mut self,
+        received: std::io::Result<Received>,
+        events: &mut Vec<Inbound>,
+    ) -> Option<End> {
+        let at = Timestamp::now();
+        events.clear();
+        let n = match received {
+            Ok(Received::Data(data)) => {
+                self.codec.receive(&data, events);
+                data.len()
+            }
+            Ok(Received::Binary(n)) => {
+                self.codec.receive_binary(events);
+                n
+            }
+            Ok(Received::Control(n)) => n,
+            Ok(Received::TooBig) => {
+                self.too_big = true;
+                self.gw.metrics.limit("message_size");
+                return Some(End::Closed(
+                    DisconnectReason::ProtocolError,
+                    Some("message too big".into()),
+                ));
+            }
+            Ok(Received::End) | Err(_) => return Some(End::Closed(DisconnectReason::ClientClosed, None)),
+        };
+        self.budget.charge_read(n, Instant::now());
+        self.gw.metrics.bytes_in.inc_by(n as u64);
+        self.hold_parse_buffers();
+        for ev in events.drain(..) {
+            Box::pin(self.on_inbound(ev, at)).await;
+            if let Some(abuse) = self.budget.abuse(Instant::now()) {
+                return Some(self.end_for_abuse(abuse));
+            }
+        }
+        if Box::pin(self.flush()).await.is_err() {
+            return Some(End::Closed(DisconnectReason::ClientClosed, None));
+        }
+        None
+    }
+
+    /// Kafka acknowledged the oldest event in flight (or gave up on it).
+    fn on_acknowledged<T>(&mut self, result: Result<T, mush_platform::bus::BusError>) {
+        self.gw.metrics.held_input.dec();
+        if let Err(e) = result {
+            tracing::warn!(handle = %self.handle, error = %e, "an input event never reached Kafka");
+            self.codec.encode_text(
+                "*** Some of your input could not be delivered to the game. ***",
+                &mut self.out,
+            );
+        }
+        if let Some(notice) = self.unacked.acknowledged() {
+            self.codec.encode_text(notice, &mut self.out);
         }
     }
 
@@ -693,14 +712,11 @@ impl Session {
     /// Whether this connection may hold one more event of `size` bytes unacknowledged, or the
     /// limit label that says why not. One event alone always fits.
     fn held_room(&self, size: usize) -> Result<(), &'static str> {
-        let c = &self.gw.config;
-        if self.in_flight.len() >= c.held_input {
-            return Err("held_input_full");
-        }
-        if !self.in_flight.is_empty() && self.input_share.bytes() + size > c.held_input_bytes {
-            return Err("held_input_bytes");
-        }
-        Ok(())
+        let limits = HeldLimits {
+            events: self.gw.config.held_input,
+            bytes: self.gw.config.held_input_bytes,
+        };
+        self.unacked.room(size, limits)
     }
 
     fn publish_input(&mut self, line: Bytes, at: Timestamp) {
@@ -760,12 +776,10 @@ impl Session {
         self.gw.input_keys.seal(&mut event);
         match self.gw.producer.enqueue_event(&event) {
             Ok(delivery) => {
-                let held = self
-                    .gw
-                    .memory
-                    .hold(Some(&self.input_share), event_size(&event.kind));
+                let size = event_size(&event.kind);
+                let held = self.gw.memory.hold(Some(&self.input_share), size);
                 self.in_flight.push_back(delivery);
-                self.in_flight_held.push_back((Instant::now(), held));
+                self.unacked.handed(Instant::now(), size, held);
                 self.gw.metrics.held_input.inc();
             }
             Err(e) => {
