@@ -6,8 +6,8 @@
 //!   returns once the new one is ready.
 //! * `mush status`: what the running `mush up` runs.
 //! * `mush bench <scenario>`: load-tests any telnet MUSH and prints figures.
-//! * `mush connection-server …`, `mush game-server …`: the servers themselves (what `mush up`
-//!   starts; the same as the standalone binaries).
+//! * `mush connection-server …`, `mush game-server …`: the servers themselves, the same as the
+//!   shipped binaries (`mush up` runs these when the shipped binaries are not beside it).
 
 mod bench;
 mod control;

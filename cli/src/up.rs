@@ -93,8 +93,7 @@ fn say(what: &str) {
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let dir = std::fs::canonicalize(&args.dir)?;
-    let binaries = Binaries::beside(&std::env::current_exe().context("finding the mush executable")?);
-    say(&format!("servers: {}", binaries.describe()));
+    let binaries = servers_binaries()?;
     let control = ControlSocket::bind(&dir)?;
     let mut stack = stack_builder(&args, &dir, binaries).start().await?;
     announce(&args);
@@ -104,6 +103,21 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     drop(control);
     say("stopped");
     Ok(())
+}
+
+/// The shipped servers when they sit next to `mush`, else `mush`'s subcommands; says which.
+fn servers_binaries() -> anyhow::Result<Binaries> {
+    let mush = std::env::current_exe().context("finding the mush executable")?;
+    let binaries = Binaries::beside(&mush);
+    say(&format!("servers: {}", binaries.describe()));
+    for older in binaries.older_than(&mush) {
+        say(&format!(
+            "note: {} was built before this mush: after changing a server, `cargo build --bins` \
+             (with --release for a release mush) builds it again",
+            older.display()
+        ));
+    }
+    Ok(binaries)
 }
 
 /// The stack `args` describe, its state in `dir`.

@@ -63,6 +63,23 @@ impl Binaries {
             .collect()
     }
 
+    /// Shipped binaries built before `exe` was: they may lack a change `exe` has (cargo builds
+    /// only the package asked for: `cargo run -p mush-cli` leaves them as they were).
+    pub fn older_than(&self, exe: &Path) -> Vec<PathBuf> {
+        let Binaries::Shipped { .. } = self else {
+            return vec![];
+        };
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let Some(reference) = modified(exe) else {
+            return vec![];
+        };
+        [ServerKind::ConnectionServer, ServerKind::GameServer]
+            .into_iter()
+            .map(|kind| self.command(kind).0)
+            .filter(|program| modified(program).is_some_and(|t| t < reference))
+            .collect()
+    }
+
     /// One line saying what runs the servers.
     pub fn describe(&self) -> String {
         match self {
@@ -112,5 +129,24 @@ mod tests {
                 dir: dir.path().to_owned()
             }
         );
+    }
+
+    #[test]
+    fn shipped_binaries_built_before_the_reference_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("mush");
+        std::fs::write(&exe, b"").unwrap();
+        for name in ["connection-server", "game-server"] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let shipped = Binaries::shipped_in(dir.path()).unwrap();
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let server = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("game-server"))
+            .unwrap();
+        server.set_modified(past).unwrap();
+        assert_eq!(shipped.older_than(&exe), [dir.path().join("game-server")]);
+        assert!(Binaries::Mush(exe.clone()).older_than(&exe).is_empty());
     }
 }
