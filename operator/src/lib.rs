@@ -5,14 +5,20 @@
 //! * [`status`]: pure, observed state → status and conditions.
 //! * [`rollout`]: pure, the game-server restart and gateway rollout state machines.
 //! * [`prune`]: pure, which owned objects the spec no longer asks for.
-//! * [`controller`]: the reconciler (server-side apply, status, Events).
+//! * [`observe`]: every read of one reconciliation, into one `Observed`.
+//! * [`plan`]: pure, the MushGame and what was observed → what to write and report.
+//! * [`act`]: carries a plan out (server-side apply, deletes, status, Events).
+//! * [`controller`]: the reconciler (observe → plan → act) and its watches.
 //! * [`leader`]: Lease-based leader election.
 //! * [`metrics`]: the operator's own metrics.
 
+pub mod act;
 pub mod controller;
 pub mod crd;
 pub mod leader;
 pub mod metrics;
+pub mod observe;
+pub mod plan;
 pub mod prune;
 pub mod render;
 pub mod rollout;

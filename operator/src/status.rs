@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::crd::{GatewayRollout, GatewaysStatus, MushGameSpec, MushGameStatus, RolloutPhase};
-use crate::render::{Names, REVISION_ANNOTATION};
+use crate::render::{COMPONENT_LABEL, Component, Names, REVISION_ANNOTATION};
 
 pub const READY: &str = "Ready";
 pub const REDIS_READY: &str = "RedisReady";
@@ -171,6 +171,19 @@ impl Dependency {
 }
 
 // ---- pods -------------------------------------------------------------------------------------
+
+/// The pods of one component (by their `app.kubernetes.io/component` label).
+pub fn pods_of(pods: &[Pod], component: Component) -> Vec<&Pod> {
+    pods.iter()
+        .filter(|p| {
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(COMPONENT_LABEL))
+                .is_some_and(|c| c == component.as_str())
+        })
+        .collect()
+}
 
 pub fn pod_name(p: &Pod) -> String {
     p.metadata.name.clone().unwrap_or_default()
