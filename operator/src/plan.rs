@@ -379,3 +379,6 @@ fn requeue(status: &MushGameStatus, busy: bool) -> Duration {
         REQUEUE_IDLE
     }
 }
+
+#[cfg(test)]
+mod golden;
