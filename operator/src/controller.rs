@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::Api;
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -224,6 +224,15 @@ pub fn requested_work(game: &MushGame) -> Option<u64> {
     game.annotations().get(RESTART_ANNOTATION).hash(&mut h);
     game.metadata.deletion_timestamp.is_some().hash(&mut h);
     Some(h.finish())
+}
+
+/// Lists one MushGame in any namespace: fails when the CRD is not installed (or the operator may
+/// not list MushGames), which the operator checks before it stands for leader.
+pub async fn check_crd_installed(client: &Client) -> Result<(), kube::Error> {
+    Api::<MushGame>::all(client.clone())
+        .list(&ListParams::default().limit(1))
+        .await
+        .map(|_| ())
 }
 
 /// Runs the controller until `shutdown` completes. `namespace`: watch one namespace, or all.

@@ -1,11 +1,14 @@
 //! Test support: a small in-memory Kubernetes API server behind `tower_test::mock::pair`.
 //!
 //! It plays the API server for a `kube::Client` (the ApiServerVerifier pattern), answering GET,
-//! LIST, server-side-apply PATCH (objects and `/status`), JSON merge PATCH, POST, PUT and DELETE
-//! from a map of objects keyed by their URL path, and records every request so a test can assert
-//! the conversation: what was read, what was applied (and what was not), which status was written and
-//! which Events were published.
+//! LIST (in a namespace or across all), server-side-apply PATCH (objects and `/status`), JSON merge
+//! PATCH, POST, PUT and DELETE from a map of objects keyed by their URL path, and records every
+//! request so a test can assert the conversation: what was read, what was applied (and what was
+//! not), which status was written and which Events were published. A WATCH is recorded and never
+//! answered (nothing changes behind a test's back). While [`collect_requests`] runs, every request
+//! any fake on the thread receives is also collected (see `permissions`).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +32,8 @@ pub struct Recorded {
     pub method: Method,
     pub path: String,
     pub query: String,
+    /// The `Content-Type` header (it tells a server-side apply from a merge patch).
+    pub content_type: String,
     pub body: Option<Value>,
 }
 
@@ -36,6 +41,45 @@ impl Recorded {
     pub fn is_apply(&self) -> bool {
         self.method == Method::PATCH && self.query.contains("fieldManager=mush-operator")
     }
+
+    pub fn is_watch(&self) -> bool {
+        self.method == Method::GET && self.query.split('&').any(|p| p == "watch=true" || p == "watch=1")
+    }
+
+    async fn of(request: Request<Body>) -> Self {
+        let method = request.method().clone();
+        let content_type = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let path = request.uri().path().to_owned();
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let bytes = request.into_body().collect_bytes().await.expect("request body");
+        let body =
+            (!bytes.is_empty()).then(|| serde_json::from_slice(&bytes).expect("request bodies are JSON"));
+        Self {
+            method,
+            path,
+            query,
+            content_type,
+            body,
+        }
+    }
+}
+
+thread_local! {
+    /// Every request the fakes on this thread receive, while [`collect_requests`] runs.
+    static COLLECTED: RefCell<Option<Vec<Recorded>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (which may start fake API servers and runtimes of its own, on this thread) and returns
+/// every request those fakes received.
+pub fn collect_requests(f: impl FnOnce()) -> Vec<Recorded> {
+    COLLECTED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    f();
+    COLLECTED.with(|c| c.borrow_mut().take()).unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -91,7 +135,9 @@ impl FakeApi {
         let server = fake.clone();
         tokio::spawn(async move {
             while let Some((request, send)) = handle.next_request().await {
-                if server.hangs(request.uri().path()) {
+                let request = Recorded::of(request).await;
+                server.record(&request);
+                if request.is_watch() || server.hangs(&request.path) {
                     // Never answered: the responder is kept, so the caller waits until it gives up.
                     tokio::spawn(async move {
                         let _send = send;
@@ -99,8 +145,7 @@ impl FakeApi {
                     });
                     continue;
                 }
-                let response = server.handle(request).await;
-                send.send_response(response);
+                send.send_response(server.respond(request));
             }
         });
         (Client::new(service, NS), fake)
@@ -205,28 +250,25 @@ impl FakeApi {
         self.get_typed::<MushGame>(name).expect("the MushGame is stored")
     }
 
-    async fn handle(&self, request: Request<Body>) -> Response<Body> {
-        let method = request.method().clone();
-        let merge_patch = request
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes() == b"application/merge-patch+json");
-        let path = request.uri().path().to_owned();
-        let query = request.uri().query().unwrap_or_default().to_owned();
-        let bytes = request.into_body().collect_bytes().await.expect("request body");
-        let body: Option<Value> = if bytes.is_empty() {
-            None
-        } else {
-            Some(serde_json::from_slice(&bytes).expect("request bodies are JSON"))
-        };
+    fn record(&self, request: &Recorded) {
+        self.state.lock().unwrap().log.push(request.clone());
+        COLLECTED.with(|c| {
+            if let Some(all) = c.borrow_mut().as_mut() {
+                all.push(request.clone());
+            }
+        });
+    }
+
+    fn respond(&self, request: Recorded) -> Response<Body> {
+        let Recorded {
+            method,
+            path,
+            body,
+            content_type,
+            ..
+        } = request;
         let (status, value, text) = {
             let mut st = self.state.lock().unwrap();
-            st.log.push(Recorded {
-                method: method.clone(),
-                path: path.clone(),
-                query: query.clone(),
-                body: body.clone(),
-            });
             if let Some(pod) = path.strip_suffix(":9100/proxy/metrics") {
                 let pod = pod.rsplit('/').next().unwrap_or_default();
                 match st.metrics.get(pod) {
@@ -238,7 +280,7 @@ impl FakeApi {
                     ),
                 }
             } else {
-                let (s, v) = if merge_patch {
+                let (s, v) = if content_type == "application/merge-patch+json" {
                     st.merge(&path, body.unwrap_or_default())
                 } else {
                     st.answer(&method, &path, body)
@@ -255,6 +297,11 @@ impl FakeApi {
             .body(Body::from(bytes))
             .expect("response")
     }
+}
+
+/// A list answer holding `items`.
+fn list_of(items: Vec<Value>) -> Value {
+    json!({ "apiVersion": "v1", "kind": "List", "metadata": { "resourceVersion": "1" }, "items": items })
 }
 
 /// RFC 7386 JSON merge patch: objects merge key by key, `null` removes, anything else replaces.
@@ -285,6 +332,24 @@ impl State {
         (StatusCode::OK, obj.clone())
     }
 
+    /// The objects of a cluster-wide collection (`/api/v1/<plural>`, `/apis/<g>/<v>/<plural>`) in
+    /// every namespace.
+    fn across_namespaces(&self, path: &str) -> Vec<Value> {
+        let Some((base, plural)) = path.rsplit_once('/') else {
+            return Vec::new();
+        };
+        let prefix = format!("{base}/namespaces/");
+        self.objects
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix(&prefix)
+                    .map(|rest| rest.split('/').collect::<Vec<_>>())
+                    .is_some_and(|parts| parts.len() == 3 && parts[1] == plural)
+            })
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     fn next_version(&mut self) -> String {
         self.resource_version += 1;
         self.resource_version.to_string()
@@ -304,6 +369,9 @@ impl State {
         } else {
             path.to_owned()
         };
+        if *method == Method::GET && !path.contains("/namespaces/") {
+            return (StatusCode::OK, list_of(self.across_namespaces(path)));
+        }
         match *method {
             Method::GET if is_collection => {
                 let prefix = format!("{path}/");

@@ -27,4 +27,6 @@ pub mod status;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod permissions;
+#[cfg(test)]
 mod scenarios;

@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use kube::Client;
-use kube::api::{Api, ListParams};
 use mush_operator::controller::{self, Context};
 use mush_operator::crd::MushGame;
 use mush_operator::leader::LeaderElector;
@@ -155,12 +154,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to the Kubernetes API (in a pod, or through KUBECONFIG)")?;
-    Api::<MushGame>::all(client.clone())
-        .list(&ListParams::default().limit(1))
-        .await
-        .context(
-            "listing MushGames failed: is the CRD installed? (`mush-operator crd | kubectl apply -f -`)",
-        )?;
+    controller::check_crd_installed(&client).await.context(
+        "listing MushGames failed: is the CRD installed? (`mush-operator crd | kubectl apply -f -`)",
+    )?;
     ready.set_ready();
 
     let identity = args.identity.clone().unwrap_or_else(|| {

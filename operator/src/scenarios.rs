@@ -569,6 +569,54 @@ async fn children_the_spec_no_longer_asks_for_are_deleted_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn the_topic_job_of_old_partition_counts_is_deleted_once_the_counts_grow() {
+    let (ctx, fake, _clock, _) = test_context(false);
+    let game = tavern();
+    let old = render(&game).unwrap().topics_job.unwrap();
+    run(&ctx, &fake, game.clone()).await;
+    assert!(fake.get(&path_of::<Job>(&old)).is_some());
+
+    let mut grown = fake.game("tavern");
+    grown.spec.kafka.input_partitions += 4;
+    grown.metadata.generation = Some(2);
+    let new = render(&grown).unwrap().topics_job.unwrap();
+    assert_ne!(new, old, "the Job's name follows the partition counts");
+    run(&ctx, &fake, grown).await;
+    assert!(
+        fake.get(&path_of::<Job>(&new)).is_some(),
+        "the new counts' Job runs"
+    );
+    assert!(
+        fake.get(&path_of::<Job>(&old)).is_none(),
+        "the old one is deleted"
+    );
+}
+
+/// An upgrade of the operator that renames a child leaves the old one owned by the game: it goes.
+#[tokio::test]
+async fn children_an_earlier_operator_named_differently_are_deleted() {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let (ctx, fake, _clock, _) = test_context(false);
+    let game = tavern();
+    let r = render(&game).unwrap();
+    let mut gateway = deployment(&r, "tavern-gateway");
+    gateway.metadata.name = Some("tavern-gateways".into());
+    fake.put(&gateway);
+    let Some(Child::ServiceAccount(account)) = r.find("ServiceAccount", "tavern") else {
+        panic!("the game's ServiceAccount rendered");
+    };
+    let mut account = account.clone();
+    account.metadata.name = Some("tavern-servers".into());
+    fake.put(&account);
+
+    run(&ctx, &fake, game).await;
+    assert!(fake.get(&path_of::<Deployment>("tavern-gateways")).is_none());
+    assert!(fake.get(&path_of::<ServiceAccount>("tavern-servers")).is_none());
+    assert!(fake.get(&path_of::<Deployment>("tavern-gateway")).is_some());
+    assert!(fake.get(&path_of::<ServiceAccount>("tavern")).is_some());
+}
+
+#[tokio::test]
 async fn an_invalid_spec_applies_nothing_and_says_what_to_fix() {
     let (ctx, fake, _clock, _) = test_context(false);
     let mut game = tavern();
@@ -994,4 +1042,44 @@ async fn a_failed_reconcile_is_counted_by_reason() {
     let m = &failures.get_metric()[0];
     assert_eq!(m.get_label()[0].value(), "missing_namespace");
     assert_eq!(m.get_counter().get_value(), 1.0);
+}
+
+/// Every scenario above, by name, for the tests that look at all the requests the scenarios make
+/// (`permissions`). Each runs on its own runtime, on the calling thread.
+pub(crate) fn every_scenario() -> Vec<(&'static str, fn())> {
+    macro_rules! named {
+        ($($name:ident,)*) => { vec![$((stringify!($name), $name as fn()),)*] };
+    }
+    named![
+        create_applies_every_child_with_an_owner_reference_and_reports_what_it_waits_for,
+        generated_secrets_are_created_once_before_the_pods_and_never_rewritten,
+        a_deleted_or_hand_edited_child_is_restored_on_the_next_reconcile,
+        a_running_game_reports_ready_with_players_and_connections_from_the_metrics,
+        each_gateway_carries_a_deletion_cost_from_its_connections_so_the_emptiest_goes_first,
+        a_pod_whose_metrics_never_answer_does_not_hold_up_the_reconciliation,
+        a_missing_secret_for_external_redis_is_reported_as_not_ready_with_the_reason,
+        a_missing_tls_secret_is_reported_and_the_gateways_wait_for_it,
+        children_the_spec_no_longer_asks_for_are_deleted_and_nothing_else,
+        the_topic_job_of_old_partition_counts_is_deleted_once_the_counts_grow,
+        children_an_earlier_operator_named_differently_are_deleted,
+        an_invalid_spec_applies_nothing_and_says_what_to_fix,
+        a_child_the_api_server_refuses_is_reported_and_the_others_are_still_applied,
+        restart_is_refused_while_redis_is_not_ready_and_starts_once_it_is,
+        a_restart_waits_for_a_dependency_the_same_change_rolls,
+        restart_sequence_records_start_pause_end_and_restored_connections,
+        a_new_game_server_that_crash_loops_is_reported_once_not_looped_on,
+        gateway_rollout_progress_is_visible_in_status_until_complete,
+        a_failed_reconcile_is_counted_by_reason,
+    ]
+}
+
+#[test]
+fn every_scenario_is_listed() {
+    let marker = concat!("#[tokio", "::test]");
+    let written = include_str!("scenarios.rs").matches(marker).count();
+    assert_eq!(
+        every_scenario().len(),
+        written,
+        "a scenario is missing from every_scenario()"
+    );
 }
