@@ -407,3 +407,71 @@ fn game_figures(text: &str) -> Figures {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(what: &str) -> kube::Error {
+        kube::Error::Service(Box::new(std::io::Error::other(what.to_owned())))
+    }
+
+    fn apply_error(name: &str) -> Error {
+        Error::Apply {
+            kind: "Service".into(),
+            name: name.into(),
+            source: failed(name),
+        }
+    }
+
+    /// The status lists what failed in this order, and the reconciliation fails with the first.
+    #[test]
+    fn failures_are_reported_in_the_order_of_the_pass_and_the_first_is_the_error() {
+        let mut seen = Observed {
+            unreadable_secret: Some(Error::CreateSecret {
+                name: "tavern-input-key".into(),
+                source: failed("read"),
+            }),
+            unlistable: vec![Error::Read {
+                kind: "Job".into(),
+                name: "selector".into(),
+                source: failed("list"),
+            }],
+            ..Default::default()
+        };
+        seen.answers.applies = vec![
+            ApplyAnswer::Applied,
+            ApplyAnswer::Refused(apply_error("a")),
+            ApplyAnswer::NoServiceMonitorApi,
+            ApplyAnswer::Refused(apply_error("b")),
+        ];
+        seen.answers.deletes = vec![(
+            Owned::new("ConfigMap", "old"),
+            Err(Error::Delete {
+                kind: "ConfigMap".into(),
+                name: "old".into(),
+                source: failed("delete"),
+            }),
+        )];
+        let order =
+            |seen: &Observed| -> Vec<String> { seen.failures().iter().map(|e| e.to_string()).collect() };
+        let listed = order(&seen);
+        assert_eq!(listed.len(), 5);
+        assert!(listed[0].contains("tavern-input-key"), "{listed:?}");
+        assert!(
+            listed[1].contains("Service a") && listed[2].contains("Service b"),
+            "{listed:?}"
+        );
+        assert!(listed[3].contains("reading Job"), "{listed:?}");
+        assert!(listed[4].contains("deleting ConfigMap old"), "{listed:?}");
+
+        // A refused creation of a generated Secret comes before one that could not be read.
+        seen.answers.secret_refused = Some(Error::CreateSecret {
+            name: "tavern-redis-auth".into(),
+            source: failed("create"),
+        });
+        let first = order(&seen)[0].clone();
+        assert!(first.contains("tavern-redis-auth"), "{first}");
+        assert_eq!(seen.into_first_failure().map(|e| e.to_string()), Some(first));
+    }
+}

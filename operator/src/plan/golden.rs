@@ -22,9 +22,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Desired, Plan, plan};
+use crate::controller::Error;
 use crate::crd::{ExternalRedis, MushGame, SecretKeyRef};
 use crate::fixtures::{NS, tavern};
-use crate::observe::{Figures, Observed};
+use crate::observe::{ApplyAnswer, Figures, Observed};
 use crate::prune::Owned;
 use crate::render::{Child, RenderOptions, Rendered};
 
@@ -275,4 +276,34 @@ fn a_child_the_spec_no_longer_asks_for_is_pruned() {
     // Redis is not read any more (the spec has no managed one): only its owned objects remain.
     seen.redis = None;
     check("prune", &plan(&game, &d, &seen, at(40)));
+}
+
+/// The plan made after the first writes were answered: the API server refused Redis's
+/// StatefulSet (an immutable field changed) and took the rest.
+#[test]
+fn the_api_server_refuses_a_child() {
+    let game = with_status_running(tavern(), 0);
+    let d = desired(&game);
+    let mut seen = running(&tavern());
+    for child in &plan(&game, &d, &seen, at(50)).apply {
+        seen.answers.applies.push(
+            if child.name() == "tavern-redis" && child.kind() == "StatefulSet" {
+                ApplyAnswer::Refused(Error::Apply {
+                    kind: "StatefulSet".into(),
+                    name: "tavern-redis".into(),
+                    source: kube::Error::Api(Box::new(
+                        serde_json::from_value(json!({
+                            "status": "Failure", "code": 422, "reason": "Invalid",
+                            "message": "spec: Forbidden: updates to statefulset spec for fields other than \
+                                        'replicas' are forbidden"
+                        }))
+                        .unwrap(),
+                    )),
+                })
+            } else {
+                ApplyAnswer::Applied
+            },
+        );
+    }
+    check("apply_refused", &plan(&game, &d, &seen, at(50)));
 }
