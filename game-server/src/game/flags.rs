@@ -1,4 +1,9 @@
-//! Object flags and attribute flags: which exist, their letters, who may set them.
+//! Object flags and attribute flags: the one table of every flag softcode knows (PennMUSH's,
+//! in its order: the order `flags()`, `lflags()` and `examine` show them in), with its letter,
+//! the kinds of object it belongs to, who may see it, and, for the flags this game gives a
+//! meaning, who may set it and what it does.
+
+use std::collections::BTreeSet;
 
 use super::world::ObjectKind;
 
@@ -13,108 +18,262 @@ pub enum SetBy {
     God,
 }
 
-pub struct Flag {
-    pub name: &'static str,
-    pub letter: char,
-    pub set_by: SetBy,
-    pub help: &'static str,
+/// Who may see that an object has a flag (PennMUSH's `Can_See_Flag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    Everyone,
+    /// Only those who see all (PennMUSH's mdark).
+    Admins,
+    /// The owner and those who see all (odark).
+    Owner,
 }
 
-const fn flag(name: &'static str, letter: char, set_by: SetBy, help: &'static str) -> Flag {
-    Flag {
-        name,
-        letter,
-        set_by,
-        help,
+/// Kinds of object, as bits (a flag's kinds; `locate()`'s type filter).
+pub mod kinds {
+    pub const PLAYER: u8 = 1;
+    pub const THING: u8 = 2;
+    pub const ROOM: u8 = 4;
+    pub const EXIT: u8 = 8;
+    pub const ANY: u8 = PLAYER | THING | ROOM | EXIT;
+}
+use kinds::{ANY, EXIT as E, PLAYER as P, ROOM as R, THING as T};
+
+/// The bit of `kind` in [`kinds`].
+pub fn kind_bit(kind: ObjectKind) -> u8 {
+    match kind {
+        ObjectKind::Player => P,
+        ObjectKind::Thing => T,
+        ObjectKind::Room => R,
+        ObjectKind::Exit => E,
     }
 }
 
+#[derive(Debug)]
+pub struct Flag {
+    pub name: &'static str,
+    pub letter: Option<char>,
+    /// The kinds of object PennMUSH gives it ([`kinds`] bits).
+    pub kinds: u8,
+    pub seen: Seen,
+    /// Who may set it in this game, and what it does here; `None`: softcode knows the flag,
+    /// but it cannot be set (it has no meaning here).
+    pub settable: Option<(SetBy, &'static str)>,
+}
+
+impl Flag {
+    /// Who may set it, if anyone.
+    pub fn set_by(&self) -> Option<SetBy> {
+        self.settable.map(|(by, _)| by)
+    }
+}
+
+/// A flag softcode knows, not settable here, seen by everyone.
+const fn known(name: &'static str, letter: char, kinds: u8) -> Flag {
+    Flag {
+        name,
+        letter: Some(letter),
+        kinds,
+        seen: Seen::Everyone,
+        settable: None,
+    }
+}
+
+/// A flag this game gives a meaning to.
+const fn game(name: &'static str, letter: char, kinds: u8, set_by: SetBy, help: &'static str) -> Flag {
+    Flag {
+        name,
+        letter: Some(letter),
+        kinds,
+        seen: Seen::Everyone,
+        settable: Some((set_by, help)),
+    }
+}
+
+const fn unlettered(name: &'static str, kinds: u8, seen: Seen) -> Flag {
+    Flag {
+        name,
+        letter: None,
+        kinds,
+        seen,
+        settable: None,
+    }
+}
+
+use SetBy::{Controller, God, Wizard};
+
+/// Every flag, in PennMUSH's order.
 pub static FLAGS: &[Flag] = &[
-    flag("WIZARD", 'W', SetBy::God, "has every power (set by God only)"),
-    flag(
-        "ROYALTY",
-        'r',
-        SetBy::Wizard,
-        "sees everything, controls nothing more",
-    ),
-    flag("DARK", 'D', SetBy::Controller, "not listed in rooms' contents"),
-    flag("HAVEN", 'H', SetBy::Controller, "refuses pages and @pemits"),
-    flag("OPAQUE", 'O', SetBy::Controller, "its contents are not shown"),
-    flag(
-        "VISUAL",
-        'V',
-        SetBy::Controller,
-        "anyone may examine it and read its attributes",
-    ),
-    flag(
-        "MONITOR",
-        'M',
-        SetBy::Controller,
-        "its ^-patterns listen to what is said near it",
-    ),
-    flag(
-        "LINK_OK",
-        'L',
-        SetBy::Controller,
-        "anyone may link exits to it or use it as a parent",
-    ),
-    flag("JUMP_OK", 'J', SetBy::Controller, "anyone may @teleport into it"),
-    flag("ENTER_OK", 'e', SetBy::Controller, "anyone may enter it"),
-    flag(
-        "NO_COMMAND",
-        'n',
-        SetBy::Controller,
-        "its $-commands are not checked",
-    ),
-    flag("HALT", 'h', SetBy::Controller, "runs no code"),
-    flag("QUIET", 'Q', SetBy::Controller, "fewer confirmation messages"),
-    flag(
-        "TRANSPARENT",
-        't',
-        SetBy::Controller,
-        "exits: the destination shows through",
-    ),
-    flag(
-        "UNFINDABLE",
-        'U',
-        SetBy::Controller,
-        "its location is hidden from functions",
-    ),
-    flag(
+    game(
         "CHOWN_OK",
         'C',
-        SetBy::Controller,
+        ANY,
+        Controller,
         "anyone may @chown it to themselves",
     ),
-    flag("SAFE", 'X', SetBy::Controller, "@destroy refuses it"),
-    flag("STICKY", 'S', SetBy::Controller, "dropped, it goes home"),
-    flag(
-        "PUPPET",
-        'p',
-        SetBy::Controller,
-        "relays what it hears to its owner",
+    game("DARK", 'D', ANY, Controller, "not listed in rooms' contents"),
+    known("GOING", 'G', ANY),
+    game("HAVEN", 'H', ANY, Controller, "refuses pages and @pemits"),
+    known("TRUST", 'I', ANY),
+    game(
+        "LINK_OK",
+        'L',
+        ANY,
+        Controller,
+        "anyone may link exits to it or use it as a parent",
     ),
+    game("OPAQUE", 'O', ANY, Controller, "its contents are not shown"),
+    game("QUIET", 'Q', ANY, Controller, "fewer confirmation messages"),
+    game("STICKY", 'S', ANY, Controller, "dropped, it goes home"),
+    game(
+        "UNFINDABLE",
+        'U',
+        ANY,
+        Controller,
+        "its location is hidden from functions",
+    ),
+    game(
+        "VISUAL",
+        'V',
+        ANY,
+        Controller,
+        "anyone may examine it and read its attributes",
+    ),
+    game("WIZARD", 'W', ANY, God, "has every power (set by God only)"),
+    game("SAFE", 'X', ANY, Controller, "@destroy refuses it"),
+    known("AUDIBLE", 'a', ANY),
+    known("DEBUG", 'b', ANY),
+    known("NO_WARN", 'w', ANY),
+    game("ENTER_OK", 'e', ANY, Controller, "anyone may enter it"),
+    game("HALT", 'h', ANY, Controller, "runs no code"),
+    game(
+        "NO_COMMAND",
+        'n',
+        ANY,
+        Controller,
+        "its $-commands are not checked",
+    ),
+    known("LIGHT", 'l', ANY),
+    game(
+        "ROYALTY",
+        'r',
+        ANY,
+        Wizard,
+        "sees everything, controls nothing more",
+    ),
+    game(
+        "TRANSPARENT",
+        't',
+        ANY,
+        Controller,
+        "exits: the destination shows through",
+    ),
+    known("VERBOSE", 'v', ANY),
+    known("ANSI", 'A', P),
+    known("COLOR", 'C', P),
+    game(
+        "MONITOR",
+        'M',
+        P | R | T,
+        Controller,
+        "its ^-patterns listen to what is said near it",
+    ),
+    Flag {
+        name: "NOSPOOF",
+        letter: Some('"'),
+        kinds: P,
+        seen: Seen::Owner,
+        settable: None,
+    },
+    known("SHARED", 'Z', P),
+    unlettered("TRACK_MONEY", P, Seen::Everyone),
+    known("CONNECTED", 'c', P),
+    known("GAGGED", 'g', P),
+    known("MYOPIC", 'm', P),
+    known("TERSE", 'x', P | T),
+    known("JURY_OK", 'j', P),
+    known("JUDGE", 'J', P),
+    known("FIXED", 'F', P),
+    known("UNREGISTERED", '?', P),
+    known("ON-VACATION", 'o', P),
+    Flag {
+        name: "SUSPECT",
+        letter: Some('s'),
+        kinds: P,
+        seen: Seen::Admins,
+        settable: None,
+    },
+    unlettered("PARANOID", P, Seen::Owner),
+    known("NOACCENTS", '~', P),
+    known("DESTROY_OK", 'd', T),
+    game("PUPPET", 'p', T, Controller, "relays what it hears to its owner"),
+    known("NO_LEAVE", 'N', T),
+    known("LISTEN_PARENT", '^', T | R),
+    known("Z_TEL", 'Z', T | R),
+    known("ABODE", 'A', R),
+    known("FLOATING", 'F', R),
+    game("JUMP_OK", 'J', R, Controller, "anyone may @teleport into it"),
+    known("NO_TEL", 'N', R),
+    known("UNINSPECTED", 'u', R),
+    known("CLOUDY", 'x', E),
+    known("KEEPALIVE", 'k', P),
+    unlettered("NO_LOG", ANY, Seen::Admins),
+    unlettered("OPEN_OK", R, Seen::Everyone),
 ];
 
-/// Attribute flags (`@set obj/ATTR=VISUAL`).
-pub static ATTRIBUTE_FLAGS: &[(&str, &str)] = &[
-    ("NO_COMMAND", "its $-command or ^-pattern is not checked"),
-    ("VISUAL", "anyone may read it"),
-    ("MORTAL_DARK", "mortals cannot read it, even its owner"),
-    ("WIZARD", "only wizards may read or change it"),
-    ("LOCKED", "only wizards may change it"),
-    ("NO_INHERIT", "children do not inherit it"),
-    (
+/// The flags this game gives a meaning to (the ones `@set` sets), in table order.
+pub fn settable() -> impl Iterator<Item = &'static Flag> {
+    FLAGS.iter().filter(|f| f.settable.is_some())
+}
+
+/// An attribute flag: its name, its letter, and what it does here (`None`: softcode knows it,
+/// but it cannot be set).
+#[derive(Debug)]
+pub struct AttributeFlag {
+    pub name: &'static str,
+    pub letter: char,
+    pub help: Option<&'static str>,
+}
+
+const fn attribute_flag(name: &'static str, letter: char, help: Option<&'static str>) -> AttributeFlag {
+    AttributeFlag { name, letter, help }
+}
+
+/// Every attribute flag, in PennMUSH's order.
+pub static ATTRIBUTE_FLAGS: &[AttributeFlag] = &[
+    attribute_flag(
+        "NO_COMMAND",
+        '$',
+        Some("its $-command or ^-pattern is not checked"),
+    ),
+    attribute_flag("NO_INHERIT", 'i', Some("children do not inherit it")),
+    attribute_flag("NO_CLONE", 'c', None),
+    attribute_flag("WIZARD", 'w', Some("only wizards may read or change it")),
+    attribute_flag("VISUAL", 'v', Some("anyone may read it")),
+    attribute_flag("MORTAL_DARK", 'm', Some("mortals cannot read it, even its owner")),
+    attribute_flag(
         "REGEXP",
-        "its $-pattern is a regular expression (not supported: refused)",
+        'R',
+        Some("its $-pattern is a regular expression (not supported: refused)"),
     ),
+    attribute_flag("CASE", 'C', None),
+    attribute_flag("LOCKED", '+', Some("only wizards may change it")),
+    attribute_flag("SAFE", 'S', None),
+    attribute_flag("VEILED", 'V', None),
+    attribute_flag("DEBUG", 'b', None),
+    attribute_flag("NO_DEBUG", 'B', None),
+    attribute_flag("PUBLIC", 'p', None),
+    attribute_flag("NEARBY", 'n', None),
+    attribute_flag("NONAME", 'N', None),
+    attribute_flag("NOSPACE", 's', None),
+    attribute_flag("AMHEAR", 'M', None),
+    attribute_flag("AAHEAR", 'A', None),
+    attribute_flag("QUIET", 'Q', None),
 ];
 
-/// The flag called `name` (any case, or by its one-letter abbreviation when exact).
+/// The settable flag called `name` (any case, or by its one-letter abbreviation when exact).
 pub fn find(name: &str) -> Option<&'static Flag> {
     let name = name.trim();
-    FLAGS
-        .iter()
+    settable()
         .find(|f| f.name.eq_ignore_ascii_case(name))
         .or_else(|| {
             let mut chars = name.chars();
@@ -122,31 +281,34 @@ pub fn find(name: &str) -> Option<&'static Flag> {
             if chars.next().is_some() {
                 return None;
             }
-            FLAGS.iter().find(|f| f.letter == c)
+            settable().find(|f| f.letter == Some(c))
         })
 }
 
-/// The attribute flag called `name` (any case).
+/// The settable attribute flag called `name` (any case).
 pub fn find_attribute_flag(name: &str) -> Option<&'static str> {
     ATTRIBUTE_FLAGS
         .iter()
-        .map(|(n, _)| *n)
+        .filter(|f| f.help.is_some())
+        .map(|f| f.name)
         .find(|n| n.eq_ignore_ascii_case(name.trim()))
 }
 
-/// The type letter and the flag letters, as `examine` and `flags()` show them.
-pub fn letters<'a>(kind: ObjectKind, flags: impl Iterator<Item = &'a String>) -> String {
+/// The type letter (none for a thing) and the letters of `flags`, in table order, as
+/// `examine` and `@search` show them.
+pub fn letters(kind: ObjectKind, flags: &BTreeSet<String>) -> String {
     let mut out = String::from(match kind {
         ObjectKind::Room => "R",
         ObjectKind::Player => "P",
         ObjectKind::Exit => "E",
         ObjectKind::Thing => "",
     });
-    for name in flags {
-        if let Some(f) = FLAGS.iter().find(|f| f.name == name) {
-            out.push(f.letter);
-        }
-    }
+    out.extend(
+        FLAGS
+            .iter()
+            .filter(|f| flags.contains(f.name))
+            .filter_map(|f| f.letter),
+    );
     out
 }
 
@@ -160,15 +322,20 @@ mod tests {
         assert_eq!(find("D").unwrap().name, "DARK");
         assert!(find("nosuch").is_none());
         let mut seen = std::collections::HashSet::new();
-        for f in FLAGS {
+        for f in settable() {
             assert!(seen.insert(f.letter), "{} shares its letter", f.name);
         }
+        assert!(find("GOING").is_none(), "known to softcode, not settable");
+        let set: BTreeSet<String> = ["WIZARD".to_owned(), "DARK".to_owned()].into();
         assert_eq!(
-            letters(
-                ObjectKind::Player,
-                ["WIZARD".to_owned(), "DARK".to_owned()].iter()
-            ),
-            "PWD"
+            letters(ObjectKind::Player, &set),
+            "PDW",
+            "in table order, as flags() has them"
+        );
+        assert_eq!(
+            find_attribute_flag("case"),
+            None,
+            "known to softcode, not settable"
         );
         assert_eq!(find_attribute_flag("visual"), Some("VISUAL"));
     }

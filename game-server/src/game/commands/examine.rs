@@ -25,7 +25,7 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
     let shown = |id: ObjectId| format!("{}({id})", world.name_of(id));
     let full = perms::can_examine(world, me, target);
     let mut lines = Vec::new();
-    let letters = flags::letters(o.kind, o.flags.iter());
+    let letters = flags::letters(o.kind, &o.flags);
     lines.push(format!("{}({target}{letters})", o.display_name()));
     if full {
         let flag_names: Vec<&str> = o.flags.iter().map(String::as_str).collect();

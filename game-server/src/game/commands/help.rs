@@ -109,12 +109,15 @@ fn topic_text(topic: &str) -> Option<String> {
         }
         "flags" => {
             let mut lines = vec!["Flags (@set object=FLAG, @set object=!FLAG):".to_owned()];
-            for f in crate::game::flags::FLAGS {
-                lines.push(format!("  {:<12} {}  {}", f.name, f.letter, f.help));
+            for f in crate::game::flags::settable() {
+                let (letter, help) = (f.letter.unwrap_or(' '), f.settable.map_or("", |(_, h)| h));
+                lines.push(format!("  {:<12} {letter}  {help}", f.name));
             }
             lines.push("Attribute flags (@set object/ATTR=FLAG):".to_owned());
-            for (name, help) in crate::game::flags::ATTRIBUTE_FLAGS {
-                lines.push(format!("  {name:<12}    {help}"));
+            for f in crate::game::flags::ATTRIBUTE_FLAGS {
+                if let Some(help) = f.help {
+                    lines.push(format!("  {:<12} {}  {help}", f.name, f.letter));
+                }
             }
             Some(lines.join("\n"))
         }

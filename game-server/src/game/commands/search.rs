@@ -223,7 +223,7 @@ fn listing(world: &World, me: ObjectId, query: &Query) -> String {
 
 /// `Name(#12R)`: the name, number, type letter and flag letters, as `examine` heads an object.
 fn header(o: &Object) -> String {
-    let letters = crate::game::flags::letters(o.kind, o.flags.iter());
+    let letters = crate::game::flags::letters(o.kind, &o.flags);
     format!("{}({}{letters})", o.display_name(), o.id)
 }
 

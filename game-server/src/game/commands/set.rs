@@ -40,10 +40,11 @@ pub(super) fn run(cx: &mut Cx<'_>, me: ObjectId, args: &Args<'_>) {
         return cx.reply(format!("I don't know the flag {}.", name.trim()));
     };
     let world = &cx.game.world;
-    let allowed = match flag.set_by {
-        SetBy::Controller => perms::controls(world, me, target),
-        SetBy::Wizard => perms::is_wizard(world, me),
-        SetBy::God => me == perms::GOD,
+    let allowed = match flag.set_by() {
+        Some(SetBy::Controller) => perms::controls(world, me, target),
+        Some(SetBy::Wizard) => perms::is_wizard(world, me),
+        Some(SetBy::God) => me == perms::GOD,
+        None => false,
     };
     if !allowed {
         return cx.reply("Permission denied.");

@@ -9,6 +9,7 @@
 //! drop-to; "nearby" means one is in the other or both are in the same place.
 
 use super::{Function, MANY, bool_str, eager, lazy};
+use crate::game::flags;
 use crate::game::locks;
 use crate::game::matching::{self, Found};
 use crate::game::perms;
@@ -1019,125 +1020,8 @@ fn nattrp(ev: &mut Evaluator<'_>, args: &[String]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Flags.
 
-const P: u8 = 1;
-const T: u8 = 2;
-const R: u8 = 4;
-const E: u8 = 8;
-const ANY: u8 = P | T | R | E;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    Everyone,
-    /// Only by those who see all (PennMUSH's mdark).
-    Admins,
-    /// By the owner and those who see all (odark).
-    Owner,
-}
-
-struct FlagDef {
-    name: &'static str,
-    letter: Option<char>,
-    types: u8,
-    seen: Seen,
-}
-
-const fn flag(name: &'static str, letter: char, types: u8) -> FlagDef {
-    FlagDef {
-        name,
-        letter: Some(letter),
-        types,
-        seen: Seen::Everyone,
-    }
-}
-
-/// PennMUSH's flags, in its order (which is the order `flags()` and `lflags()` show them in).
-static FLAG_TABLE: &[FlagDef] = &[
-    flag("CHOWN_OK", 'C', ANY),
-    flag("DARK", 'D', ANY),
-    flag("GOING", 'G', ANY),
-    flag("HAVEN", 'H', ANY),
-    flag("TRUST", 'I', ANY),
-    flag("LINK_OK", 'L', ANY),
-    flag("OPAQUE", 'O', ANY),
-    flag("QUIET", 'Q', ANY),
-    flag("STICKY", 'S', ANY),
-    flag("UNFINDABLE", 'U', ANY),
-    flag("VISUAL", 'V', ANY),
-    flag("WIZARD", 'W', ANY),
-    flag("SAFE", 'X', ANY),
-    flag("AUDIBLE", 'a', ANY),
-    flag("DEBUG", 'b', ANY),
-    flag("NO_WARN", 'w', ANY),
-    flag("ENTER_OK", 'e', ANY),
-    flag("HALT", 'h', ANY),
-    flag("NO_COMMAND", 'n', ANY),
-    flag("LIGHT", 'l', ANY),
-    flag("ROYALTY", 'r', ANY),
-    flag("TRANSPARENT", 't', ANY),
-    flag("VERBOSE", 'v', ANY),
-    flag("ANSI", 'A', P),
-    flag("COLOR", 'C', P),
-    flag("MONITOR", 'M', P | R | T),
-    FlagDef {
-        name: "NOSPOOF",
-        letter: Some('"'),
-        types: P,
-        seen: Seen::Owner,
-    },
-    flag("SHARED", 'Z', P),
-    FlagDef {
-        name: "TRACK_MONEY",
-        letter: None,
-        types: P,
-        seen: Seen::Everyone,
-    },
-    flag("CONNECTED", 'c', P),
-    flag("GAGGED", 'g', P),
-    flag("MYOPIC", 'm', P),
-    flag("TERSE", 'x', P | T),
-    flag("JURY_OK", 'j', P),
-    flag("JUDGE", 'J', P),
-    flag("FIXED", 'F', P),
-    flag("UNREGISTERED", '?', P),
-    flag("ON-VACATION", 'o', P),
-    FlagDef {
-        name: "SUSPECT",
-        letter: Some('s'),
-        types: P,
-        seen: Seen::Admins,
-    },
-    FlagDef {
-        name: "PARANOID",
-        letter: None,
-        types: P,
-        seen: Seen::Owner,
-    },
-    flag("NOACCENTS", '~', P),
-    flag("DESTROY_OK", 'd', T),
-    flag("PUPPET", 'p', T),
-    flag("NO_LEAVE", 'N', T),
-    flag("LISTEN_PARENT", '^', T | R),
-    flag("Z_TEL", 'Z', T | R),
-    flag("ABODE", 'A', R),
-    flag("FLOATING", 'F', R),
-    flag("JUMP_OK", 'J', R),
-    flag("NO_TEL", 'N', R),
-    flag("UNINSPECTED", 'u', R),
-    flag("CLOUDY", 'x', E),
-    flag("KEEPALIVE", 'k', P),
-    FlagDef {
-        name: "NO_LOG",
-        letter: None,
-        types: ANY,
-        seen: Seen::Admins,
-    },
-    FlagDef {
-        name: "OPEN_OK",
-        letter: None,
-        types: R,
-        seen: Seen::Everyone,
-    },
-];
+use flags::kinds::{ANY, EXIT as E, PLAYER as P, ROOM as R, THING as T};
+use flags::{ATTRIBUTE_FLAGS, FLAGS, Flag, Seen, kind_bit as type_bit};
 
 /// Other names flags answer to.
 static FLAG_ALIASES: &[(&str, &str)] = &[
@@ -1158,15 +1042,6 @@ static FLAG_ALIASES: &[(&str, &str)] = &[
     ("TEL-OK", "JUMP_OK"),
 ];
 
-fn type_bit(kind: ObjectKind) -> u8 {
-    match kind {
-        ObjectKind::Player => P,
-        ObjectKind::Thing => T,
-        ObjectKind::Room => R,
-        ObjectKind::Exit => E,
-    }
-}
-
 fn type_letter(kind: ObjectKind) -> char {
     match kind {
         ObjectKind::Player => 'P',
@@ -1179,20 +1054,20 @@ fn type_letter(kind: ObjectKind) -> char {
 /// The flag with this letter that applies to `o`'s kind; failing that (the game lets some flags
 /// be set on more kinds than PennMUSH does, `JUMP_OK` on a thing, say), one with the letter that
 /// `o` has.
-fn flag_by_letter(letter: char, o: &Object) -> Option<&'static FlagDef> {
-    let with_letter = || FLAG_TABLE.iter().filter(move |f| f.letter == Some(letter));
+fn flag_by_letter(letter: char, o: &Object) -> Option<&'static Flag> {
+    let with_letter = || FLAGS.iter().filter(move |f| f.letter == Some(letter));
     with_letter()
-        .find(|f| f.types & type_bit(o.kind) != 0)
+        .find(|f| f.kinds & type_bit(o.kind) != 0)
         .or_else(|| with_letter().find(|f| o.flags.contains(f.name)))
 }
 
 /// The flag called `name`: exactly, by alias, by a unique prefix, or (one character) by letter.
-fn flag_by_name(name: &str, o: &Object) -> Option<&'static FlagDef> {
+fn flag_by_name(name: &str, o: &Object) -> Option<&'static Flag> {
     let upper = name.trim().to_ascii_uppercase();
     if upper.is_empty() {
         return None;
     }
-    let by_exact = |n: &str| FLAG_TABLE.iter().find(|f| f.name == n);
+    let by_exact = |n: &str| FLAGS.iter().find(|f| f.name == n);
     if let Some(f) = by_exact(&upper) {
         return Some(f);
     }
@@ -1202,7 +1077,7 @@ fn flag_by_name(name: &str, o: &Object) -> Option<&'static FlagDef> {
     if upper.chars().count() == 1 {
         return flag_by_letter(name.trim().chars().next()?, o);
     }
-    let mut prefixed = FLAG_TABLE.iter().filter(|f| f.name.starts_with(&upper));
+    let mut prefixed = FLAGS.iter().filter(|f| f.name.starts_with(&upper));
     match (prefixed.next(), prefixed.next()) {
         (Some(f), None) => Some(f),
         _ => None,
@@ -1210,7 +1085,7 @@ fn flag_by_name(name: &str, o: &Object) -> Option<&'static FlagDef> {
 }
 
 /// PennMUSH's `Can_See_Flag`.
-fn sees_flag(world: &World, viewer: ObjectId, target: ObjectId, f: &FlagDef) -> bool {
+fn sees_flag(world: &World, viewer: ObjectId, target: ObjectId, f: &Flag) -> bool {
     match f.seen {
         Seen::Everyone => true,
         Seen::Admins => perms::sees_all(world, viewer),
@@ -1221,56 +1096,32 @@ fn sees_flag(world: &World, viewer: ObjectId, target: ObjectId, f: &FlagDef) -> 
 }
 
 /// Whether `o` has flag `f` and `viewer` may see it.
-fn has_seen_flag(world: &World, viewer: ObjectId, o: &Object, f: &FlagDef) -> bool {
+fn has_seen_flag(world: &World, viewer: ObjectId, o: &Object, f: &Flag) -> bool {
     o.flags.contains(f.name) && sees_flag(world, viewer, o.id, f)
 }
 
 /// The flags of `o` `viewer` may see, as (name, letter), in PennMUSH's order; flags the table
 /// does not know come last, by name, without a letter.
 fn shown_flags(world: &World, viewer: ObjectId, o: &Object) -> Vec<(String, Option<char>)> {
-    let mut out: Vec<(String, Option<char>)> = FLAG_TABLE
+    let mut out: Vec<(String, Option<char>)> = FLAGS
         .iter()
         .filter(|f| has_seen_flag(world, viewer, o, f))
         .map(|f| (f.name.to_owned(), f.letter))
         .collect();
     for name in &o.flags {
-        if !FLAG_TABLE.iter().any(|f| f.name == name) {
+        if !FLAGS.iter().any(|f| f.name == name) {
             out.push((name.clone(), None));
         }
     }
     out
 }
 
-/// PennMUSH's attribute flags, in its order, with their letters.
-static ATTR_FLAGS: &[(&str, char)] = &[
-    ("NO_COMMAND", '$'),
-    ("NO_INHERIT", 'i'),
-    ("NO_CLONE", 'c'),
-    ("WIZARD", 'w'),
-    ("VISUAL", 'v'),
-    ("MORTAL_DARK", 'm'),
-    ("REGEXP", 'R'),
-    ("CASE", 'C'),
-    ("LOCKED", '+'),
-    ("SAFE", 'S'),
-    ("VEILED", 'V'),
-    ("DEBUG", 'b'),
-    ("NO_DEBUG", 'B'),
-    ("PUBLIC", 'p'),
-    ("NEARBY", 'n'),
-    ("NONAME", 'N'),
-    ("NOSPACE", 's'),
-    ("AMHEAR", 'M'),
-    ("AAHEAR", 'A'),
-    ("QUIET", 'Q'),
-];
-
 /// The flags of attribute `obj/attr` (on the object itself) if the executor may read it.
 fn attribute_flag_names(
     ev: &Evaluator<'_>,
     obj: &str,
     attr: &str,
-) -> Option<Vec<&'static (&'static str, char)>> {
+) -> Option<Vec<&'static flags::AttributeFlag>> {
     let world = world(ev);
     let o = thing(ev, obj).and_then(|id| world.get(id))?;
     let attr = attr.trim().to_ascii_uppercase();
@@ -1279,9 +1130,9 @@ fn attribute_flag_names(
     }
     let set = o.attribute_flags.get(&attr);
     Some(
-        ATTR_FLAGS
+        ATTRIBUTE_FLAGS
             .iter()
-            .filter(|(name, _)| set.is_some_and(|s| s.contains(*name)))
+            .filter(|f| set.is_some_and(|s| s.contains(f.name)))
             .collect(),
     )
 }
@@ -1290,11 +1141,11 @@ fn attribute_flag_names(
 /// attribute's flag letters; `flags()`: every flag letter.
 fn flags(ev: &mut Evaluator<'_>, args: &[String]) -> String {
     let Some(arg) = args.first() else {
-        return FLAG_TABLE.iter().filter_map(|f| f.letter).collect();
+        return FLAGS.iter().filter_map(|f| f.letter).collect();
     };
     if let Some((obj, attr)) = arg.split_once('/') {
         return match attribute_flag_names(ev, obj, attr) {
-            Some(set) => set.iter().map(|(_, l)| *l).collect(),
+            Some(set) => set.iter().map(|f| f.letter).collect(),
             None => NOTHING.to_owned(),
         };
     }
@@ -1314,11 +1165,11 @@ fn flags(ev: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `lflags(obj)`: the names of its flags; `lflags(obj/attr)`: the attribute's; `lflags()`: all.
 fn lflags(ev: &mut Evaluator<'_>, args: &[String]) -> String {
     let Some(arg) = args.first() else {
-        return FLAG_TABLE.iter().map(|f| f.name).collect::<Vec<_>>().join(" ");
+        return FLAGS.iter().map(|f| f.name).collect::<Vec<_>>().join(" ");
     };
     if let Some((obj, attr)) = arg.split_once('/') {
         return match attribute_flag_names(ev, obj, attr) {
-            Some(set) => set.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" "),
+            Some(set) => set.iter().map(|f| f.name).collect::<Vec<_>>().join(" "),
             None => NOTHING.to_owned(),
         };
     }
@@ -1338,17 +1189,19 @@ fn hasflag(ev: &mut Evaluator<'_>, args: &[String]) -> String {
     let world = world(ev);
     if let Some((obj, attr)) = args[0].split_once('/') {
         let wanted = args[1].trim().to_ascii_uppercase();
-        let Some(flag) = ATTR_FLAGS
+        let Some(flag) = ATTRIBUTE_FLAGS
             .iter()
-            .find(|(n, l)| *n == wanted || (wanted.len() == 1 && args[1].trim().starts_with(*l)))
+            .find(|f| f.name == wanted || (wanted.len() == 1 && args[1].trim().starts_with(f.letter)))
         else {
             return NOTHING.to_owned();
         };
         let attr = attr.trim().to_ascii_uppercase();
         return match thing(ev, obj).and_then(|id| world.get(id)) {
-            Some(o) if o.attributes.contains_key(&attr) => {
-                bool_str(o.attribute_flags.get(&attr).is_some_and(|s| s.contains(flag.0)))
-            }
+            Some(o) if o.attributes.contains_key(&attr) => bool_str(
+                o.attribute_flags
+                    .get(&attr)
+                    .is_some_and(|s| s.contains(flag.name)),
+            ),
             _ => NOTHING.to_owned(),
         };
     }
