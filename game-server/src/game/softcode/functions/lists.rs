@@ -117,6 +117,17 @@ fn delimiter(arg: Option<&str>) -> Result<char, String> {
     }
 }
 
+/// The delimiter at argument `i` (see [`sep_at`]); the function returns the error text when it
+/// is not one character.
+macro_rules! delimiter_or_return {
+    ($args:expr, $i:expr) => {
+        match sep_at($args, $i) {
+            Ok(sep) => sep,
+            Err(error) => return error,
+        }
+    };
+}
+
 /// The delimiter at argument `i` (0-based).
 fn sep_at(args: &[String], i: usize) -> Result<char, String> {
     delimiter(args.get(i).map(String::as_str))
@@ -329,10 +340,7 @@ fn rest(_: &mut Evaluator<'_>, args: &[String]) -> String {
     if args[0].is_empty() {
         return String::new();
     }
-    let sep = match sep_at(args, 1) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 1);
     let list = trimmed(&args[0], sep);
     match list.find(sep) {
         Some(at) => {
@@ -353,10 +361,7 @@ fn last(_: &mut Evaluator<'_>, args: &[String]) -> String {
     if args[0].is_empty() {
         return String::new();
     }
-    let sep = match sep_at(args, 1) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 1);
     let list = trimmed(&args[0], sep);
     match list.rfind(sep) {
         Some(at) => list[at + sep.len_utf8()..].to_owned(),
@@ -368,10 +373,7 @@ fn last(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// (1 by default); a negative `first` counts from the end, a negative `length` ends that far from
 /// the end.
 fn extract(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 3) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 3);
     if args.iter().skip(1).take(2).any(|a| int(a).is_none()) {
         return NOT_INTEGERS.to_owned();
     }
@@ -396,10 +398,7 @@ fn extract(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `elements(list, positions[, delim[, osep]])`: the words at the space-separated positions
 /// (negative ones count from the end), in that order.
 fn elements(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     let words = split(&args[0], sep);
     let picked = tokens(&args[1], ' ')
@@ -412,10 +411,7 @@ fn elements(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `member(list, word[, delim])`: the position of the first word equal to `word`
 /// (case-sensitive), 0 if none.
 fn member(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     if args[1].contains(sep) {
         return "#-1 CAN ONLY TEST ONE ELEMENT".to_owned();
     }
@@ -474,10 +470,7 @@ fn wordpos(_: &mut Evaluator<'_>, args: &[String]) -> String {
     let Some(at) = int(&args[1]) else {
         return NOT_INTEGER.to_owned();
     };
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let chars: Vec<char> = args[0].chars().collect();
     if at <= 0 || at as u64 > chars.len() as u64 {
         return "#-1".to_owned();
@@ -517,10 +510,7 @@ fn wordpos(_: &mut Evaluator<'_>, args: &[String]) -> String {
 
 /// `revwords(list[, delim[, osep]])`: the words in reverse order.
 fn revwords(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 1) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 1);
     let osep = osep_at(args, 2, sep);
     join(split(&args[0], sep).into_iter().rev(), &osep)
 }
@@ -531,10 +521,7 @@ fn revwords(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `ldelete(list, positions[, delim[, osep]])`: the list without the words at the positions
 /// (all counted in the original list).
 fn ldelete(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     let words = split(&args[0], sep);
     let mut keep = vec![true; words.len()];
@@ -552,10 +539,7 @@ fn ldelete(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `lreplace(list, positions, new[, delim[, osep]])`: the words at the positions replaced by
 /// `new`.
 fn lreplace(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 3) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 3);
     let osep = osep_at(args, 4, sep);
     let mut words = split(&args[0], sep);
     for p in tokens(&args[1], ' ') {
@@ -570,10 +554,7 @@ fn lreplace(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// puts it after that word from the end (-1: last). A position past the end leaves the list as
 /// it was.
 fn linsert(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 3) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 3);
     let mut words = split(&args[0], sep);
     match position(&args[1], words.len(), true) {
         Some(p) if p <= words.len() + 1 => {
@@ -587,10 +568,7 @@ fn linsert(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `remove(list, words[, delim])`: the list without the first occurrence of each of `words`
 /// (case-sensitive).
 fn remove(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let mut doomed: HashMap<&str, usize> = HashMap::new();
     for w in split(&args[1], sep) {
         *doomed.entry(w).or_default() += 1;
@@ -610,10 +588,7 @@ fn remove(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `splice(list1, list2, word[, delim])`: `list1` with each word equal to `word` replaced by the
 /// word at the same place in `list2`.
 fn splice(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 3) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 3);
     let word = args[2].as_str();
     if word.is_empty() {
         return "#-1 NEED A WORD".to_owned();
@@ -660,10 +635,7 @@ fn enumerate(words: &[&str], conjunction: &str, punctuation: &str, space: &str) 
 /// `itemize(list[, delim[, conjunction[, punctuation]]])`: `a, b, and c` ("and" and "," by
 /// default).
 fn itemize(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 1) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 1);
     let conjunction = args.get(2).map_or("and", String::as_str);
     let punctuation = args.get(3).map_or(",", String::as_str);
     enumerate(&split(&args[0], sep), conjunction, punctuation, " ")
@@ -672,10 +644,7 @@ fn itemize(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `elist(list[, conjunction[, delim[, osep[, punctuation]]]])`: `itemize()` with `osep` after
 /// the punctuation.
 fn elist(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let conjunction = args.get(1).map_or("and", String::as_str);
     let space = args.get(3).map_or(" ", String::as_str);
     let punctuation = args.get(4).map_or(",", String::as_str);
@@ -687,10 +656,7 @@ fn elist(_: &mut Evaluator<'_>, args: &[String]) -> String {
 
 /// `grab(list, pattern[, delim])`: the first word matching the wildcard pattern.
 fn grab(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let pattern = args[1].as_str();
     tokens(&args[0], sep)
         .into_iter()
@@ -701,10 +667,7 @@ fn grab(_: &mut Evaluator<'_>, args: &[String]) -> String {
 
 /// `graball(list, pattern[, delim[, osep]])`: every word matching the pattern.
 fn graball(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     let pattern = args[1].as_str();
     let mut out = String::new();
@@ -726,10 +689,7 @@ fn graball(_: &mut Evaluator<'_>, args: &[String]) -> String {
 /// `match(list, pattern[, delim])`: the position of the first word matching the pattern, 0 if
 /// none.
 fn match_first(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let pattern = args[1].as_str();
     tokens(&args[0], sep)
         .into_iter()
@@ -740,10 +700,7 @@ fn match_first(_: &mut Evaluator<'_>, args: &[String]) -> String {
 
 /// `matchall(list, pattern[, delim[, osep]])`: the positions of every word matching the pattern.
 fn matchall(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     let pattern = args[1].as_str();
     let found: Vec<String> = tokens(&args[0], sep)
@@ -1122,10 +1079,7 @@ fn sort(ev: &mut Evaluator<'_>, args: &[String]) -> String {
     if args[0].is_empty() {
         return String::new();
     }
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     let words = split(&args[0], sep);
     let sort = SortType::given(args.get(1)).unwrap_or_else(|| SortType::of(detect(&words)));
@@ -1138,10 +1092,7 @@ fn unique(ev: &mut Evaluator<'_>, args: &[String]) -> String {
     if args[0].is_empty() {
         return String::new();
     }
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     let words = split(&args[0], sep);
     let sort = match args.get(1) {
@@ -1174,10 +1125,7 @@ fn set_op(ev: &Evaluator<'_>, args: &[String], op: SetOp) -> String {
     if args[0].is_empty() && args[1].is_empty() {
         return String::new();
     }
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let (one, two) = (split(&args[0], sep), split(&args[1], sep));
     let auto = || SortType::of(detect_both(&one, &two));
     let (sort, osep) = match args.len() {
@@ -1253,10 +1201,7 @@ fn setsymdiff(ev: &mut Evaluator<'_>, args: &[String]) -> String {
 /// from the list's text (FNV-1a), drawn with xorshift, so the same list always gives the same
 /// order (PennMUSH's is random).
 fn shuffle(_: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 1) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 1);
     if args[0].is_empty() {
         return String::new();
     }
@@ -1290,10 +1235,7 @@ fn ufun_exists(ev: &Evaluator<'_>, spec: &str) -> Result<bool, ()> {
 /// `map(obj/attr, list[, delim[, osep]])`: the attribute run for each word (`%0` the word, `%1`
 /// its position).
 fn map(ev: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     let words = split(&args[1], sep);
     if words.is_empty() || ufun_exists(ev, &args[0]).is_err() {
@@ -1319,10 +1261,7 @@ fn map(ev: &mut Evaluator<'_>, args: &[String]) -> String {
 /// The words for which the attribute (given `%0` the word, `%1`... the extra arguments) says
 /// yes: exactly `1` for `filter()`, any true value for `filterbool()`.
 fn filter_by(ev: &mut Evaluator<'_>, args: &[String], yes: fn(&str) -> bool) -> String {
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     if ufun_exists(ev, &args[0]).is_err() {
         return String::new();
@@ -1357,10 +1296,7 @@ fn filterbool(ev: &mut Evaluator<'_>, args: &[String]) -> String {
 /// (`base`, or the first word) and `%1` the next word, `%2` counting calls from 0; always
 /// called at least once.
 fn fold(ev: &mut Evaluator<'_>, args: &[String]) -> String {
-    let sep = match sep_at(args, 3) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 3);
     if ufun_exists(ev, &args[0]).is_err() {
         return String::new();
     }
@@ -1394,10 +1330,7 @@ fn sortby(ev: &mut Evaluator<'_>, args: &[String]) -> String {
     if args[0].is_empty() {
         return String::new();
     }
-    let sep = match sep_at(args, 2) {
-        Ok(sep) => sep,
-        Err(e) => return e,
-    };
+    let sep = delimiter_or_return!(args, 2);
     let osep = osep_at(args, 3, sep);
     if ufun_exists(ev, &args[0]) != Ok(true) {
         return String::new();
