@@ -89,39 +89,54 @@ impl Context {
 pub enum Error {
     #[error("the MushGame has no namespace")]
     MissingNamespace,
-    #[error("reading {kind} {name}: {source}")]
+    #[error("reading {kind} {name}: {}", brief(source))]
     Read {
         kind: String,
         name: String,
         #[source]
         source: kube::Error,
     },
-    #[error("applying {kind} {name}: {source}")]
+    #[error("applying {kind} {name}: {}", brief(source))]
     Apply {
         kind: String,
         name: String,
         #[source]
         source: kube::Error,
     },
-    #[error("deleting {kind} {name}, which the spec no longer asks for: {source}")]
+    #[error(
+        "deleting {kind} {name}, which the spec no longer asks for: {}",
+        brief(source)
+    )]
     Delete {
         kind: String,
         name: String,
         #[source]
         source: kube::Error,
     },
-    #[error("creating the generated Secret {name}: {source}")]
+    #[error("creating the generated Secret {name}: {}", brief(source))]
     CreateSecret {
         name: String,
         #[source]
         source: kube::Error,
     },
-    #[error("writing the status of MushGame {name}: {source}")]
+    #[error("writing the status of MushGame {name}: {}", brief(source))]
     Status {
         name: String,
         #[source]
         source: kube::Error,
     },
+}
+
+/// What the API server said, for status conditions, Events and logs: its message and reason
+/// (`kube::Error`'s own text appends a debug dump of the whole answer).
+pub fn brief(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) if !status.message.is_empty() => match status.reason.as_str() {
+            "" => status.message.clone(),
+            reason => format!("{} ({reason}, {})", status.message, status.code),
+        },
+        other => other.to_string(),
+    }
 }
 
 impl Error {
