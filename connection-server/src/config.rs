@@ -23,6 +23,12 @@ pub struct Config {
     /// Address of the web client and its WebSocket (`/` and `/ws`) over plain HTTP; off unless set.
     #[arg(long, env = "MUSH_WEB_ADDR")]
     pub web_addr: Option<SocketAddr>,
+    /// Pages whose scripts may open the WebSocket, by origin (`https://play.example.org`),
+    /// comma-separated. Empty: any page may. A browser always names the page's origin, so a
+    /// list keeps other sites' pages from opening sessions in a visitor's browser; clients that
+    /// are not browsers send no origin and are let in.
+    #[arg(long, env = "MUSH_WEB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub web_allowed_origins: Vec<String>,
     /// Address players connect to with telnet over TLS (a second port, the MUD convention); off
     /// unless set. Needs --tls-cert-file and --tls-key-file.
     #[arg(long, env = "MUSH_TELNET_TLS_ADDR")]
@@ -292,7 +298,7 @@ impl Config {
     /// A one-line summary for the start-up log (no secrets).
     pub fn summary(&self) -> String {
         format!(
-            "telnet={} telnet_tls={} web={} web_tls={} health={} name={} redis={} kafka={} topics={}.* slots={} drain={}s max_line={} \
+            "telnet={} telnet_tls={} web={} web_tls={} web_origins={} health={} name={} redis={} kafka={} topics={}.* slots={} drain={}s max_line={} \
              rate={}/s burst={} bytes={}/s burst={} login: rate={}/s burst={} bytes={}/s burst={} \
              deadline={}s strikes={}/{} per {}s max_paused={}s output_queue={}msgs/{}B \
              held_input={}/{}B memory_budget={}B",
@@ -300,6 +306,11 @@ impl Config {
             shown(self.telnet_tls_addr),
             shown(self.web_addr),
             shown(self.web_tls_addr),
+            if self.web_allowed_origins.is_empty() {
+                "any".to_owned()
+            } else {
+                self.web_allowed_origins.join(",")
+            },
             self.health_addr,
             self.gateway_name,
             self.redis.redacted_url(),

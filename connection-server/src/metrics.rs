@@ -164,6 +164,7 @@ const REFUSALS: &[&str] = &[
     "redis_unavailable",
     "tls_handshake",
     "draining",
+    "origin",
 ];
 
 #[cfg(test)]

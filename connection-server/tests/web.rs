@@ -349,6 +349,44 @@ async fn web_sockets_count_against_the_per_address_limit() {
     assert!(refused.contains("connections"), "says why: {refused}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_pages_of_the_allowed_origins_may_open_a_session() {
+    let (h, port) =
+        web_harness(&["--web-allowed-origins=https://play.example.org,http://localhost:4280"]).await;
+    let request = |origin: Option<&str>| {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut request = format!("ws://127.0.0.1:{port}/ws").into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request.headers_mut().insert("Origin", origin.parse().unwrap());
+        }
+        request
+    };
+    // Another site's page, in a visitor's browser: refused before any session exists.
+    match tokio_tungstenite::connect_async(request(Some("https://evil.example"))).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+            assert!(body.contains("origin is not allowed"), "says why: {body}");
+        }
+        other => panic!("a page of another origin opened a WebSocket: {other:?}"),
+    }
+    let (_, body) = http_get(h.gateway.health_port(), "/metrics").await.unwrap();
+    assert!(
+        body.contains("mush_gateway_connection_events_total{event=\"refused\",reason=\"origin\"} 1"),
+        "counted"
+    );
+    // The game's own page, and a client that is not a browser (no Origin), play.
+    let mut open = Vec::new();
+    for origin in [Some("https://play.example.org"), None] {
+        let (mut ws, _) = tokio_tungstenite::connect_async(request(origin))
+            .await
+            .unwrap_or_else(|e| panic!("{origin:?} refused: {e}"));
+        next_of(&mut ws, "hello").await;
+        open.push(ws);
+    }
+    assert_eq!(h.redis_records().await, 2, "the refused page made no connection");
+}
+
 mod tls {
     use super::*;
     use rustls::pki_types::pem::PemObject as _;

@@ -143,6 +143,12 @@ pub struct ConnectionServerSpec {
     #[serde(default = "default_web_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub web_port: i32,
+    /// Pages whose scripts may open the WebSocket, by origin (e.g. `https://play.example.org`).
+    /// Empty: any page may. Set it when the game has a public web address, so that other sites'
+    /// pages cannot open sessions in their visitors' browsers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub web_allowed_origins: Vec<String>,
     /// Telnet over TLS and the web client over HTTPS (`wss://`), with the certificate of a Secret
     /// (e.g. one cert-manager writes). None: plain telnet and HTTP only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1050,6 +1056,7 @@ impl Default for ConnectionServerSpec {
             telnet_port: default_telnet_port(),
             web: true,
             web_port: default_web_port(),
+            web_allowed_origins: Vec::new(),
             tls: None,
             service_type: ServiceType::default(),
             service_annotations: BTreeMap::new(),

@@ -118,12 +118,36 @@ fn page(content_type: &'static str, body: &'static str) -> Response {
     response
 }
 
+/// Whether a WebSocket may be opened from a page of `origin` (the request's `Origin` header):
+/// any when no list is configured; otherwise only the listed origins (compared without case and
+/// a trailing slash), or no origin at all (a client that is not a browser).
+pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let plain = |o: &str| o.trim().trim_end_matches('/').to_ascii_lowercase();
+    allowed.is_empty() || allowed.iter().any(|a| plain(a) == plain(origin))
+}
+
 /// `GET /ws`: the WebSocket, a player connection from here on.
 async fn websocket(
     State(gw): State<Arc<Gateway>>,
     Extension(conn): Extension<WebConn>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("(not text)"));
+    if !origin_allowed(&gw.config.web_allowed_origins, origin) {
+        gw.metrics.refused.inc("origin");
+        tracing::info!(origin = origin.unwrap_or(""), peer = %conn.peer, "WebSocket from a page of an origin not allowed");
+        return (
+            StatusCode::FORBIDDEN,
+            "This page may not open a game session (its origin is not allowed).\n",
+        )
+            .into_response();
+    }
     if gw.phases.drain.is_triggered() {
         gw.metrics.refused.inc("draining");
         return (
@@ -171,4 +195,38 @@ pub fn refusal_response(message: &str) -> String {
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{message}\n",
         message.len() + 1
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn only_listed_pages_may_open_a_websocket_once_a_list_is_given() {
+        let any: Vec<String> = Vec::new();
+        assert!(origin_allowed(&any, Some("https://elsewhere.example")));
+        let listed = vec![
+            "https://play.example.org".to_owned(),
+            "http://localhost:4280/".to_owned(),
+        ];
+        assert!(origin_allowed(&listed, Some("https://play.example.org")));
+        assert!(
+            origin_allowed(&listed, Some("HTTPS://Play.Example.org/")),
+            "case and a trailing slash do not matter"
+        );
+        assert!(origin_allowed(&listed, Some("http://localhost:4280")));
+        assert!(!origin_allowed(&listed, Some("https://evil.example")));
+        assert!(!origin_allowed(
+            &listed,
+            Some("https://play.example.org.evil.example")
+        ));
+        assert!(
+            !origin_allowed(&listed, Some("null")),
+            "sandboxed pages and files are not listed"
+        );
+        assert!(
+            origin_allowed(&listed, None),
+            "clients that are not browsers send no origin"
+        );
+    }
 }

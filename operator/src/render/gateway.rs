@@ -57,6 +57,9 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
             .into_iter()
             .map(|(_, port, var)| env(var, format!("0.0.0.0:{port}"))),
     );
+    if cs.web && !cs.web_allowed_origins.is_empty() {
+        env_vars.push(env("MUSH_WEB_ALLOWED_ORIGINS", cs.web_allowed_origins.join(",")));
+    }
     if cs.tls.is_some() {
         env_vars.push(env("MUSH_TLS_CERT_FILE", format!("{TLS_DIR}/tls.crt")));
         env_vars.push(env("MUSH_TLS_KEY_FILE", format!("{TLS_DIR}/tls.key")));

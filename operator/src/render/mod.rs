@@ -264,6 +264,27 @@ impl Rendered {
 
 /// Spec problems the API server would have refused (the CRD's CEL rules), checked again here for
 /// offline rendering and as a guard in the controller.
+/// Whether `text` is a web origin as browsers send it: `http://` or `https://`, a host, perhaps a
+/// port, and nothing more.
+fn is_web_origin(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
 pub fn spec_errors(spec: &MushGameSpec) -> Vec<String> {
     let mut errors = Vec::new();
     // Deserializing fills in `managed` unless `external` is given; neither is only possible for a
@@ -285,6 +306,14 @@ pub fn spec_errors(spec: &MushGameSpec) -> Vec<String> {
         ),
         (false, false) => errors.push("redis has neither managed nor external".to_owned()),
         _ => {}
+    }
+    for origin in &spec.connection_server.web_allowed_origins {
+        if !is_web_origin(origin) {
+            errors.push(format!(
+                "connectionServer.webAllowedOrigins: {origin:?} is not an origin such as https://play.example.org \
+                 (a scheme, a host and perhaps a port; no path)"
+            ));
+        }
     }
     let topics = &spec.kafka.topics;
     if spec.kafka.external.is_none() && topics.replication_factor != 1 {

@@ -797,6 +797,46 @@ fn players_reach_the_web_client_by_default_and_tls_only_with_a_secret() {
 }
 
 #[test]
+fn only_the_listed_origins_open_websockets_once_a_list_is_given() {
+    let r = render(&game()).unwrap();
+    let c = container(deployment(&r, "tavern-gateway"));
+    assert!(
+        !env_of(c).contains_key("MUSH_WEB_ALLOWED_ORIGINS"),
+        "any page by default"
+    );
+    let mut g = game();
+    g.spec.connection_server.web_allowed_origins = vec![
+        "https://play.example.org".to_owned(),
+        "http://localhost:4280".to_owned(),
+    ];
+    let r = render(&g).unwrap();
+    let c = container(deployment(&r, "tavern-gateway"));
+    assert_eq!(
+        value(c, "MUSH_WEB_ALLOWED_ORIGINS").as_deref(),
+        Some("https://play.example.org,http://localhost:4280")
+    );
+    for bad in [
+        "play.example.org",
+        "https://play.example.org/client",
+        "https://a.org,https://b.org",
+        "https://",
+        "https://play.example.org:99999",
+        "javascript:alert(1)",
+    ] {
+        let mut g = game();
+        g.spec.connection_server.web_allowed_origins = vec![bad.to_owned()];
+        let err = spec_errors(&g.spec).join("; ");
+        assert!(err.contains("is not an origin"), "{bad} accepted: {err}");
+    }
+    let mut g = game();
+    g.spec.connection_server.web_allowed_origins = vec![
+        "https://play.example.org:8443/".to_owned(),
+        "http://[::1]:4280".to_owned(),
+    ];
+    assert_eq!(spec_errors(&g.spec), Vec::<String>::new());
+}
+
+#[test]
 fn the_gateway_service_ports_must_differ_and_be_ports() {
     let refused = |f: &dyn Fn(&mut MushGame)| {
         let mut g = game();
