@@ -110,11 +110,12 @@ fn servers_binaries() -> anyhow::Result<Binaries> {
     let mush = std::env::current_exe().context("finding the mush executable")?;
     let binaries = Binaries::beside(&mush);
     say(&format!("servers: {}", binaries.describe()));
-    for older in binaries.older_than(&mush) {
+    for (binary, source) in binaries.stale() {
         say(&format!(
-            "note: {} was built before this mush: after changing a server, `cargo build --bins` \
-             (with --release for a release mush) builds it again",
-            older.display()
+            "note: {} is older than {}: `cargo build --bins` (with --release for a release mush) \
+             builds it again",
+            binary.display(),
+            source.display()
         ));
     }
     Ok(binaries)

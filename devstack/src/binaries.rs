@@ -21,6 +21,36 @@ impl ServerKind {
     }
 }
 
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The files a Makefile-style dep-info file (`target: dep dep ...`, spaces in names escaped
+/// with a backslash) says its first target depends on.
+fn dep_info_sources(text: &str) -> Vec<PathBuf> {
+    let Some((_, deps)) = text.lines().next().and_then(|l| l.split_once(": ")) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = deps.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.extend(chars.next()),
+            ' ' => {
+                if !current.is_empty() {
+                    out.push(PathBuf::from(std::mem::take(&mut current)));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        out.push(PathBuf::from(current));
+    }
+    out
+}
+
 /// Where the servers' executables are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Binaries {
@@ -63,20 +93,28 @@ impl Binaries {
             .collect()
     }
 
-    /// Shipped binaries built before `exe` was: they may lack a change `exe` has (cargo builds
-    /// only the package asked for: `cargo run -p mush-cli` leaves them as they were).
-    pub fn older_than(&self, exe: &Path) -> Vec<PathBuf> {
+    /// Shipped binaries older than a source file they are built from, each with the newest such
+    /// file: they lack a change (cargo builds only the packages asked for: `cargo run -p
+    /// mush-cli` or one e2e test leaves them as they were). The sources are the ones cargo lists
+    /// in the binary's dep-info file (`<binary>.d`, beside it); a binary without one (installed,
+    /// copied) is taken as it is.
+    pub fn stale(&self) -> Vec<(PathBuf, PathBuf)> {
         let Binaries::Shipped { .. } = self else {
-            return vec![];
-        };
-        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let Some(reference) = modified(exe) else {
             return vec![];
         };
         [ServerKind::ConnectionServer, ServerKind::GameServer]
             .into_iter()
-            .map(|kind| self.command(kind).0)
-            .filter(|program| modified(program).is_some_and(|t| t < reference))
+            .filter_map(|kind| {
+                let program = self.command(kind).0;
+                let built = modified(&program)?;
+                let dep_info = std::fs::read_to_string(program.with_extension("d")).ok()?;
+                let (source, changed) = dep_info_sources(&dep_info)
+                    .into_iter()
+                    .filter_map(|source| Some((modified(&source)?, source)))
+                    .map(|(changed, source)| (source, changed))
+                    .max_by_key(|(_, changed)| *changed)?;
+                (changed > built).then_some((program, source))
+            })
             .collect()
     }
 
@@ -132,21 +170,72 @@ mod tests {
     }
 
     #[test]
-    fn shipped_binaries_built_before_the_reference_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let exe = dir.path().join("mush");
-        std::fs::write(&exe, b"").unwrap();
-        for name in ["connection-server", "game-server"] {
-            std::fs::write(dir.path().join(name), b"").unwrap();
+    fn dep_info_lists_the_sources_with_escaped_spaces() {
+        let text =
+            "/t/debug/game-server: /w/game-server/src/main.rs /w/my\\ dir/lib.rs  /w/x.rs\n\n/w/x.rs:\n";
+        assert_eq!(
+            dep_info_sources(text),
+            [
+                PathBuf::from("/w/game-server/src/main.rs"),
+                PathBuf::from("/w/my dir/lib.rs"),
+                PathBuf::from("/w/x.rs")
+            ]
+        );
+        assert!(dep_info_sources("").is_empty());
+    }
+
+    #[test]
+    fn a_shipped_binary_older_than_a_source_it_is_built_from_is_named_with_that_source() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("target");
+        std::fs::create_dir_all(&bin).unwrap();
+        let write = |path: PathBuf, seconds_ago: u64| {
+            std::fs::write(&path, b"").unwrap();
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago))
+                .unwrap();
+            path
+        };
+        let shared = write(root.path().join("shared.rs"), 600);
+        let gateway = write(root.path().join("gateway.rs"), 600);
+        let game = write(root.path().join("game.rs"), 600);
+        let test_only = write(root.path().join("tests.rs"), 600);
+        for (name, own) in [("connection-server", &gateway), ("game-server", &game)] {
+            let deps = format!(
+                "{}: {} {}\n",
+                bin.join(name).display(),
+                shared.display(),
+                own.display()
+            );
+            std::fs::write(bin.join(name).with_extension("d"), deps).unwrap();
+            write(bin.join(name), 300);
         }
-        let shipped = Binaries::shipped_in(dir.path()).unwrap();
-        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-        let server = std::fs::File::options()
-            .write(true)
-            .open(dir.path().join("game-server"))
-            .unwrap();
-        server.set_modified(past).unwrap();
-        assert_eq!(shipped.older_than(&exe), [dir.path().join("game-server")]);
-        assert!(Binaries::Mush(exe.clone()).older_than(&exe).is_empty());
+        let shipped = Binaries::shipped_in(&bin).unwrap();
+        assert!(shipped.stale().is_empty(), "built after every source");
+        write(test_only.clone(), 10);
+        assert!(
+            shipped.stale().is_empty(),
+            "a file the binaries are not built from"
+        );
+        write(gateway.clone(), 10);
+        assert_eq!(
+            shipped.stale(),
+            [(bin.join("connection-server"), gateway.clone())]
+        );
+        write(shared.clone(), 5);
+        assert_eq!(
+            shipped.stale().len(),
+            2,
+            "a shared source changed: both are stale"
+        );
+        write(bin.join("connection-server"), 0);
+        write(bin.join("game-server"), 0);
+        assert!(shipped.stale().is_empty(), "built again");
+        std::fs::remove_file(bin.join("game-server.d")).unwrap();
+        write(game, 0);
+        assert!(shipped.stale().is_empty(), "no dep-info: taken as it is");
+        let mush = bin.join("mush");
+        std::fs::write(&mush, b"").unwrap();
+        assert!(Binaries::Mush(mush).stale().is_empty());
     }
 }

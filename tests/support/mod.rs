@@ -11,8 +11,9 @@
 //! cargo test -p mush-cli --test e2e_play
 //! ```
 //!
-//! (`cargo test --workspace` builds them itself.) A server binary older than the code is run as
-//! it is: build again after changing a server.
+//! (`cargo test --workspace` builds them itself.) A server binary older than a source file it is
+//! built from (per the dep-info file cargo writes beside it) stops the test with that message:
+//! an old binary would pass or fail for the wrong reason.
 #![allow(dead_code)]
 
 use std::ops::{Deref, DerefMut};
@@ -88,14 +89,23 @@ pub fn mush_binary() -> PathBuf {
 pub fn shipped_binaries() -> Binaries {
     let mush = mush_binary();
     let dir = mush.parent().unwrap_or(Path::new("."));
-    Binaries::shipped_in(dir).unwrap_or_else(|| {
+    let binaries = Binaries::shipped_in(dir).unwrap_or_else(|| {
         panic!(
             "the e2e tests run the shipped servers, {0}/connection-server and {0}/game-server, \
              and they are not built: run `cargo build --bins` first \
              (`cargo test --workspace` builds them)",
             dir.display()
         )
-    })
+    });
+    // A test of an old binary would pass or fail for the wrong reason.
+    if let Some((binary, source)) = binaries.stale().into_iter().next() {
+        panic!(
+            "{} is older than {}: run `cargo build --bins` first (`cargo test --workspace` builds it)",
+            binary.display(),
+            source.display()
+        );
+    }
+    binaries
 }
 
 impl Stack {
