@@ -3,6 +3,8 @@
 //! that the labelled families that need them appear), scrape both processes' `/metrics`, and
 //! compare with every name the dashboards and rules use.
 //!
+//! The same play shows the figures the operator reads served as the typed `/status` document.
+//!
 //! Operator metrics (`mush_operator_*`) and metrics from outside the project (`up`, `kube_*`)
 //! are not checked here; `install_manifests` checks statically that every name is defined.
 
@@ -13,6 +15,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use mush_devstack::http_get;
+use mush_protocol::figures::{self, STATUS_PATH, StatusDocument};
 use support::{Stack, StackOptions, T};
 
 /// Labelled families that appear only after a fault this test cannot cause in a few seconds
@@ -122,5 +125,33 @@ async fn every_metric_in_dashboards_and_alert_rules_is_exported_by_the_servers()
          event this test does not cause (then initialise its label values at start, or list it in \
          NEED_A_FAULT with the fault it needs).",
         missing.join("\n  ")
+    );
+
+    // The figures the operator reads, as the typed document it reads them from: Alice is on.
+    let status = |port: u16| async move {
+        let (code, body) = http_get(port, STATUS_PATH).await.expect("GET /status");
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str::<StatusDocument>(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    let game = status(game_port).await;
+    assert_eq!(game.get(&figures::GAME_LOGGED_IN_PLAYERS), Some(1.0), "{game:?}");
+    assert!(
+        game.get(&figures::GAME_INPUT_LAG).is_some(),
+        "measured after play: {game:?}"
+    );
+    assert!(
+        game.get(&figures::GAME_RECONCILIATION_SECONDS).is_some(),
+        "{game:?}"
+    );
+    let gateway = status(gateway_port).await;
+    assert_eq!(
+        gateway.get(&figures::GATEWAY_CONNECTIONS),
+        Some(1.0),
+        "{gateway:?}"
+    );
+    assert_eq!(
+        gateway.get(&figures::GAME_LOGGED_IN_PLAYERS),
+        None,
+        "only its own figures"
     );
 }

@@ -58,7 +58,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: OperatorMetrics,
     pub clock: Clock,
-    /// Read players and connections from the pods' `/metrics` through the API server's pod proxy.
+    /// Read players and connections from the pods' status documents (`/status`) through the API
+    /// server's pod proxy.
     pub scrape_pod_metrics: bool,
     /// How long one pod's `/metrics` may take. A pod that does not answer (a wedged process, a
     /// node gone) must not hold up the reconciliation: its figures are reported unknown.

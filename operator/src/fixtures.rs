@@ -23,6 +23,10 @@ use serde_json::{Value, json};
 use crate::controller::{Clock, Context};
 use crate::crd::MushGame;
 use crate::metrics::OperatorMetrics;
+use mush_protocol::figures::{Figure, StatusDocument};
+
+/// How the operator reaches a pod's status document: the API server's pod proxy to its health port.
+const STATUS_SUFFIX: &str = ":9100/proxy/status";
 
 pub const NS: &str = "games";
 
@@ -38,6 +42,11 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// A write of a MushGame's status subresource (not a read of a pod's status document).
+    pub fn writes_game_status(&self) -> bool {
+        self.method == Method::PATCH && self.path.contains("/mushgames/") && self.path.ends_with("/status")
+    }
+
     pub fn is_apply(&self) -> bool {
         self.method == Method::PATCH && self.query.contains("fieldManager=mush-operator")
     }
@@ -85,13 +94,13 @@ pub fn collect_requests(f: impl FnOnce()) -> Vec<Recorded> {
 #[derive(Default)]
 struct State {
     objects: BTreeMap<String, Value>,
-    /// Prometheus text served for `GET …/pods/<name>:9100/proxy/metrics`.
-    metrics: BTreeMap<String, String>,
+    /// The status documents served for `GET …/pods/<name>:9100/proxy/status`.
+    status_documents: BTreeMap<String, StatusDocument>,
     log: Vec<Recorded>,
     resource_version: u64,
     /// Object paths whose server-side apply is answered 422, with this message.
     refuse: BTreeMap<String, String>,
-    /// Pods whose `/metrics` never answer (a wedged process behind the pod proxy).
+    /// Pods whose `/status` never answers (a wedged process behind the pod proxy).
     hanging: std::collections::BTreeSet<String>,
 }
 
@@ -193,25 +202,26 @@ impl FakeApi {
             .insert(path.to_owned(), message.to_owned());
     }
 
-    /// The pod's `/metrics` never answer from now on.
-    pub fn hang_metrics(&self, pod: &str) {
+    /// The pod's `/status` never answers from now on.
+    pub fn hang_status(&self, pod: &str) {
         self.state.lock().unwrap().hanging.insert(pod.to_owned());
     }
 
     fn hangs(&self, path: &str) -> bool {
-        let Some(pod) = path.strip_suffix(":9100/proxy/metrics") else {
+        let Some(pod) = path.strip_suffix(STATUS_SUFFIX) else {
             return false;
         };
         let pod = pod.rsplit('/').next().unwrap_or_default();
         self.state.lock().unwrap().hanging.contains(pod)
     }
 
-    pub fn set_metrics(&self, pod: &str, text: &str) {
+    /// The pod's `/status` answers with these figures from now on.
+    pub fn set_status(&self, pod: &str, figures: &[(Figure, f64)]) {
         self.state
             .lock()
             .unwrap()
-            .metrics
-            .insert(pod.to_owned(), text.to_owned());
+            .status_documents
+            .insert(pod.to_owned(), StatusDocument::with(figures));
     }
 
     /// Every request so far.
@@ -269,10 +279,14 @@ impl FakeApi {
         } = request;
         let (status, value, text) = {
             let mut st = self.state.lock().unwrap();
-            if let Some(pod) = path.strip_suffix(":9100/proxy/metrics") {
+            if let Some(pod) = path.strip_suffix(STATUS_SUFFIX) {
                 let pod = pod.rsplit('/').next().unwrap_or_default();
-                match st.metrics.get(pod) {
-                    Some(text) => (StatusCode::OK, Value::Null, Some(text.clone())),
+                match st.status_documents.get(pod) {
+                    Some(doc) => (
+                        StatusCode::OK,
+                        Value::Null,
+                        Some(serde_json::to_string(doc).expect("a document")),
+                    ),
                     None => (
                         StatusCode::SERVICE_UNAVAILABLE,
                         json!({"kind": "Status", "code": 503}),

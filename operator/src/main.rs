@@ -74,7 +74,7 @@ struct RunArgs {
     /// This replica's identity in the Lease and in Events (default: the pod's host name).
     #[arg(long, env = "POD_NAME", global = true)]
     identity: Option<String>,
-    /// Read players and connections from the pods' /metrics through the API server's pod proxy.
+    /// Read players and connections from the pods' /status documents through the API server's pod proxy.
     #[arg(long, env = "MUSH_SCRAPE_POD_METRICS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     scrape_pod_metrics: bool,
     #[command(flatten)]

@@ -16,7 +16,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::{Client, Resource, ResourceExt};
-use mush_protocol::figures;
+use mush_protocol::figures::{self, STATUS_PATH, StatusDocument};
 use serde::de::DeserializeOwned;
 use tracing::debug;
 
@@ -25,7 +25,7 @@ use crate::crd::MushGame;
 use crate::plan::{Desired, wanted_game_revision};
 use crate::prune::{self, Owned};
 use crate::render::{Component, FIELD_MANAGER, GAME_LABEL, HEALTH_PORT, Names};
-use crate::status::{self, metric_sum, pod_name, pod_ready, pod_revision, pod_terminating, pods_of};
+use crate::status::{pod_name, pod_ready, pod_revision, pod_terminating, pods_of};
 
 /// The cluster state the decisions are made from.
 #[derive(Debug, Default)]
@@ -37,7 +37,7 @@ pub struct Observed {
     pub topics: Option<Job>,
     /// Every pod of the game (gateways, game-server, Redis, Redpanda, topic Job).
     pub pods: Vec<Pod>,
-    /// Figures read from the pods' `/metrics`.
+    /// Figures read from the pods' status documents (`/status`).
     pub figures: Figures,
     /// The Secrets the spec names that do not exist.
     pub missing_secrets: Vec<String>,
@@ -336,24 +336,28 @@ async fn owned_of_kind(
     names.map(Some)
 }
 
-/// GET a pod's `/metrics` through the API server's pod proxy, giving up after `timeout`.
-async fn scrape(client: &Client, ns: &str, pod: &str, timeout: Duration) -> Option<String> {
-    let url = format!("/api/v1/namespaces/{ns}/pods/{pod}:{HEALTH_PORT}/proxy/metrics");
+/// GET a pod's status document (`/status` on its health port) through the API server's pod
+/// proxy, giving up after `timeout`.
+async fn read_status(client: &Client, ns: &str, pod: &str, timeout: Duration) -> Option<StatusDocument> {
+    let url = format!("/api/v1/namespaces/{ns}/pods/{pod}:{HEALTH_PORT}/proxy{STATUS_PATH}");
     let request = http::Request::get(url).body(Vec::new()).ok()?;
-    match tokio::time::timeout(timeout, client.request_text(request)).await {
-        Ok(Ok(text)) => Some(text),
+    let text = match tokio::time::timeout(timeout, client.request_text(request)).await {
+        Ok(Ok(text)) => text,
         Ok(Err(e)) => {
-            debug!(pod, error = %e, "could not read the pod's metrics");
-            None
+            debug!(pod, error = %e, "could not read the pod's status");
+            return None;
         }
         Err(_) => {
-            debug!(pod, ?timeout, "the pod's metrics did not answer in time");
-            None
+            debug!(pod, ?timeout, "the pod's status did not answer in time");
+            return None;
         }
-    }
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| debug!(pod, error = %e, "the pod's status is not a status document"))
+        .ok()
 }
 
-/// Reads the figures from the pods' metrics: the ready game-server (preferring the wanted
+/// Reads the figures from the pods' status documents: the ready game-server (preferring the wanted
 /// revision) and every ready gateway, all at once, so the slowest pod costs one timeout.
 async fn read_figures(
     client: &Client,
@@ -372,21 +376,21 @@ async fn read_figures(
         .filter(|p| pod_ready(p))
         .map(pod_name)
         .collect();
-    let game_text = async {
+    let game_status = async {
         match &ready_game {
-            Some(pod) => scrape(client, ns, pod, timeout).await,
+            Some(pod) => read_status(client, ns, pod, timeout).await,
             None => None,
         }
     };
-    let gateway_texts = futures::future::join_all(
+    let gateway_statuses = futures::future::join_all(
         ready_gateways
             .iter()
-            .map(|pod| async move { (pod.clone(), scrape(client, ns, pod, timeout).await) }),
+            .map(|pod| async move { (pod.clone(), read_status(client, ns, pod, timeout).await) }),
     );
-    let (game_text, gateway_texts) = futures::join!(game_text, gateway_texts);
-    let mut f = game_text.map(|t| game_figures(&t)).unwrap_or_default();
-    for (pod, text) in gateway_texts {
-        if let Some(n) = text.and_then(|t| metric_sum(&t, &figures::GATEWAY_CONNECTIONS.full_name())) {
+    let (game_status, gateway_statuses) = futures::join!(game_status, gateway_statuses);
+    let mut f = game_status.map(|doc| game_figures(&doc)).unwrap_or_default();
+    for (pod, doc) in gateway_statuses {
+        if let Some(n) = doc.and_then(|doc| doc.get(&figures::GATEWAY_CONNECTIONS)) {
             f.connections_by_gateway.insert(pod, n as i64);
         }
     }
@@ -397,13 +401,13 @@ async fn read_figures(
     f
 }
 
-/// The figures of the game-server's `/metrics` text.
-fn game_figures(text: &str) -> Figures {
+/// The figures of the game-server's status document.
+fn game_figures(doc: &StatusDocument) -> Figures {
     Figures {
-        players: metric_sum(text, &figures::GAME_LOGGED_IN_PLAYERS.full_name()).map(|v| v as i64),
-        input_lag: status::input_lag(text),
-        restored: metric_sum(text, &figures::GAME_RESTORED_CONNECTIONS.full_name()).map(|v| v as i64),
-        reconciliation_seconds: metric_sum(text, &figures::GAME_RECONCILIATION_SECONDS.full_name()),
+        players: doc.get(&figures::GAME_LOGGED_IN_PLAYERS).map(|v| v as i64),
+        input_lag: doc.get(&figures::GAME_INPUT_LAG).map(|v| v as i64),
+        restored: doc.get(&figures::GAME_RESTORED_CONNECTIONS).map(|v| v as i64),
+        reconciliation_seconds: doc.get(&figures::GAME_RECONCILIATION_SECONDS),
         ..Default::default()
     }
 }

@@ -284,7 +284,7 @@ mod tests {
         );
         assert_eq!(shown(needed(&get(&format!("{pods}/p-1"), ""))), ["get core/pods"]);
         assert_eq!(
-            shown(needed(&get(&format!("{pods}/p-1:9100/proxy/metrics"), ""))),
+            shown(needed(&get(&format!("{pods}/p-1:9100/proxy/status"), ""))),
             ["get core/pods/proxy"]
         );
         assert_eq!(
@@ -391,7 +391,7 @@ mod tests {
             let running = tokio::spawn(controller::run(ctx, Some(NS.into()), async move {
                 let _ = stopped.await;
             }));
-            let reconciled = || fake.log().iter().any(|r| r.path.ends_with("/status"));
+            let reconciled = || fake.log().iter().any(Recorded::writes_game_status);
             let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
             while !reconciled() && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;

@@ -9,6 +9,10 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::Action;
+use mush_protocol::figures::{
+    GAME_INPUT_LAG, GAME_LOGGED_IN_PLAYERS, GAME_RECONCILIATION_SECONDS, GAME_RESTORED_CONNECTIONS,
+    GATEWAY_CONNECTIONS,
+};
 use serde_json::json;
 
 use crate::controller::{REQUEUE_BUSY, REQUEUE_IDLE, error_policy, reconcile};
@@ -300,15 +304,17 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
     let (ctx, fake, _clock, _) = test_context(true);
     let game = tavern();
     seed_running(&fake, &game);
-    fake.set_metrics(
+    fake.set_status(
         "tavern-game-1",
-        "# TYPE mush_game_logged_in_players gauge\nmush_game_logged_in_players 42\n\
-         mush_game_restored_connections 40\nmush_game_reconciliation_seconds 0.25\n\
-         # TYPE mush_game_input_lag gauge\n\
-         mush_game_input_lag{partition=\"0\"} 5\nmush_game_input_lag{partition=\"1\"} 2\n",
+        &[
+            (GAME_LOGGED_IN_PLAYERS, 42.0),
+            (GAME_RESTORED_CONNECTIONS, 40.0),
+            (GAME_RECONCILIATION_SECONDS, 0.25),
+            (GAME_INPUT_LAG, 7.0),
+        ],
     );
-    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections{gateway=\"a\"} 20\n");
-    fake.set_metrics("tavern-gateway-b", "mush_gateway_connections{gateway=\"b\"} 25\n");
+    fake.set_status("tavern-gateway-a", &[(GATEWAY_CONNECTIONS, 20.0)]);
+    fake.set_status("tavern-gateway-b", &[(GATEWAY_CONNECTIONS, 25.0)]);
 
     let action = run(&ctx, &fake, game).await;
     let s = status_of(&fake);
@@ -321,7 +327,7 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
     );
     assert_eq!(cond(&s, "Degraded").0, "False");
     assert_eq!(s.players, Some(42));
-    assert_eq!(s.input_lag, Some(7), "summed over the input partitions");
+    assert_eq!(s.input_lag, Some(7));
     let gw = s.gateways.unwrap();
     assert_eq!((gw.summary.as_str(), gw.connections), ("2/2", Some(45)));
     let gs = s.game_server.unwrap();
@@ -334,7 +340,10 @@ async fn a_running_game_reports_ready_with_players_and_connections_from_the_metr
     fake.clear_log();
     run(&ctx, &fake, fake.game("tavern")).await;
     assert!(
-        !fake.log().iter().any(|r| r.path.ends_with("/status")),
+        !fake
+            .log()
+            .iter()
+            .any(crate::fixtures::Recorded::writes_game_status),
         "no status write"
     );
 }
@@ -344,8 +353,8 @@ async fn each_gateway_carries_a_deletion_cost_from_its_connections_so_the_emptie
     let (ctx, fake, _clock, _) = test_context(true);
     let game = tavern();
     seed_running(&fake, &game);
-    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections 21\n");
-    fake.set_metrics("tavern-gateway-b", "mush_gateway_connections 2\n");
+    fake.set_status("tavern-gateway-a", &[(GATEWAY_CONNECTIONS, 21.0)]);
+    fake.set_status("tavern-gateway-b", &[(GATEWAY_CONNECTIONS, 2.0)]);
     run(&ctx, &fake, game).await;
     let cost = |name: &str| {
         let p: Pod = fake.get_typed(name).unwrap();
@@ -361,7 +370,7 @@ async fn each_gateway_carries_a_deletion_cost_from_its_connections_so_the_emptie
     assert!(crate::status::pod_ready(&ready), "only the annotation changed");
 
     // A player more on the busy one moves it within its rounding: no pod write.
-    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections 22\n");
+    fake.set_status("tavern-gateway-a", &[(GATEWAY_CONNECTIONS, 22.0)]);
     fake.clear_log();
     run(&ctx, &fake, fake.game("tavern")).await;
     let pod_patches = |f: &FakeApi| {
@@ -373,7 +382,7 @@ async fn each_gateway_carries_a_deletion_cost_from_its_connections_so_the_emptie
     assert_eq!(pod_patches(&fake), 0);
 
     // The busy one empties: its cost drops below the other's.
-    fake.set_metrics("tavern-gateway-a", "mush_gateway_connections 0\n");
+    fake.set_status("tavern-gateway-a", &[(GATEWAY_CONNECTIONS, 0.0)]);
     run(&ctx, &fake, fake.game("tavern")).await;
     assert_eq!(pod_patches(&fake), 1);
     assert_eq!(cost("tavern-gateway-a").as_deref(), Some("0"));
@@ -384,9 +393,9 @@ async fn a_pod_whose_metrics_never_answer_does_not_hold_up_the_reconciliation() 
     let (ctx, fake, _clock, _) = test_context(true);
     let game = tavern();
     seed_running(&fake, &game);
-    fake.hang_metrics("tavern-game-1");
-    fake.hang_metrics("tavern-gateway-a");
-    fake.set_metrics("tavern-gateway-b", "mush_gateway_connections 25\n");
+    fake.hang_status("tavern-game-1");
+    fake.hang_status("tavern-gateway-a");
+    fake.set_status("tavern-gateway-b", &[(GATEWAY_CONNECTIONS, 25.0)]);
     fake.put(&game);
     let reconciled = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -862,9 +871,9 @@ async fn restart_sequence_records_start_pause_end_and_restored_connections() {
     // t=12: the new one is ready and says how many connections it restored.
     clock.set(12);
     fake.put(&pod("tavern-game-2", "game", &r_new.game_revision, true));
-    fake.set_metrics(
+    fake.set_status(
         "tavern-game-2",
-        "mush_game_restored_connections 7\nmush_game_logged_in_players 5\n",
+        &[(GAME_RESTORED_CONNECTIONS, 7.0), (GAME_LOGGED_IN_PLAYERS, 5.0)],
     );
     run(&ctx, &fake, fake.game("tavern")).await;
     let s = status_of(&fake);
@@ -879,7 +888,7 @@ async fn restart_sequence_records_start_pause_end_and_restored_connections() {
     assert_eq!(s.players, Some(5));
     assert_eq!(
         s.input_lag, None,
-        "no mush_game_input_lag sample yet: absent, not 0"
+        "no input lag in the status document yet: absent, not 0"
     );
     let completed: Vec<_> = fake
         .events()

@@ -705,41 +705,6 @@ pub fn condition<'a>(status: Option<&'a MushGameStatus>, type_: &str) -> Option<
     status?.conditions.iter().find(|c| c.type_ == type_)
 }
 
-/// Reads the metric figures the operator reports from a Prometheus text exposition: the sum of
-/// every sample of `name` (labels ignored), or `None` if absent.
-pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
-    let mut found = None;
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        let Some(rest) = line.strip_prefix(name) else {
-            continue;
-        };
-        let rest = if rest.starts_with('{') {
-            match rest.find('}') {
-                Some(end) => &rest[end + 1..],
-                None => continue,
-            }
-        } else if rest.starts_with(' ') {
-            rest
-        } else {
-            continue; // a longer metric name with this prefix
-        };
-        if let Some(v) = rest.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) {
-            *found.get_or_insert(0.0) += v;
-        }
-    }
-    found
-}
-
-/// The game-server's input lag from its metrics: `mush_game_input_lag` (a gauge with one sample
-/// per input partition) summed over the partitions, or `None` when the game-server exports no
-/// sample (not scraped, or it has not measured the lag yet).
-pub fn input_lag(text: &str) -> Option<i64> {
-    metric_sum(text, &mush_protocol::figures::GAME_INPUT_LAG.full_name()).map(|v| v as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -783,33 +748,7 @@ mod tests {
     }
 
     #[test]
-    fn metrics_are_summed_over_labels_and_longer_names_are_not_confused() {
-        let text = "# HELP mush_gateway_connections open connections\n\
-                    mush_gateway_connections{slot=\"1\"} 3\n\
-                    mush_gateway_connections{slot=\"2\"} 4\n\
-                    mush_gateway_connections_total 100\n\
-                    mush_game_logged_in_players 12\n";
-        assert_eq!(metric_sum(text, "mush_gateway_connections"), Some(7.0));
-        assert_eq!(metric_sum(text, "mush_game_logged_in_players"), Some(12.0));
-        assert_eq!(metric_sum(text, "mush_game_restored_connections"), None);
-    }
-
-    #[test]
-    fn input_lag_is_summed_over_partitions_and_absent_when_unknown() {
-        let text = "# HELP mush_game_input_lag Input events waiting in Kafka, per partition.\n\
-                    # TYPE mush_game_input_lag gauge\n\
-                    mush_game_input_lag{partition=\"0\"} 3\n\
-                    mush_game_input_lag{partition=\"1\"} 0\n\
-                    mush_game_input_lag{partition=\"2\"} 9\n\
-                    mush_game_logged_in_players 12\n";
-        assert_eq!(input_lag(text), Some(12));
-        // Not measured yet (the gauge has no partition) or not exported at all: unknown, not 0.
-        let unmeasured = "# HELP mush_game_input_lag Input events waiting in Kafka, per partition.\n\
-                          # TYPE mush_game_input_lag gauge\n\
-                          mush_game_logged_in_players 12\n";
-        assert_eq!(input_lag(unmeasured), None);
-        assert_eq!(input_lag(""), None);
-
+    fn the_input_lag_lands_in_the_status_and_is_left_out_when_unknown() {
         // It lands in the status as `inputLag`, and is left out when unknown.
         let names = Names::new("g");
         let dep = Dependency::new(true, Reason::Ready, "ready");
@@ -850,10 +789,10 @@ mod tests {
                 input_lag: lag,
             })
         };
-        let known = status(input_lag(text));
+        let known = status(Some(12));
         assert_eq!(known.input_lag, Some(12));
         assert_eq!(serde_json::to_value(&known).unwrap()["inputLag"], json!(12));
-        let unknown = status(input_lag(unmeasured));
+        let unknown = status(None);
         assert_eq!(unknown.input_lag, None);
         let unknown = serde_json::to_value(&unknown).unwrap();
         assert!(unknown.get("inputLag").is_none(), "absent, not 0: {unknown}");

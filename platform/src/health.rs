@@ -5,6 +5,8 @@
 //!   one line per check otherwise (`[+]redis ok`, `[-]kafka failed: …`), so `kubectl describe`
 //!   and a person with curl both see why.
 //! * `GET /metrics`: the process's Prometheus registry in the text format.
+//! * `GET /status`: the figures the operator reads, as a typed JSON document
+//!   ([`mush_protocol::figures::StatusDocument`]).
 //!
 //! Processes add routes of their own (e.g. `POST /drain`) by merging into [`Health::router`].
 
@@ -166,6 +168,7 @@ impl Health {
             .route("/livez", get(livez))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
+            .route(mush_protocol::figures::STATUS_PATH, get(status))
             .with_state(Arc::new(self.clone()))
     }
 
@@ -220,6 +223,48 @@ async fn metrics(State(health): State<Arc<Health>>) -> Response {
     ([(header::CONTENT_TYPE, encoder.format_type().to_owned())], body).into_response()
 }
 
+/// The figures of [`mush_protocol::figures::READ_BY_OPERATOR`] in `families`, each summed
+/// over its samples (counters and gauges; a family without samples is left out).
+pub fn status_document(
+    families: &[prometheus::proto::MetricFamily],
+) -> mush_protocol::figures::StatusDocument {
+    use prometheus::proto::MetricType;
+    let mut doc = mush_protocol::figures::StatusDocument::default();
+    for figure in mush_protocol::figures::READ_BY_OPERATOR {
+        let name = figure.full_name();
+        let Some(family) = families.iter().find(|f| f.name() == name) else {
+            continue;
+        };
+        let samples = family
+            .get_metric()
+            .iter()
+            .filter_map(|m| match family.get_field_type() {
+                MetricType::COUNTER => Some(m.get_counter().get_value()),
+                MetricType::GAUGE => Some(m.get_gauge().get_value()),
+                _ => None,
+            });
+        let mut sum = None;
+        for value in samples {
+            *sum.get_or_insert(0.0) += value;
+        }
+        if let Some(sum) = sum {
+            doc.set(figure, sum);
+        }
+    }
+    doc
+}
+
+async fn status(State(health): State<Arc<Health>>) -> Response {
+    match serde_json::to_vec(&status_document(&health.registry.gather())) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding the status: {e}"),
+        )
+            .into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +313,56 @@ mod tests {
         assert_eq!(status, 200);
         assert!(body.contains("mush_test_things_total 3"), "{body}");
 
+        shutdown.trigger();
+        server.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn status_serves_the_figures_the_operator_reads_summed_over_their_labels() {
+        use mush_protocol::figures::{
+            GAME_INPUT_LAG, GAME_LOGGED_IN_PLAYERS, GAME_RESTORED_CONNECTIONS, StatusDocument,
+        };
+        let registry = Registry::new();
+        let players = prometheus::IntGauge::new(GAME_LOGGED_IN_PLAYERS.full_name(), "p").unwrap();
+        let lag = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(GAME_INPUT_LAG.full_name(), "lag"),
+            &["partition"],
+        )
+        .unwrap();
+        let restored = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(GAME_RESTORED_CONNECTIONS.full_name(), "r"),
+            &["x"],
+        )
+        .unwrap();
+        let other = prometheus::IntGauge::new("mush_game_players_longer_name", "o").unwrap();
+        for c in [
+            Box::new(players.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(lag.clone()),
+            Box::new(restored),
+            Box::new(other.clone()),
+        ] {
+            registry.register(c).unwrap();
+        }
+        players.set(3);
+        lag.with_label_values(&["0"]).set(5);
+        lag.with_label_values(&["1"]).set(2);
+        other.set(99);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = Shutdown::new();
+        let server = tokio::spawn(Health::serve(
+            Health::new(registry).router(),
+            listener,
+            shutdown.clone(),
+        ));
+        let (code, body) = get(addr, "/status").await;
+        assert_eq!(code, 200);
+        let doc: StatusDocument = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            doc,
+            StatusDocument::with(&[(GAME_LOGGED_IN_PLAYERS, 3.0), (GAME_INPUT_LAG, 7.0)]),
+            "summed over partitions; a family with no sample yet is absent; other metrics left out"
+        );
         shutdown.trigger();
         server.await.unwrap().unwrap();
     }
