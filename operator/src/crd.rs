@@ -296,6 +296,11 @@ pub struct GameServerSpec {
     /// Text shown to a new connection before login (mounted from a ConfigMap).
     #[serde(default = "default_welcome")]
     pub welcome: String,
+    /// The master room, e.g. `#2`: the `$`-commands of the things in it work everywhere (global
+    /// commands). None: no master room. Changing it restarts the game-server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^#?[0-9]{1,18}$"))]
+    pub master_room: Option<String>,
     /// What one input line, one player and one input may cost the game (see docs/budgets.md).
     #[serde(default)]
     pub budgets: GameBudgets,
@@ -1141,6 +1146,7 @@ impl Default for GameServerSpec {
             restart_request: None,
             lease_ttl_ms: default_lease_ttl_ms(),
             welcome: default_welcome(),
+            master_room: None,
             budgets: GameBudgets::default(),
         }
     }

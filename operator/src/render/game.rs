@@ -65,6 +65,9 @@ pub fn deployment(ctx: &Ctx, settings_hash: &str) -> Deployment {
         env("MUSH_LINE_TIME_MS", gs.budgets.line_time_ms.to_string()),
         env("MUSH_POISON_ATTEMPTS", gs.budgets.poison_attempts.to_string()),
     ];
+    if let Some(room) = &gs.master_room {
+        env_vars.push(env("MUSH_MASTER_ROOM", room.clone()));
+    }
     env_vars.extend(shared.env);
     // During a rotation of the input key: the key before the current one, still opened (the
     // gateways seal with `MUSH_INPUT_KEY` only).

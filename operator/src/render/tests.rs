@@ -168,6 +168,22 @@ fn gateway_environment_follows_the_server_contract() {
 }
 
 #[test]
+fn the_master_room_reaches_the_game_server_only_when_set() {
+    let r = render(&game()).unwrap();
+    assert_eq!(
+        value(container(deployment(&r, "tavern-game")), "MUSH_MASTER_ROOM"),
+        None
+    );
+    let mut g = game();
+    g.spec.game_server.master_room = Some("#2".to_owned());
+    let r = render(&g).unwrap();
+    assert_eq!(
+        value(container(deployment(&r, "tavern-game")), "MUSH_MASTER_ROOM").as_deref(),
+        Some("#2")
+    );
+}
+
+#[test]
 fn the_game_server_never_runs_old_and_new_side_by_side() {
     let r = render(&game()).unwrap();
     let d = deployment(&r, "tavern-game");
