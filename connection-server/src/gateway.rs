@@ -90,7 +90,7 @@ pub struct Gateway {
     /// Sockets admitted on every player port (sessions, TLS handshakes, web page requests),
     /// against `--max-connections`.
     pub open_sockets: AtomicUsize,
-    /// Whether a game-server holds the game (its leadership lease), for browsers.
+    /// Whether a game-server holds the game and serves (see `watch_game`), for browsers.
     pub game_status: watch::Sender<GameStatus>,
 }
 
@@ -740,12 +740,17 @@ async fn write_refusal(mut stream: TcpStream, port: &PlayerPort, message: &str) 
     let _ = stream.shutdown().await;
 }
 
-/// Follows the game-server's leadership lease, so browsers can show that the game is
-/// restarting (their input waits in Kafka meanwhile). Redis away: the status stays as it was.
+/// Follows the game-server's leadership lease and whether its holder serves (has reconciled:
+/// `lease::is_serving`), so browsers can show that the game is restarting (their input waits in
+/// Kafka meanwhile) until a new game-server has replayed. Redis away: the status stays as it was.
 async fn watch_game(gw: Arc<Gateway>, stop: Shutdown) {
     loop {
-        if let Ok(held) = gw.store.lease_held(mush_protocol::keys::GAME_LEADER_LEASE).await {
-            let status = if held {
+        if let Ok(serving) = gw
+            .store
+            .lease_serving(mush_protocol::keys::GAME_LEADER_LEASE)
+            .await
+        {
+            let status = if serving {
                 GameStatus::Running
             } else {
                 GameStatus::Restarting

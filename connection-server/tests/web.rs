@@ -318,15 +318,33 @@ async fn browsers_see_when_the_game_is_restarting() {
     let redis = mush_platform::redis::connect(&mush_platform::redis::RedisArgs::for_url(&h.redis.url()))
         .await
         .unwrap();
-    let lease = mush_protocol::RedisKeys::default().lease(mush_protocol::keys::GAME_LEADER_LEASE);
+    let keys = mush_protocol::RedisKeys::default();
+    let name = mush_protocol::keys::GAME_LEADER_LEASE;
+    // What a game-server does: take the lease (a new fencing token), then, once reconciled,
+    // mark its tenure as serving.
+    let take_lease = async |owner: &str| -> u64 {
+        let token: u64 = redis.incr(keys.lease_fence(name)).await.unwrap();
+        let _: () = redis
+            .set(keys.lease(name), owner, None, None, false)
+            .await
+            .unwrap();
+        token
+    };
+    let serve = async |token: u64| {
+        let _: () = redis
+            .set(keys.lease_serving(name), token, None, None, false)
+            .await
+            .unwrap();
+    };
     // No game-server holds the game yet.
     let (mut ws, _) = open(&h, port).await;
     assert_eq!(next_of(&mut ws, "status").await["game"], "restarting");
-    // One takes it.
-    let _: () = redis.set(&lease, "game-1", None, None, false).await.unwrap();
+    // One takes it and reconciles.
+    let first = take_lease("game-1").await;
+    serve(first).await;
     assert_eq!(next_of(&mut ws, "status").await["game"], "running");
     // It goes away (a restart): the browser is told, and the connection stays.
-    let _: () = redis.del(&lease).await.unwrap();
+    let _: () = redis.del(keys.lease(name)).await.unwrap();
     assert_eq!(next_of(&mut ws, "status").await["game"], "restarting");
     send(
         &mut ws,
@@ -337,6 +355,17 @@ async fn browsers_see_when_the_game_is_restarting() {
         .event_where("input", |e| matches!(e.kind, GatewayEventKind::Input { .. }))
         .await;
     assert_eq!(line(&ev), "typed while restarting", "input waits in Kafka");
+    // The next one holds the lease but is still replaying: still restarting (the gateway looks
+    // every second) until it marks its own tenure.
+    let second = take_lease("game-2").await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(2500), next_of(&mut ws, "status"))
+            .await
+            .is_err(),
+        "running announced before the new game-server reconciled"
+    );
+    serve(second).await;
+    assert_eq!(next_of(&mut ws, "status").await["game"], "running");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

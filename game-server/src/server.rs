@@ -137,6 +137,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // 3. Input.
     let consumer = input_consumer(&config, &input_topic, partitions, &applied)?;
     let progress = load_progress(&world_store, partitions, &applied).await?;
+    // Gateways tell browsers the game runs again once this is marked (not when the lease is
+    // taken: a new leader replays first).
+    match mush_platform::lease::mark_serving(&client, &keys, LEADER_LEASE, token).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("a later leader exists: not marked as serving"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not mark the game as serving (browsers may show it restarting)")
+        }
+    }
     reconciled.set_ready();
     let mut loop_state = InputLoop {
         game: &mut game,

@@ -33,6 +33,10 @@ const RENEW: &str = "local v = redis.call('GET', KEYS[1]) \
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
      return redis.call('DEL', KEYS[1]) else return 0 end";
 
+/// KEYS: fence, serving. ARGV: token. Marks tenure `token` as serving unless a later one began.
+const MARK_SERVING: &str = "if tonumber(redis.call('GET', KEYS[1])) == tonumber(ARGV[1]) then \
+     redis.call('SET', KEYS[2], ARGV[1]) return 1 else return 0 end";
+
 /// A lease this process holds.
 #[derive(Debug, Clone)]
 pub struct Lease {
@@ -193,6 +197,39 @@ pub async fn slot_vacancy(
     let counter: Option<u64> = client.get(keys.slot_epoch(slot)).await?;
     let held: bool = client.exists(keys.slot_lease(slot)).await?;
     Ok((!held).then(|| epoch_from_lease_counter(counter.unwrap_or(0) + 1)))
+}
+
+/// Says that the holder of tenure `token` of lease `name` now serves (the game-server: it has
+/// reconciled and reads input). Refused (`Ok(false)`) when a later tenure has begun, so a holder
+/// that lost its lease never marks the next one's tenure.
+pub async fn mark_serving(
+    client: &Client,
+    keys: &RedisKeys,
+    name: &str,
+    token: u64,
+) -> Result<bool, fred::error::Error> {
+    let marked: i64 = client
+        .eval(
+            MARK_SERVING,
+            vec![keys.lease_fence(name), keys.lease_serving(name)],
+            vec![token.to_string()],
+        )
+        .await?;
+    Ok(marked == 1)
+}
+
+/// Whether lease `name` is held and its holder serves: the current tenure marked itself with
+/// [`mark_serving`]. Read in one round trip. Where no tenure has ever marked itself (a holder
+/// from before serving marks existed), held is taken as serving.
+pub async fn is_serving(client: &Client, keys: &RedisKeys, name: &str) -> Result<bool, fred::error::Error> {
+    let (holder, fence, serving): (Option<String>, Option<u64>, Option<u64>) = client
+        .mget(vec![
+            keys.lease(name),
+            keys.lease_fence(name),
+            keys.lease_serving(name),
+        ])
+        .await?;
+    Ok(holder.is_some() && serving.is_none_or(|s| Some(s) == fence))
 }
 
 /// Whether the lease `name` (e.g. the game-server's leadership) is held by anyone now.

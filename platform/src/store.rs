@@ -506,6 +506,11 @@ impl ConnectionStore {
         Ok(crate::lease::is_held(&self.inner.client, &self.inner.keys, name).await?)
     }
 
+    /// Whether lease `name` is held and its holder serves (see [`crate::lease::is_serving`]).
+    pub async fn lease_serving(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(crate::lease::is_serving(&self.inner.client, &self.inner.keys, name).await?)
+    }
+
     /// Reads every live connection with pipelined reads (one round trip per 1,000 records).
     pub async fn load_all(&self) -> Result<Loaded, StoreError> {
         let handles = self.live_handles().await?;

@@ -45,6 +45,53 @@ async fn only_one_holder_and_every_new_tenure_has_a_larger_token() {
 }
 
 #[tokio::test]
+async fn a_new_holder_serves_only_once_it_marks_its_own_tenure() {
+    use mush_platform::lease::{is_serving, mark_serving};
+    let redis = RedisServer::start();
+    let client = connect(&RedisArgs::for_url(&redis.url())).await.unwrap();
+    let keys = RedisKeys::new("t");
+    let ttl = Duration::from_millis(300);
+    let acquire = |owner: &'static str| {
+        let client = client.clone();
+        let keys = keys.clone();
+        async move {
+            Lease::try_acquire(&client, keys.lease("game"), keys.lease_fence("game"), owner, ttl)
+                .await
+                .unwrap()
+                .expect("free")
+        }
+    };
+    assert!(
+        !is_serving(&client, &keys, "game").await.unwrap(),
+        "nobody holds it"
+    );
+    let a = acquire("a").await;
+    assert!(
+        is_serving(&client, &keys, "game").await.unwrap(),
+        "no tenure ever marked itself (an older holder): held counts as serving"
+    );
+    assert!(mark_serving(&client, &keys, "game", a.token()).await.unwrap());
+    assert!(is_serving(&client, &keys, "game").await.unwrap());
+    a.release(&client).await.unwrap();
+    assert!(
+        !is_serving(&client, &keys, "game").await.unwrap(),
+        "released: restarting"
+    );
+    let b = acquire("b").await;
+    assert!(
+        !is_serving(&client, &keys, "game").await.unwrap(),
+        "held by a new leader that has not reconciled yet"
+    );
+    assert!(
+        !mark_serving(&client, &keys, "game", a.token()).await.unwrap(),
+        "the old tenure cannot mark the new one"
+    );
+    assert!(!is_serving(&client, &keys, "game").await.unwrap());
+    assert!(mark_serving(&client, &keys, "game", b.token()).await.unwrap());
+    assert!(is_serving(&client, &keys, "game").await.unwrap());
+}
+
+#[tokio::test]
 async fn gateways_get_distinct_slots_and_a_restarted_slot_gets_a_new_epoch() {
     let redis = RedisServer::start();
     let client = connect(&RedisArgs::for_url(&redis.url())).await.unwrap();

@@ -78,6 +78,12 @@ impl RedisKeys {
         format!("{}:lease:{name}:fence", self.ns)
     }
 
+    /// The fencing token of the tenure of lease `name` whose holder serves (for the game-server:
+    /// reconciled and reading input), so others can tell "held" from "held and ready".
+    pub fn lease_serving(&self, name: &str) -> String {
+        format!("{}:lease:{name}:serving", self.ns)
+    }
+
     pub fn applied_offsets(&self) -> String {
         format!("{}:game:applied", self.ns)
     }
