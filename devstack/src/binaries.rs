@@ -108,11 +108,10 @@ impl Binaries {
                 let program = self.command(kind).0;
                 let built = modified(&program)?;
                 let dep_info = std::fs::read_to_string(program.with_extension("d")).ok()?;
-                let (source, changed) = dep_info_sources(&dep_info)
+                let (changed, source) = dep_info_sources(&dep_info)
                     .into_iter()
                     .filter_map(|source| Some((modified(&source)?, source)))
-                    .map(|(changed, source)| (source, changed))
-                    .max_by_key(|(_, changed)| *changed)?;
+                    .max_by_key(|(changed, _)| *changed)?;
                 (changed > built).then_some((program, source))
             })
             .collect()

@@ -25,8 +25,15 @@ use crate::crd::MushGame;
 use crate::metrics::OperatorMetrics;
 use mush_protocol::figures::{Figure, StatusDocument};
 
-/// How the operator reaches a pod's status document: the API server's pod proxy to its health port.
-const STATUS_SUFFIX: &str = ":9100/proxy/status";
+/// How a request for a pod's status document ends: the API server's pod proxy to the pod's
+/// health port, as `observe` asks for it.
+fn status_suffix() -> String {
+    format!(
+        ":{}/proxy{}",
+        crate::render::HEALTH_PORT,
+        mush_protocol::figures::STATUS_PATH
+    )
+}
 
 pub const NS: &str = "games";
 
@@ -208,7 +215,7 @@ impl FakeApi {
     }
 
     fn hangs(&self, path: &str) -> bool {
-        let Some(pod) = path.strip_suffix(STATUS_SUFFIX) else {
+        let Some(pod) = path.strip_suffix(status_suffix().as_str()) else {
             return false;
         };
         let pod = pod.rsplit('/').next().unwrap_or_default();
@@ -279,7 +286,7 @@ impl FakeApi {
         } = request;
         let (status, value, text) = {
             let mut st = self.state.lock().unwrap();
-            if let Some(pod) = path.strip_suffix(STATUS_SUFFIX) {
+            if let Some(pod) = path.strip_suffix(status_suffix().as_str()) {
                 let pod = pod.rsplit('/').next().unwrap_or_default();
                 match st.status_documents.get(pod) {
                     Some(doc) => (

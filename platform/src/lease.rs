@@ -232,11 +232,6 @@ pub async fn is_serving(client: &Client, keys: &RedisKeys, name: &str) -> Result
     Ok(holder.is_some() && serving.is_none_or(|s| Some(s) == fence))
 }
 
-/// Whether the lease `name` (e.g. the game-server's leadership) is held by anyone now.
-pub async fn is_held(client: &Client, keys: &RedisKeys, name: &str) -> Result<bool, fred::error::Error> {
-    client.exists(keys.lease(name)).await
-}
-
 /// A process-unique owner id: host name, pid and start time.
 pub fn owner_id(role: &str) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());

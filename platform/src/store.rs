@@ -501,11 +501,6 @@ impl ConnectionStore {
             .collect())
     }
 
-    /// Whether the lease `name` is held now (e.g. the game-server's leadership).
-    pub async fn lease_held(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(crate::lease::is_held(&self.inner.client, &self.inner.keys, name).await?)
-    }
-
     /// Whether lease `name` is held and its holder serves (see [`crate::lease::is_serving`]).
     pub async fn lease_serving(&self, name: &str) -> Result<bool, StoreError> {
         Ok(crate::lease::is_serving(&self.inner.client, &self.inner.keys, name).await?)

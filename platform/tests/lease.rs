@@ -247,5 +247,5 @@ async fn a_slot_nobody_holds_has_orphans_except_those_of_its_next_epoch() {
         .unwrap();
     assert_eq!(store.orphans_of_slot(held.slot).await.unwrap(), vec![old]);
     assert_eq!(store.live_count().await.unwrap(), 2);
-    assert!(!store.lease_held("game-leader").await.unwrap());
+    assert!(!store.lease_serving("game-leader").await.unwrap());
 }

@@ -117,15 +117,12 @@ pub struct HeldLimits {
 }
 
 /// Events handed to Kafka and not yet acknowledged, oldest first: when each was handed over
-/// and what it holds (`H`: its share of the memory budget), and whether the player has been
-/// told that the game is unreachable. Acknowledgements come in the order events were handed
-/// over (one partition per handle).
+/// and what it holds (`H`: its share of the memory budget, which also counts its bytes), and
+/// whether the player has been told that the game is unreachable. Acknowledgements come in the
+/// order events were handed over (one partition per handle).
 #[derive(Debug)]
 pub struct Unacknowledged<H> {
     events: VecDeque<(Instant, H)>,
-    /// Their bytes, as charged when handed over.
-    bytes: usize,
-    sizes: VecDeque<usize>,
     told_unreachable: bool,
 }
 
@@ -133,38 +130,34 @@ impl<H> Default for Unacknowledged<H> {
     fn default() -> Self {
         Self {
             events: VecDeque::new(),
-            bytes: 0,
-            sizes: VecDeque::new(),
             told_unreachable: false,
         }
     }
 }
 
 impl<H> Unacknowledged<H> {
-    /// Whether one more event of `size` bytes may be held, or the limit label that says why
-    /// not. One event alone always fits, however large (the line length bounds it).
-    pub fn room(&self, size: usize, limits: HeldLimits) -> Result<(), &'static str> {
+    /// Whether one more event of `size` bytes may be held beside the `held_bytes` the events
+    /// already hold, or the limit label that says why not. One event alone always fits, however
+    /// large (the line length bounds it).
+    pub fn room(&self, size: usize, held_bytes: usize, limits: HeldLimits) -> Result<(), &'static str> {
         if self.events.len() >= limits.events {
             return Err("held_input_full");
         }
-        if !self.events.is_empty() && self.bytes + size > limits.bytes {
+        if !self.events.is_empty() && held_bytes + size > limits.bytes {
             return Err("held_input_bytes");
         }
         Ok(())
     }
 
-    /// An event of `size` bytes was handed over at `now`.
-    pub fn handed(&mut self, now: Instant, size: usize, held: H) {
+    /// An event was handed over at `now`.
+    pub fn handed(&mut self, now: Instant, held: H) {
         self.events.push_back((now, held));
-        self.sizes.push_back(size);
-        self.bytes += size;
     }
 
     /// The oldest event was acknowledged (delivered or failed); the notice to give when that
     /// makes the game reachable again for a player who was told it was not.
     pub fn acknowledged(&mut self) -> Option<&'static str> {
         self.events.pop_front();
-        self.bytes -= self.sizes.pop_front().unwrap_or(0);
         if self.events.is_empty() && self.told_unreachable {
             self.told_unreachable = false;
             return Some(REACHABLE_NOTICE);
@@ -397,26 +390,28 @@ mod tests {
     #[test]
     fn held_input_is_bounded_in_events_and_bytes_but_one_event_always_fits() {
         let now = Instant::now();
-        let mut held: Unacknowledged<()> = Unacknowledged::default();
+        // `H` is each event's size here, as a byte share would count it.
+        let mut held: Unacknowledged<usize> = Unacknowledged::default();
+        let bytes = |h: &Unacknowledged<usize>| h.events.iter().map(|(_, size)| size).sum::<usize>();
         assert_eq!(
-            held.room(5000, LIMITS),
+            held.room(5000, bytes(&held), LIMITS),
             Ok(()),
             "one event alone fits, whatever its size"
         );
-        held.handed(now, 600, ());
-        assert_eq!(held.room(500, LIMITS), Err("held_input_bytes"));
-        assert_eq!(held.room(400, LIMITS), Ok(()));
-        held.handed(now, 100, ());
-        held.handed(now, 100, ());
-        assert_eq!(held.room(1, LIMITS), Err("held_input_full"));
+        held.handed(now, 600);
+        assert_eq!(held.room(500, bytes(&held), LIMITS), Err("held_input_bytes"));
+        assert_eq!(held.room(400, bytes(&held), LIMITS), Ok(()));
+        held.handed(now, 100);
+        held.handed(now, 100);
+        assert_eq!(held.room(1, bytes(&held), LIMITS), Err("held_input_full"));
         held.acknowledged();
         assert_eq!(
-            held.room(1, LIMITS),
+            held.room(1, bytes(&held), LIMITS),
             Ok(()),
             "an acknowledgement frees its event and bytes"
         );
-        assert_eq!(held.room(801, LIMITS), Err("held_input_bytes"));
-        assert_eq!(held.room(800, LIMITS), Ok(()));
+        assert_eq!(held.room(801, bytes(&held), LIMITS), Err("held_input_bytes"));
+        assert_eq!(held.room(800, bytes(&held), LIMITS), Ok(()));
     }
 
     #[test]
@@ -424,8 +419,8 @@ mod tests {
         let start = Instant::now();
         let mut held: Unacknowledged<()> = Unacknowledged::default();
         assert!(!held.may_become_unreachable(), "nothing waits");
-        held.handed(start, 10, ());
-        held.handed(start + Duration::from_secs(1), 10, ());
+        held.handed(start, ());
+        held.handed(start + Duration::from_secs(1), ());
         assert!(held.may_become_unreachable());
         assert_eq!(held.unreachable_notice(start + Duration::from_millis(1999)), None);
         assert_eq!(
@@ -449,7 +444,7 @@ mod tests {
         let mut held: Unacknowledged<()> = Unacknowledged::default();
         for i in 0..100 {
             let now = start + Duration::from_millis(500 * i);
-            held.handed(now, 10, ());
+            held.handed(now, ());
             assert_eq!(held.unreachable_notice(now + Duration::from_millis(400)), None);
             assert_eq!(held.acknowledged(), None);
         }

@@ -716,7 +716,7 @@ impl Session {
             events: self.gw.config.held_input,
             bytes: self.gw.config.held_input_bytes,
         };
-        self.unacked.room(size, limits)
+        self.unacked.room(size, self.input_share.bytes(), limits)
     }
 
     fn publish_input(&mut self, line: Bytes, at: Timestamp) {
@@ -776,10 +776,12 @@ impl Session {
         self.gw.input_keys.seal(&mut event);
         match self.gw.producer.enqueue_event(&event) {
             Ok(delivery) => {
-                let size = event_size(&event.kind);
-                let held = self.gw.memory.hold(Some(&self.input_share), size);
+                let held = self
+                    .gw
+                    .memory
+                    .hold(Some(&self.input_share), event_size(&event.kind));
                 self.in_flight.push_back(delivery);
-                self.unacked.handed(Instant::now(), size, held);
+                self.unacked.handed(Instant::now(), held);
                 self.gw.metrics.held_input.inc();
             }
             Err(e) => {
